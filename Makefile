@@ -1,0 +1,48 @@
+# The verbs a newcomer needs. `make demo` runs the whole system; `make test` runs the full suite.
+# Both create .venv on first use. PostgreSQL and Redis come from DATABASE_URL / REDIS_URL when set;
+# otherwise embedded servers are started under .data/ (tests first try the usual local ports).
+
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+RUN    := $(PY) -m tradingsite.embedded run
+
+.PHONY: demo test lint format bench install check-steps clean-data
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[ml,dev]'
+	# kiteconnect pins autobahn 19.11.2, which daphne 4 rejects: its needs are in pyproject.toml.
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps kiteconnect==5.2.2
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(RUN) -- $(PY) manage.py demo
+
+test: $(STAMP)
+	$(RUN) --prefer-local --data-dir .data/test -- $(MAKE) --no-print-directory check-steps
+
+# Runs inside `make test`, once PostgreSQL and Redis are reachable.
+check-steps:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py check --fail-level WARNING
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(STAMP)
+	$(RUN) --prefer-local --data-dir .data/test -- sh -c 'for b in bench/*.py; do $(PY) $$b || exit 1; done'
+
+clean-data:
+	rm -rf .data

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    name = "audit"
+    verbose_name = "Audit trail"
+
+    def ready(self):
+        # Authentication outcomes are only observable through Django's auth signals.
+        from . import receivers  # noqa: F401

@@ -1,0 +1,91 @@
+"""The one way to write to the audit trail."""
+
+import json
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.utils import timezone
+
+from tradingsite import request_context
+
+from .chain import event_hash
+from .models import GENESIS_HASH, AuditEvent
+
+# Every writer takes this transaction-scoped advisory lock before reading the chain's head, so two
+# transactions can never both append after the same row. It is held until the caller's transaction
+# ends: record the event as the last step of a transaction to keep the serialised part short.
+CHAIN_LOCK_KEY = 0x4155444954  # "AUDIT"
+
+
+class AuditPayloadError(ValueError):
+    """The payload cannot be stored as JSON (for example NaN, or an object with no JSON form)."""
+
+
+def payload_normalise(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload exactly as PostgreSQL's jsonb will hand it back, so the hash verifies after a round trip.
+
+    Decimals, datetimes and UUIDs become strings (money stays exact); jsonb's own normalisation of
+    numbers is applied by asking the database, rather than guessed at here.
+    """
+    if not isinstance(payload, dict):
+        raise AuditPayloadError(f"audit payload must be a JSON object, not {type(payload).__name__}")
+    try:
+        text = json.dumps(payload, cls=DjangoJSONEncoder, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise AuditPayloadError(f"audit payload cannot be stored as JSON: {exc}") from exc
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::jsonb::text", [text])
+        return json.loads(cursor.fetchone()[0])
+
+
+def actor_describe(actor) -> tuple[int | None, str]:
+    if actor is None:
+        return None, ""
+    if isinstance(actor, str):
+        return None, actor
+    if getattr(actor, "is_authenticated", False):
+        return actor.pk, actor.get_username()
+    return None, "anonymous"
+
+
+def audit_record(
+    *,
+    action: str,
+    actor=None,
+    object_type: str = "",
+    object_id: str | int = "",
+    payload: dict[str, Any] | None = None,
+    request_id: str | None = None,
+    client_ip: str | None = None,
+) -> AuditEvent:
+    """Append one event to the audit trail, inside the caller's transaction if there is one.
+
+    `actor` is a user, a string naming a system part (for example "beat:retention"), or None.
+    The request id and client address default to those of the request being served.
+    """
+    if not action or len(action) > 64:
+        raise ValueError(f"audit action must be 1 to 64 characters, got {action!r}")
+    context = request_context.current()
+    actor_id, actor_name = actor_describe(actor)
+    content = {
+        "actor_id": actor_id,
+        "actor": actor_name[:150],
+        "action": action,
+        "object_type": object_type[:64],
+        "object_id": str(object_id)[:64],
+        "request_id": (context.request_id if request_id is None else request_id)[:64],
+        "client_ip": request_context.client_ip_normalise(context.client_ip if client_ip is None else client_ip),
+        "payload": payload_normalise(payload or {}),
+    }
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+        head = AuditEvent.objects.order_by("-sequence").values("sequence", "hash").first()
+        content["sequence"] = head["sequence"] + 1 if head else 1
+        prev_hash = head["hash"] if head else GENESIS_HASH
+        # Taken under the lock, so created_at never runs backwards along the chain.
+        content["created_at"] = timezone.now()
+        return AuditEvent.objects.create(
+            prev_hash=prev_hash, hash=event_hash(prev_hash=prev_hash, content=content), **content
+        )

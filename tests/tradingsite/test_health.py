@@ -1,0 +1,61 @@
+import socket
+
+import pytest
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_healthz_answers_without_touching_any_dependency(client, settings):
+    # no database access is allowed in this test, and Redis points nowhere
+    settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "alive"}
+
+
+@pytest.mark.django_db
+def test_readyz_is_200_when_postgres_and_redis_answer(client):
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "checks": {"database": "ok", "redis": "ok"}}
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_naming_redis_when_redis_is_unreachable(client, settings):
+    settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["redis"].startswith("redis unreachable: ConnectionError")
+    assert response["Cache-Control"].startswith("max-age=0")
+
+
+@pytest.mark.django_db
+def test_metrics_exposes_request_counters_for_prometheus(client):
+    client.get("/healthz")
+
+    response = client.get("/metrics")
+
+    assert response.status_code == 200
+    assert "django_http_requests_total_by_view_transport_method_total" in response.content.decode()
+
+
+def test_every_response_carries_a_request_id_and_keeps_a_plain_one_from_the_caller(client):
+    generated = client.get("/healthz")
+    kept = client.get("/healthz", HTTP_X_REQUEST_ID="edge-1234")
+    replaced = client.get("/healthz", HTTP_X_REQUEST_ID="bad id\nwith newline")
+
+    assert len(generated["X-Request-ID"]) == 32
+    assert kept["X-Request-ID"] == "edge-1234"
+    assert replaced["X-Request-ID"] != "bad id\nwith newline"

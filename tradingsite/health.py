@@ -1,0 +1,52 @@
+"""Liveness and readiness probes for Kubernetes and the local demo."""
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+@require_GET
+@never_cache
+def healthz(request):
+    """The process is alive and serving. Touches no dependency, so a database outage does not restart pods."""
+    return JsonResponse({"status": "alive"})
+
+
+def database_check() -> str | None:
+    """None when PostgreSQL answers a query, else the reason it did not."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any failure to reach the database is a readiness failure, whatever its type
+        return f"database unreachable: {exc.__class__.__name__}: {str(exc).strip() or 'no detail'}"
+    return None
+
+
+def redis_check() -> str | None:
+    """None when Redis answers PING, else the reason it did not."""
+    timeout = settings.REDIS_TIMEOUT_SECONDS
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        return f"redis unreachable: {exc.__class__.__name__}: {str(exc).strip() or 'no detail'}"
+    finally:
+        client.close()
+    return None
+
+
+@require_GET
+@never_cache
+def readyz(request):
+    """Ready to take traffic: PostgreSQL and Redis both reachable. 503 names what is not."""
+    checks = {"database": database_check(), "redis": redis_check()}
+    failures = {name: reason for name, reason in checks.items() if reason}
+    body = {
+        "status": "unavailable" if failures else "ready",
+        "checks": {name: reason or "ok" for name, reason in checks.items()},
+    }
+    return JsonResponse(body, status=503 if failures else 200)

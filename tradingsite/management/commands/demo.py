@@ -1,0 +1,80 @@
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from tradingsite.roles import ADMIN, COMPLIANCE, OPS, TRADER, user_create
+
+# One user per role, named after the personas the tests use.
+DEMO_USERS = (
+    ("alice", {TRADER}),
+    ("bob", {TRADER}),
+    ("carol", {COMPLIANCE}),
+    ("dave", {OPS}),
+    ("admin", {ADMIN}),
+)
+
+
+class Command(BaseCommand):
+    help = "Prepare the database (migrate, roles, demo users, schedules) and run every process of the platform."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--setup-only", action="store_true", help="prepare, print the logins and exit")
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+
+    def handle(self, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write("database migrated")
+        call_command("collectstatic", interactive=False, verbosity=0)
+        call_command("setup_periodic_tasks", verbosity=0)
+        logins = self.demo_users_ensure()
+        self.stdout.write(f"\nDemo logins (also in {self.logins_path()}):")
+        for username, password, roles in logins:
+            self.stdout.write(f"  {username:<8} {password}   ({', '.join(roles)})")
+        url = f"http://127.0.0.1:{options['port']}/"
+        self.stdout.write(self.style.SUCCESS(f"\nThe platform will be at {url}  (readiness: {url}readyz)"))
+        if options["setup_only"]:
+            return
+        self.stdout.write("Starting web, feed, worker and beat. Ctrl-C stops them all.\n")
+        bin_dir = str(Path(sys.executable).parent)
+        env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""), "PORT": str(options["port"])}
+        procfile = settings.BASE_DIR / "Procfile"
+        status = subprocess.call(
+            [str(Path(bin_dir) / "honcho"), "start", "-f", str(procfile), "-d", str(settings.BASE_DIR)], env=env
+        )
+        sys.exit(status)
+
+    def logins_path(self) -> Path:
+        return settings.DATA_DIR / "demo-logins.json"
+
+    def demo_users_ensure(self) -> list[tuple[str, str, list[str]]]:
+        """Create missing demo users with random passwords; a second run prints the stored ones."""
+        path = self.logins_path()
+        stored = json.loads(path.read_text()) if path.exists() else {}
+        User = get_user_model()
+        rows = []
+        for username, roles in DEMO_USERS:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                stored[username] = secrets.token_urlsafe(12)
+                user = user_create(username=username, password=stored[username], roles=roles, actor="system:demo")
+                if ADMIN in roles:
+                    user.is_superuser = True
+                    user.save(update_fields=["is_superuser"])
+            elif username not in stored or not user.check_password(stored[username]):
+                # The database outlived the logins file (or a password was changed): set a new one to show.
+                stored[username] = secrets.token_urlsafe(12)
+                user.set_password(stored[username])
+                user.save(update_fields=["password"])
+            rows.append((username, stored[username], sorted(roles)))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(stored, indent=2))
+        path.chmod(0o600)
+        return rows

@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from . import health, views
+
+admin.site.site_header = "Trading platform back office"
+admin.site.site_title = "Trading platform"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("status/", views.system_status, name="system-status"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("", include("django_prometheus.urls")),
+]
