@@ -1,9 +1,37 @@
+import uuid
+
 import pytest
 from django.test import Client
 
 from tradingsite.roles import ADMIN, COMPLIANCE, OPS, TRADER, user_create
 
 PASSWORD = "correct-horse-battery-staple"
+RUN_PREFIX = f"test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_keys_removed_after_the_run():
+    yield
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for key in client.scan_iter(match=f"{RUN_PREFIX}*"):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture(autouse=True)
+def redis_keys_of_this_run(settings):
+    """Tests share the Redis server a developer may be running the demo on: keep their keys apart."""
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "KEY_PREFIX": RUN_PREFIX}}
+    settings.CHANNEL_LAYERS = {
+        **settings.CHANNEL_LAYERS,
+        "default": {
+            **settings.CHANNEL_LAYERS["default"],
+            "CONFIG": {**settings.CHANNEL_LAYERS["default"]["CONFIG"], "prefix": RUN_PREFIX},
+        },
+    }
 
 
 def persona(username: str, roles: set[str]):

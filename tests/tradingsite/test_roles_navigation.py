@@ -97,3 +97,16 @@ def test_roles_are_exactly_the_four_and_changes_are_audited(alice):
     assert alice.is_staff
     event = AuditEvent.objects.filter(action="user.roles_set", object_id=str(alice.pk)).latest("sequence")
     assert event.payload["before"] == ["trader"] and event.payload["after"] == ["ops", "trader"]
+
+
+def test_the_scheduled_chain_verification_shows_on_the_status_page(client_for, dave):
+    from django.core.cache import cache
+
+    from audit.tasks import LAST_VERIFY_CACHE_KEY, audit_chain_verify
+
+    cache.delete(LAST_VERIFY_CACHE_KEY)
+    assert "not run yet" in client_for(dave).get("/status/").content.decode()
+
+    audit_chain_verify()  # the beat job's body, run in-process
+
+    assert "intact," in client_for(dave).get("/status/").content.decode()
