@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
-from .roles import ADMIN, OPS, user_roles
+from .roles import STATUS_ROLES, user_roles
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class NavItem:
 NAV_ITEMS = (
     NavItem("Home", "home"),
     NavItem("Audit trail", "admin:audit_auditevent_changelist", permission="audit.view_auditevent"),
-    NavItem("System status", "system-status", roles=frozenset({OPS, ADMIN})),
+    NavItem("System status", "system-status", roles=STATUS_ROLES),
     NavItem(
         "Scheduled jobs",
         "admin:django_celery_beat_periodictask_changelist",

@@ -30,6 +30,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 # Roles that work in the Django admin back office.
 STAFF_ROLES = frozenset({COMPLIANCE, OPS, ADMIN})
+# Roles that see the system status page (dependencies, probes, the audit chain's head).
+STATUS_ROLES = frozenset({OPS, ADMIN})
 
 
 class UnknownRoleError(ValueError):

@@ -7,7 +7,7 @@ from audit.models import AuditEvent
 from audit.tasks import LAST_VERIFY_CACHE_KEY
 
 from .health import database_check, redis_check
-from .roles import ADMIN, OPS, user_roles
+from .roles import STATUS_ROLES, user_roles
 
 
 @login_required
@@ -17,7 +17,7 @@ def home(request):
 
 @login_required
 def system_status(request):
-    if not (user_roles(request.user) & {OPS, ADMIN} or request.user.is_superuser):
+    if not (user_roles(request.user) & STATUS_ROLES or request.user.is_superuser):
         raise PermissionDenied("System status is for the ops and admin roles.")
     checks = [("PostgreSQL", database_check()), ("Redis", redis_check())]
     head = AuditEvent.objects.order_by("-sequence").values("sequence", "created_at").first()
