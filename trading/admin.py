@@ -1,0 +1,86 @@
+from django.contrib import admin
+
+from .models import ChargeRate, Instrument, Order, OutboxEntry, Position, Strategy, Trade, TradingAccount
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Order-path records change only through the services (risk checks, audit); the admin shows them."""
+
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Instrument)
+class InstrumentAdmin(admin.ModelAdmin):
+    list_display = ("tradingsymbol", "exchange", "name", "instrument_type", "tick_size", "lot_size", "last_price")
+    list_filter = ("exchange", "segment", "instrument_type")
+    search_fields = ("tradingsymbol", "name", "instrument_token")
+    readonly_fields = ("last_price", "last_price_at", "last_volume")
+
+
+@admin.register(TradingAccount)
+class TradingAccountAdmin(ReadOnlyAdmin):
+    list_display = ("name", "owner", "broker", "cash", "status", "status_reason")
+    list_filter = ("broker", "status")
+    search_fields = ("name", "owner__username")
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "created_at",
+        "account",
+        "transaction_type",
+        "quantity",
+        "tradingsymbol",
+        "order_type",
+        "product",
+        "price",
+        "status",
+        "filled_quantity",
+        "average_price",
+        "rejection_rule",
+    )
+    list_filter = ("status", "order_type", "product", "transaction_type", "rejection_rule")
+    search_fields = ("tradingsymbol", "broker_order_id", "client_order_id", "tag", "account__name")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Trade)
+class TradeAdmin(ReadOnlyAdmin):
+    list_display = ("trade_id", "fill_timestamp", "account", "transaction_type", "quantity", "tradingsymbol", "price")
+    list_filter = ("transaction_type", "product")
+    search_fields = ("trade_id", "tradingsymbol", "account__name")
+    date_hierarchy = "fill_timestamp"
+
+
+@admin.register(Position)
+class PositionAdmin(ReadOnlyAdmin):
+    list_display = ("account", "instrument", "product", "quantity", "average_price", "realised_pnl", "charges")
+    list_filter = ("product",)
+
+
+@admin.register(Strategy)
+class StrategyAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "account", "enabled")
+    list_filter = ("kind", "enabled")
+
+
+@admin.register(OutboxEntry)
+class OutboxEntryAdmin(ReadOnlyAdmin):
+    list_display = ("id", "order", "action", "attempts", "claimed_at", "sent_at", "last_error")
+    list_filter = ("action",)
+
+
+@admin.register(ChargeRate)
+class ChargeRateAdmin(ReadOnlyAdmin):
+    list_display = ("segment", "effective_from", "brokerage_rate", "stt_buy_rate", "stt_sell_rate", "exchange_rate")

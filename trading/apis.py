@@ -1,0 +1,465 @@
+"""The trading REST API (/api/v1/): one view per operation, input and output serializers nested.
+
+Views parse, call a service or selector, and render; they hold no business logic. Another user's
+objects are always 404, never 403, so ids cannot be probed.
+"""
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portfolio.selectors import portfolio_summary, positions_for_account
+
+from . import idempotency, selectors, services
+from .models import Instrument, Order, Trade, TradingAccount
+
+
+class Pagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 500
+
+
+def has_perm(codename: str) -> type[BasePermission]:
+    class HasPerm(BasePermission):
+        message = f"your role does not allow this ({codename})"
+
+        def has_permission(self, request, view):
+            return bool(request.user and request.user.has_perm(codename))
+
+    return HasPerm
+
+
+def paginated(view: APIView, request, queryset, serializer_class):
+    paginator = Pagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class InstrumentOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Instrument
+        fields = [
+            "id",
+            "instrument_token",
+            "exchange_token",
+            "tradingsymbol",
+            "name",
+            "exchange",
+            "segment",
+            "instrument_type",
+            "tick_size",
+            "lot_size",
+            "expiry",
+            "strike",
+            "last_price",
+            "last_price_at",
+        ]
+
+
+class OrderOutput(serializers.ModelSerializer):
+    instrument_token = serializers.IntegerField(source="instrument.instrument_token")
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "account",
+            "strategy",
+            "broker_order_id",
+            "client_order_id",
+            "variety",
+            "exchange",
+            "tradingsymbol",
+            "instrument_token",
+            "transaction_type",
+            "order_type",
+            "product",
+            "validity",
+            "quantity",
+            "price",
+            "trigger_price",
+            "disclosed_quantity",
+            "tag",
+            "status",
+            "status_message",
+            "rejection_rule",
+            "filled_quantity",
+            "pending_quantity",
+            "cancelled_quantity",
+            "average_price",
+            "modification_count",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class TradeOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Trade
+        fields = [
+            "id",
+            "trade_id",
+            "order",
+            "account",
+            "exchange",
+            "tradingsymbol",
+            "transaction_type",
+            "product",
+            "quantity",
+            "price",
+            "brokerage",
+            "stt",
+            "exchange_charge",
+            "sebi_fee",
+            "stamp_duty",
+            "gst",
+            "total_charges",
+            "realised_pnl",
+            "fill_timestamp",
+        ]
+
+
+class AccountOutput(serializers.ModelSerializer):
+    class Meta:
+        model = TradingAccount
+        fields = [
+            "id",
+            "name",
+            "broker",
+            "cash",
+            "status",
+            "status_reason",
+            "max_order_quantity",
+            "max_order_value",
+            "price_band_percent",
+            "max_position_value",
+            "max_gross_exposure",
+            "mis_leverage",
+            "daily_loss_limit",
+            "daily_loss_action",
+            "max_orders_per_second",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class InstrumentListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("search", str), OpenApiParameter("exchange", str)],
+        responses=InstrumentOutput(many=True),
+    )
+    def get(self, request):
+        found = selectors.instruments_search(
+            request.query_params.get("search", ""), request.query_params.get("exchange", "")
+        )
+        return paginated(self, request, found, InstrumentOutput)
+
+
+class OrderListFilters(serializers.Serializer):
+    account = serializers.IntegerField(required=False)
+    status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
+    symbol = serializers.CharField(required=False, max_length=64)
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+
+
+class OrderListCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        account = serializers.IntegerField(required=False, help_text="Needed when you have several accounts.")
+        instrument_token = serializers.IntegerField(required=False)
+        exchange = serializers.CharField(required=False, max_length=8)
+        tradingsymbol = serializers.CharField(required=False, max_length=64)
+        transaction_type = serializers.ChoiceField(choices=Order.TransactionType.choices)
+        order_type = serializers.ChoiceField(choices=Order.OrderType.choices)
+        product = serializers.ChoiceField(choices=Order.Product.choices)
+        validity = serializers.ChoiceField(choices=Order.Validity.choices, default=Order.Validity.DAY)
+        quantity = serializers.IntegerField(min_value=1)
+        price = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
+        trigger_price = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
+        disclosed_quantity = serializers.IntegerField(min_value=0, default=0)
+        tag = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+        strategy = serializers.IntegerField(required=False, allow_null=True)
+
+        def validate(self, attrs):
+            if attrs.get("instrument_token") is None and not (attrs.get("exchange") and attrs.get("tradingsymbol")):
+                raise serializers.ValidationError(
+                    "name the instrument: instrument_token, or exchange and tradingsymbol"
+                )
+            return attrs
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsAuthenticated(), has_perm("trading.add_order")()]
+        return [IsAuthenticated()]
+
+    @extend_schema(parameters=[OrderListFilters], responses=OrderOutput(many=True))
+    def get(self, request):
+        filters = OrderListFilters(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return paginated(self, request, selectors.orders_for_user(request.user, **filters.validated_data), OrderOutput)
+
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+        responses={201: OrderOutput, 422: OrderOutput},
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = data.validated_data
+        account = selectors.account_default_for_user(request.user, params.get("account"))
+        key = request.headers.get("Idempotency-Key")
+        if key is not None:
+            replay = idempotency.idempotency_begin(
+                account=account, key=key, fingerprint=idempotency.request_fingerprint(request.data)
+            )
+            if replay is not None:
+                return Response(replay.body, status=replay.status, headers={"Idempotent-Replayed": "true"})
+        try:
+            with transaction.atomic():
+                order = self.place(request, account, params)
+                status_code = 422 if order.status == Order.Status.REJECTED else 201
+                body = OrderOutput(order).data
+                if order.status == Order.Status.REJECTED:
+                    body = {
+                        "error": {
+                            "code": "risk_rejected",
+                            "message": order.status_message,
+                            "details": {"rule": order.rejection_rule},
+                        },
+                        "order": body,
+                    }
+                if key is not None:
+                    idempotency.idempotency_complete(account=account, key=key, status=status_code, body=body)
+        except Exception:
+            if key is not None:
+                idempotency.idempotency_abandon(account=account, key=key)
+            raise
+        return Response(body, status=status_code)
+
+    def place(self, request, account, params) -> Order:
+        instrument = selectors.instrument_lookup(
+            instrument_token=params.get("instrument_token"),
+            exchange=params.get("exchange"),
+            tradingsymbol=params.get("tradingsymbol"),
+        )
+        strategy = None
+        if params.get("strategy") is not None:
+            strategy = selectors.strategy_for_account(account, params["strategy"])
+        return services.order_place(
+            account=account,
+            instrument=instrument,
+            transaction_type=params["transaction_type"],
+            order_type=params["order_type"],
+            product=params["product"],
+            quantity=params["quantity"],
+            price=params.get("price"),
+            trigger_price=params.get("trigger_price"),
+            validity=params["validity"],
+            disclosed_quantity=params["disclosed_quantity"],
+            tag=params["tag"],
+            strategy=strategy,
+            placed_by=request.user,
+        )
+
+
+class OrderDetailApi(APIView):
+    class ModifySerializer(serializers.Serializer):
+        quantity = serializers.IntegerField(min_value=1, required=False)
+        price = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
+        trigger_price = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
+        order_type = serializers.ChoiceField(choices=Order.OrderType.choices, required=False)
+
+    def get_permissions(self):
+        if self.request.method in ("PATCH", "DELETE"):
+            return [IsAuthenticated(), has_perm("trading.change_order")()]
+        return [IsAuthenticated()]
+
+    @extend_schema(responses=OrderOutput)
+    def get(self, request, order_id: int):
+        return Response(OrderOutput(selectors.order_for_user(request.user, order_id)).data)
+
+    @extend_schema(request=ModifySerializer, responses=OrderOutput)
+    def patch(self, request, order_id: int):
+        order = selectors.order_for_user(request.user, order_id)
+        data = self.ModifySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = services.order_modify(order=order, modified_by=request.user, **data.validated_data)
+        return Response(OrderOutput(order).data)
+
+    @extend_schema(responses=OrderOutput)
+    def delete(self, request, order_id: int):
+        order = selectors.order_for_user(request.user, order_id)
+        order = services.order_cancel(order=order, cancelled_by=request.user, reason="cancelled by user")
+        return Response(OrderOutput(order).data)
+
+
+class TradeListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("account", int), OpenApiParameter("order", int), OpenApiParameter("symbol", str)],
+        responses=TradeOutput(many=True),
+    )
+    def get(self, request):
+        params = request.query_params
+        trades = selectors.trades_for_user(
+            request.user,
+            account_id=int(params["account"]) if params.get("account", "").isdigit() else None,
+            order_id=int(params["order"]) if params.get("order", "").isdigit() else None,
+            symbol=params.get("symbol"),
+        )
+        return paginated(self, request, trades, TradeOutput)
+
+
+class PositionOutput(serializers.Serializer):
+    account = serializers.IntegerField()
+    exchange = serializers.CharField()
+    tradingsymbol = serializers.CharField()
+    instrument_token = serializers.IntegerField()
+    product = serializers.CharField()
+    quantity = serializers.IntegerField()
+    average_price = serializers.DecimalField(max_digits=16, decimal_places=4)
+    last_price = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    realised_pnl = serializers.DecimalField(max_digits=18, decimal_places=2)
+    unrealised_pnl = serializers.DecimalField(max_digits=18, decimal_places=2)
+    charges = serializers.DecimalField(max_digits=18, decimal_places=2)
+    buy_quantity = serializers.IntegerField()
+    sell_quantity = serializers.IntegerField()
+
+
+def position_row(view) -> dict:
+    position = view.position
+    return {
+        "account": position.account_id,
+        "exchange": position.instrument.exchange,
+        "tradingsymbol": position.instrument.tradingsymbol,
+        "instrument_token": position.instrument.instrument_token,
+        "product": position.product,
+        "quantity": position.quantity,
+        "average_price": str(position.average_price),
+        "last_price": str(view.last_price) if view.last_price is not None else None,
+        "realised_pnl": str(position.realised_pnl),
+        "unrealised_pnl": str(view.unrealised_pnl),
+        "charges": str(position.charges),
+        "buy_quantity": position.buy_quantity,
+        "sell_quantity": position.sell_quantity,
+    }
+
+
+class PositionListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[OpenApiParameter("account", int)], responses=PositionOutput(many=True))
+    def get(self, request):
+        account_id = request.query_params.get("account")
+        accounts = (
+            [selectors.account_for_user(request.user, account_id)]
+            if account_id
+            else selectors.accounts_for_user(request.user)
+        )
+        rows = [position_row(view) for account in accounts for view in positions_for_account(account)]
+        return Response(rows)
+
+
+class AccountListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=AccountOutput(many=True))
+    def get(self, request):
+        return Response(AccountOutput(selectors.accounts_for_user(request.user), many=True).data)
+
+
+class AccountDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=AccountOutput)
+    def get(self, request, account_id: int):
+        return Response(AccountOutput(selectors.account_for_user(request.user, account_id)).data)
+
+
+class AccountLimitsApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        max_order_quantity = serializers.IntegerField(min_value=1, required=False)
+        max_order_value = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0, required=False)
+        price_band_percent = serializers.DecimalField(max_digits=6, decimal_places=2, min_value=0, required=False)
+        max_position_value = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0, required=False)
+        max_gross_exposure = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0, required=False)
+        mis_leverage = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=1, required=False)
+        daily_loss_limit = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0, required=False)
+        daily_loss_action = serializers.ChoiceField(choices=["reducing", "halted"], required=False)
+        max_orders_per_second = serializers.IntegerField(min_value=1, required=False)
+
+    def get_permissions(self):
+        return [IsAuthenticated(), has_perm("trading.change_tradingaccount")()]
+
+    @extend_schema(request=InputSerializer, responses=AccountOutput)
+    def patch(self, request, account_id: int):
+        account = selectors.account_for_user(request.user, account_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        account = services.account_limits_set(account=account, changes=data.validated_data, changed_by=request.user)
+        return Response(AccountOutput(account).data)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class AccountHaltApi(APIView):
+    def get_permissions(self):
+        return [IsAuthenticated(), has_perm("trading.change_order")()]
+
+    @extend_schema(request=ReasonSerializer, responses=AccountOutput)
+    def post(self, request, account_id: int):
+        account = selectors.account_for_user(request.user, account_id)
+        data = ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        reason = data.validated_data["reason"] or "kill switch"
+        services.account_halt(account=account, reason=reason, halted_by=request.user)
+        account.refresh_from_db()
+        return Response(AccountOutput(account).data)
+
+
+class AccountResumeApi(APIView):
+    def get_permissions(self):
+        return [IsAuthenticated(), has_perm("trading.change_tradingaccount")()]
+
+    @extend_schema(request=ReasonSerializer, responses=AccountOutput)
+    def post(self, request, account_id: int):
+        account = selectors.account_for_user(request.user, account_id)
+        data = ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        account = services.account_resume(
+            account=account, resumed_by=request.user, reason=data.validated_data["reason"]
+        )
+        return Response(AccountOutput(account).data)
+
+
+class PortfolioSummaryApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("account", int)],
+        responses=inline_serializer(
+            "PortfolioSummary",
+            {
+                "account": serializers.IntegerField(),
+                "cash": serializers.DecimalField(max_digits=18, decimal_places=2),
+                "day_pnl": serializers.DictField(),
+                "realised_pnl": serializers.DecimalField(max_digits=18, decimal_places=2),
+                "unrealised_pnl": serializers.DecimalField(max_digits=18, decimal_places=2),
+                "charges": serializers.DecimalField(max_digits=18, decimal_places=2),
+                "performance": serializers.DictField(),
+            },
+        ),
+    )
+    def get(self, request):
+        account = selectors.account_default_for_user(request.user, request.query_params.get("account") or None)
+        return Response(portfolio_summary(account))

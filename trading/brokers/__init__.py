@@ -1,0 +1,26 @@
+"""Broker adapters behind one small interface. The outbox worker calls them; they report back through
+`trading.services` (acceptance, triggers, fills, rejections), as a real broker's updates would."""
+
+from typing import Protocol
+
+from ..models import Order, TradingAccount
+
+
+class Broker(Protocol):
+    def place(self, order: Order) -> None: ...
+
+    def modify(self, order: Order) -> None: ...
+
+    def cancel(self, order: Order) -> None: ...
+
+
+class BrokerUnavailable(RuntimeError):
+    """The account's broker cannot be reached or is not linked; the outbox retries later."""
+
+
+def broker_for(account: TradingAccount) -> Broker:
+    if account.broker == TradingAccount.Broker.PAPER:
+        from .paper import PaperExchange
+
+        return PaperExchange()
+    raise BrokerUnavailable(f"the {account.broker} broker is not linked for account {account.name}")

@@ -1,0 +1,144 @@
+"""The paper exchange: fills orders against the last traded price the way NSE would.
+
+MARKET orders fill at the last price moved against the trader by the slippage setting; LIMIT orders
+fill at once if marketable, else rest until a tick crosses their price; SL and SL-M orders wait for
+their trigger; IOC cancels whatever does not fill at once. With a volume participation set, one
+tick fills at most that share of its traded volume, so large orders fill in parts.
+"""
+
+import itertools
+import time
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from .. import services
+from ..models import Instrument, Order, PaperExchangeOrder, TradingAccount
+from ..prices import price_last
+
+BUY = Order.TransactionType.BUY
+_ids = itertools.count()
+
+
+def round_to_tick(price: Decimal, tick: Decimal, *, up: bool) -> Decimal:
+    steps = (price / tick).to_integral_value(rounding=ROUND_CEILING if up else ROUND_FLOOR)
+    return (steps * tick).quantize(Decimal("0.01"))
+
+
+def market_price(order: Order, last: Decimal) -> Decimal:
+    slip = last * settings.PAPER_SLIPPAGE_BPS / Decimal(10_000)
+    buying = order.transaction_type == BUY
+    return round_to_tick(last + slip if buying else last - slip, order.instrument.tick_size, up=buying)
+
+
+def fillable_quantity(order: Order, volume: int | None) -> int:
+    remaining = order.quantity - order.filled_quantity
+    participation = settings.PAPER_MAX_VOLUME_PARTICIPATION
+    if not participation or not volume:
+        return remaining
+    lot = order.instrument.lot_size
+    allowed = int(volume * participation) // lot * lot
+    return min(remaining, max(allowed, 0))
+
+
+def triggered(order: Order, last: Decimal) -> bool:
+    return last >= order.trigger_price if order.transaction_type == BUY else last <= order.trigger_price
+
+
+def crosses(order: Order, last: Decimal) -> bool:
+    return last <= order.price if order.transaction_type == BUY else last >= order.price
+
+
+def match(order: Order, last: Decimal, volume: int | None, *, arriving: bool) -> None:
+    """Fill what this price allows; `arriving` is the order's first look at the market."""
+    if order.status == Order.Status.TRIGGER_PENDING:
+        if not triggered(order, last):
+            return
+        if order.order_type == Order.OrderType.SL:
+            order = services.order_trigger(order=order)
+    if order.order_type in (Order.OrderType.MARKET, Order.OrderType.SLM):
+        price = market_price(order, last)
+    elif crosses(order, last):
+        # A resting order trades at its own price; one that arrives marketable gets the better last price.
+        price = last if arriving else order.price
+    else:
+        price = None
+    quantity = fillable_quantity(order, volume) if price is not None else 0
+    if quantity:
+        services.fill_apply(order=order, quantity=quantity, price=price)
+        order.refresh_from_db()
+    if order.validity == Order.Validity.IOC and order.is_live:
+        services.order_cancel(order=order, reason="IOC: unfilled quantity cancelled")
+
+
+class PaperExchange:
+    def place(self, order: Order) -> None:
+        if order.status != Order.Status.RECEIVED:
+            return  # cancelled before it was sent, or already accepted by an earlier send
+        latency = settings.PAPER_SUBMIT_LATENCY_MS
+        if latency:
+            time.sleep(latency / 1000)
+        exchange_order = self.book(order)
+        status = Order.Status.TRIGGER_PENDING if order.trigger_price else Order.Status.OPEN
+        order = services.order_broker_accept(
+            order=order, broker_order_id=exchange_order.exchange_order_id, status=status
+        )
+        last = price_last(order.instrument)
+        if last is None:
+            if order.order_type == Order.OrderType.MARKET:
+                services.order_broker_reject(order=order, reason=f"no market price for {order.instrument}")
+            return
+        match(order, last, order.instrument.last_volume, arriving=True)
+
+    def book(self, order: Order) -> PaperExchangeOrder:
+        """Enter the order in the exchange's book once; a re-send finds the first entry."""
+        exchange_order_id = f"P{time.time_ns()}{next(_ids) % 1000:03d}"
+        try:
+            with transaction.atomic():
+                return PaperExchangeOrder.objects.create(
+                    client_order_id=order.client_order_id, exchange_order_id=exchange_order_id
+                )
+        except IntegrityError:
+            PaperExchangeOrder.objects.filter(client_order_id=order.client_order_id).update(
+                submissions=F("submissions") + 1
+            )
+            return PaperExchangeOrder.objects.get(client_order_id=order.client_order_id)
+
+    def modify(self, order: Order) -> None:
+        # The book is the order table itself: new terms apply from the next tick; a modification
+        # that makes the order marketable fills now.
+        last = price_last(order.instrument)
+        if order.is_live and last is not None and order.status != Order.Status.RECEIVED:
+            match(order, last, order.instrument.last_volume, arriving=True)
+
+    def cancel(self, order: Order) -> None:
+        """Cancelled in the order table already; nothing rests anywhere else."""
+
+
+def paper_tick(*, instrument: Instrument, price: Decimal, volume: int = 0) -> int:
+    """A trade printed at `price`: record it and work every resting paper order in the instrument.
+
+    Returns how many orders were looked at.
+    """
+    from ..prices import price_record
+
+    price_record(instrument=instrument, price=price, volume=volume)
+    resting = (
+        Order.objects.filter(
+            instrument=instrument,
+            status__in=(Order.Status.OPEN, Order.Status.TRIGGER_PENDING),
+            account__broker=TradingAccount.Broker.PAPER,
+        )
+        .select_related("instrument")
+        .order_by("created_at", "pk")
+    )
+    count = 0
+    for order in resting:
+        count += 1
+        try:
+            match(order, price, volume, arriving=False)
+        except services.IllegalTransition:
+            continue  # cancelled or filled by someone else between the query and the lock
+    return count

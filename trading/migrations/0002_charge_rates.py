@@ -1,0 +1,49 @@
+from datetime import date
+from decimal import Decimal
+
+from django.db import migrations
+
+SOURCE = "Zerodha brokerage and charges page, equity (NSE)"
+
+# (effective_from, NSE transaction charge). Only the exchange charge changed on 2024-10-01 when NSE
+# moved to a flat rate; the other equity rates below held across both periods.
+PERIODS = [(date(2023, 4, 1), Decimal("0.0000322")), (date(2024, 10, 1), Decimal("0.0000297"))]
+
+COMMON = {"sebi_rate": Decimal("0.000001"), "gst_rate": Decimal("0.18"), "source": SOURCE}
+SEGMENTS = {
+    "equity_delivery": {
+        "brokerage_rate": Decimal("0"),
+        "brokerage_cap": None,
+        "stt_buy_rate": Decimal("0.001"),
+        "stt_sell_rate": Decimal("0.001"),
+        "stamp_buy_rate": Decimal("0.00015"),
+    },
+    "equity_intraday": {
+        "brokerage_rate": Decimal("0.0003"),
+        "brokerage_cap": Decimal("20"),
+        "stt_buy_rate": Decimal("0"),
+        "stt_sell_rate": Decimal("0.00025"),
+        "stamp_buy_rate": Decimal("0.00003"),
+    },
+}
+
+
+def seed(apps, schema_editor):
+    ChargeRate = apps.get_model("trading", "ChargeRate")
+    for effective_from, exchange_rate in PERIODS:
+        for segment, rates in SEGMENTS.items():
+            ChargeRate.objects.update_or_create(
+                segment=segment,
+                effective_from=effective_from,
+                defaults={**rates, **COMMON, "exchange_rate": exchange_rate},
+            )
+
+
+def unseed(apps, schema_editor):
+    apps.get_model("trading", "ChargeRate").objects.filter(source=SOURCE).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [("trading", "0001_initial")]
+
+    operations = [migrations.RunPython(seed, unseed)]

@@ -1,0 +1,228 @@
+"""Pre-trade risk checks. They run with the account row locked, so they see every earlier order.
+
+Each rule either passes or raises `RiskRejection` naming itself and the numbers involved. The
+position and exposure rules count live orders as if they fill (worst case), so many orders that
+each fit cannot together push a position past its limit.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from portfolio.selectors import cnc_sellable, exposure_by_instrument, funds_blocked, instrument_marks
+from tradingsite.exceptions import UnprocessableError
+
+from .models import Instrument, Order, TradingAccount
+
+
+class RiskRejection(UnprocessableError):
+    code = "risk_rejected"
+
+    def __init__(self, rule: str, message: str, **numbers):
+        super().__init__(f"{rule}: {message}", details={"rule": rule, **{k: str(v) for k, v in numbers.items()}})
+        self.rule = rule
+
+
+@dataclass(frozen=True)
+class OrderIntent:
+    instrument: Instrument
+    transaction_type: str
+    order_type: str
+    product: str
+    quantity: int
+    price: Decimal | None
+    trigger_price: Decimal | None
+
+    @property
+    def signed_quantity(self) -> int:
+        return self.quantity if self.transaction_type == Order.TransactionType.BUY else -self.quantity
+
+
+def money(value: Decimal) -> str:
+    return f"{value:,.2f}"
+
+
+def reference_price(intent: OrderIntent, last_price: Decimal | None) -> Decimal:
+    """The price an order's value is judged at: its limit, else its trigger (SL-M), else the last price."""
+    if intent.order_type in (Order.OrderType.LIMIT, Order.OrderType.SL):
+        return intent.price
+    if intent.order_type == Order.OrderType.SLM:
+        return intent.trigger_price
+    if last_price is None:
+        raise RiskRejection("price_unavailable", f"no last price for {intent.instrument} to value a MARKET order")
+    return last_price
+
+
+def check_shape(intent: OrderIntent) -> None:
+    """Prices and triggers where the order type needs them, and nowhere else."""
+    needs_price = intent.order_type in (Order.OrderType.LIMIT, Order.OrderType.SL)
+    needs_trigger = intent.order_type in (Order.OrderType.SL, Order.OrderType.SLM)
+    if needs_price and not intent.price:
+        raise RiskRejection("order_shape", f"a {intent.order_type} order needs a price")
+    if not needs_price and intent.price:
+        raise RiskRejection("order_shape", f"a {intent.order_type} order takes no price")
+    if needs_trigger and not intent.trigger_price:
+        raise RiskRejection("order_shape", f"a {intent.order_type} order needs a trigger_price")
+    if not needs_trigger and intent.trigger_price:
+        raise RiskRejection("order_shape", f"a {intent.order_type} order takes no trigger_price")
+    if intent.quantity <= 0:
+        raise RiskRejection("order_shape", "quantity must be a positive whole number", quantity=intent.quantity)
+    for name in ("price", "trigger_price"):
+        value = getattr(intent, name)
+        if value is not None and value <= 0:
+            raise RiskRejection("order_shape", f"{name} must be positive", **{name: value})
+
+
+def check_status(account: TradingAccount, intent: OrderIntent, position_quantity: int, pending_same_side: int) -> None:
+    if account.status == TradingAccount.Status.HALTED:
+        reason = f" ({account.status_reason})" if account.status_reason else ""
+        raise RiskRejection("account_halted", f"account {account.name} is halted{reason}; only cancels are accepted")
+    if account.status == TradingAccount.Status.REDUCING:
+        reduces = position_quantity != 0 and (position_quantity > 0) != (intent.signed_quantity > 0)
+        room = abs(position_quantity) - pending_same_side
+        if not reduces or intent.quantity > room:
+            raise RiskRejection(
+                "account_reducing",
+                f"account {account.name} accepts only orders that reduce a position; "
+                f"this order would reduce by at most {max(room, 0)} of {intent.quantity}",
+                position=position_quantity,
+                quantity=intent.quantity,
+            )
+
+
+def check_rate(account: TradingAccount) -> None:
+    since = timezone.now() - timedelta(seconds=1)
+    recent = Order.objects.filter(account=account, created_at__gte=since).exclude(rejection_rule="order_rate").count()
+    if recent >= account.max_orders_per_second:
+        raise RiskRejection(
+            "order_rate",
+            f"{recent} orders in the last second; the limit is {account.max_orders_per_second} per second",
+            orders_last_second=recent,
+            limit=account.max_orders_per_second,
+        )
+
+
+def check_tick_and_lot(intent: OrderIntent) -> None:
+    tick = intent.instrument.tick_size
+    for name in ("price", "trigger_price"):
+        value = getattr(intent, name)
+        if value is not None and value % tick:
+            raise RiskRejection(
+                "tick_size", f"{name} {value} is not a multiple of the tick size {tick}", **{name: value, "tick": tick}
+            )
+    lot = intent.instrument.lot_size
+    if intent.quantity % lot:
+        raise RiskRejection(
+            "lot_size", f"quantity {intent.quantity} is not a multiple of the lot size {lot}", quantity=intent.quantity
+        )
+
+
+def check_order_size(account: TradingAccount, intent: OrderIntent, value: Decimal) -> None:
+    if intent.quantity > account.max_order_quantity:
+        raise RiskRejection(
+            "max_order_quantity",
+            f"quantity {intent.quantity} exceeds the limit of {account.max_order_quantity}",
+            quantity=intent.quantity,
+            limit=account.max_order_quantity,
+        )
+    if value > account.max_order_value:
+        raise RiskRejection(
+            "max_order_value",
+            f"order value {money(value)} exceeds the limit of {money(account.max_order_value)}",
+            value=value,
+            limit=account.max_order_value,
+        )
+
+
+def check_price_band(account: TradingAccount, intent: OrderIntent, last_price: Decimal | None) -> None:
+    band = account.price_band_percent
+    for name in ("price", "trigger_price"):
+        value = getattr(intent, name)
+        if value is None:
+            continue
+        if last_price is None:
+            raise RiskRejection("price_unavailable", f"no last price for {intent.instrument} to check the price band")
+        low, high = last_price * (100 - band) / 100, last_price * (100 + band) / 100
+        if not low <= value <= high:
+            raise RiskRejection(
+                "price_band",
+                f"{name} {value} is outside {band}% of the last price {last_price} ({low:.2f} to {high:.2f})",
+                **{name: value, "last_price": last_price, "low": f"{low:.2f}", "high": f"{high:.2f}"},
+            )
+
+
+def check_exposure(account: TradingAccount, intent: OrderIntent, price: Decimal, excluding: Order | None) -> None:
+    exposures = exposure_by_instrument(account, excluding=excluding)
+    this = exposures[intent.instrument.pk]
+    if intent.transaction_type == Order.TransactionType.BUY:
+        this.pending_buy += intent.quantity
+    else:
+        this.pending_sell += intent.quantity
+    marks = instrument_marks(exposures)
+    marks[intent.instrument.pk] = price
+    position_value = this.worst_case() * price
+    if position_value > account.max_position_value:
+        raise RiskRejection(
+            "max_position_value",
+            f"position in {intent.instrument} could reach {this.worst_case()} shares worth {money(position_value)}, "
+            f"over the limit of {money(account.max_position_value)}",
+            value=position_value,
+            limit=account.max_position_value,
+        )
+    gross = sum((exposure.worst_case() * marks[pk] for pk, exposure in exposures.items()), Decimal("0"))
+    if gross > account.max_gross_exposure:
+        raise RiskRejection(
+            "max_gross_exposure",
+            f"gross exposure could reach {money(gross)}, over the limit of {money(account.max_gross_exposure)}",
+            value=gross,
+            limit=account.max_gross_exposure,
+        )
+
+
+def check_funds(account: TradingAccount, intent: OrderIntent, value: Decimal, excluding: Order | None) -> None:
+    if intent.product == Order.Product.CNC and intent.transaction_type == Order.TransactionType.SELL:
+        sellable = cnc_sellable(account, intent.instrument, excluding=excluding)
+        if intent.quantity > sellable:
+            raise RiskRejection(
+                "holdings",
+                f"selling {intent.quantity} {intent.instrument} for delivery needs holdings; {sellable} available",
+                quantity=intent.quantity,
+                available=sellable,
+            )
+        return
+    required = value / account.mis_leverage if intent.product == Order.Product.MIS else value
+    available = account.cash - funds_blocked(account, excluding=excluding)
+    if required > available:
+        kind = f"margin at {account.mis_leverage}x leverage" if intent.product == Order.Product.MIS else "cash"
+        raise RiskRejection(
+            "funds",
+            f"order needs {money(required)} of {kind}; {money(available)} is available",
+            required=f"{required:.2f}",
+            available=f"{available:.2f}",
+        )
+
+
+def risk_check(
+    *,
+    account: TradingAccount,
+    intent: OrderIntent,
+    last_price: Decimal | None,
+    position_quantity: int,
+    pending_same_side: int,
+    excluding: Order | None = None,
+    count_rate: bool = True,
+) -> None:
+    """Run every rule in order; the first that fails raises. The account row must be locked."""
+    check_shape(intent)
+    check_status(account, intent, position_quantity, pending_same_side)
+    if count_rate:
+        check_rate(account)
+    check_tick_and_lot(intent)
+    price = reference_price(intent, last_price)
+    value = price * intent.quantity
+    check_order_size(account, intent, value)
+    check_price_band(account, intent, last_price)
+    check_exposure(account, intent, price, excluding)
+    check_funds(account, intent, value, excluding)

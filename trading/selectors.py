@@ -1,0 +1,98 @@
+"""Reads on the trading side, always scoped to what the user may see: their own accounts' objects."""
+
+from datetime import datetime, time
+
+from django.db.models import Q, QuerySet
+
+from portfolio.selectors import IST
+from tradingsite.exceptions import NotFoundError, ValidationError
+
+from .models import Instrument, Order, Strategy, Trade, TradingAccount
+
+
+def accounts_for_user(user) -> QuerySet[TradingAccount]:
+    return TradingAccount.objects.filter(owner=user).order_by("pk")
+
+
+def account_for_user(user, account_id) -> TradingAccount:
+    """The user's account with this id; another user's account is reported as not found."""
+    account = accounts_for_user(user).filter(pk=account_id).first()
+    if account is None:
+        raise NotFoundError(f"no trading account {account_id}")
+    return account
+
+
+def account_default_for_user(user, account_id=None) -> TradingAccount:
+    if account_id is not None:
+        return account_for_user(user, account_id)
+    accounts = list(accounts_for_user(user)[:2])
+    if len(accounts) == 1:
+        return accounts[0]
+    if not accounts:
+        raise NotFoundError("you have no trading account")
+    raise ValidationError("you have several trading accounts: name one with 'account'", code="account_required")
+
+
+def strategy_for_account(account: TradingAccount, strategy_id) -> Strategy:
+    strategy = Strategy.objects.filter(account=account, pk=strategy_id).first()
+    if strategy is None:
+        raise NotFoundError(f"no strategy {strategy_id} in account {account.name}")
+    return strategy
+
+
+def instrument_lookup(*, instrument_token=None, exchange=None, tradingsymbol=None) -> Instrument:
+    if instrument_token is not None:
+        found = Instrument.objects.filter(instrument_token=instrument_token).first()
+        label = f"instrument_token {instrument_token}"
+    else:
+        found = Instrument.objects.filter(exchange=exchange, tradingsymbol=tradingsymbol).first()
+        label = f"{exchange}:{tradingsymbol}"
+    if found is None:
+        raise NotFoundError(f"no instrument {label}", code="instrument_not_found")
+    return found
+
+
+def instruments_search(query: str = "", exchange: str = "") -> QuerySet[Instrument]:
+    instruments = Instrument.objects.all()
+    if exchange:
+        instruments = instruments.filter(exchange=exchange.upper())
+    if query:
+        instruments = instruments.filter(Q(tradingsymbol__istartswith=query) | Q(name__icontains=query))
+    return instruments.order_by("tradingsymbol", "exchange")
+
+
+def ist_date_bound(value, *, end: bool) -> datetime:
+    return datetime.combine(value, time.max if end else time.min, tzinfo=IST)
+
+
+def orders_for_user(user, *, account_id=None, status=None, symbol=None, date_from=None, date_to=None):
+    orders = Order.objects.filter(account__owner=user).select_related("instrument")
+    if account_id is not None:
+        orders = orders.filter(account_id=account_id)
+    if status:
+        orders = orders.filter(status=status)
+    if symbol:
+        orders = orders.filter(tradingsymbol=symbol.upper())
+    if date_from:
+        orders = orders.filter(created_at__gte=ist_date_bound(date_from, end=False))
+    if date_to:
+        orders = orders.filter(created_at__lte=ist_date_bound(date_to, end=True))
+    return orders.order_by("-created_at", "-pk")
+
+
+def order_for_user(user, order_id) -> Order:
+    order = Order.objects.filter(account__owner=user, pk=order_id).select_related("instrument", "account").first()
+    if order is None:
+        raise NotFoundError(f"no order {order_id}")
+    return order
+
+
+def trades_for_user(user, *, account_id=None, order_id=None, symbol=None):
+    trades = Trade.objects.filter(account__owner=user)
+    if account_id is not None:
+        trades = trades.filter(account_id=account_id)
+    if order_id is not None:
+        trades = trades.filter(order_id=order_id)
+    if symbol:
+        trades = trades.filter(tradingsymbol=symbol.upper())
+    return trades.order_by("-fill_timestamp", "-pk")

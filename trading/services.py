@@ -1,0 +1,525 @@
+"""Writes on the order path. API, UI, management commands and strategies all come through here.
+
+Placement, in one transaction: lock the account, run the risk checks, insert the order and its
+outbox row, record the audit event. A worker sends the outbox row to the broker after commit.
+Broker updates (acceptance, triggers, fills, cancels) come back through `order_*` and `fill_apply`,
+which move the order through its state machine with conditional updates.
+"""
+
+import uuid
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from audit.services import audit_record
+from portfolio.selectors import exposure_by_instrument, pnl_day
+from tradingsite.exceptions import ConflictError, ValidationError
+
+from . import locks
+from .charges import charges_for_fill
+from .models import Instrument, Order, OutboxEntry, Strategy, Trade, TradingAccount
+from .prices import price_last
+from .risk import OrderIntent, RiskRejection, risk_check
+
+ZERO = Decimal("0")
+PAISA = Decimal("0.01")
+Status = Order.Status
+
+# The state machine: from each status, the statuses an order may move to.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.RECEIVED: frozenset(
+        {Status.OPEN, Status.TRIGGER_PENDING, Status.COMPLETE, Status.CANCELLED, Status.REJECTED}
+    ),
+    Status.TRIGGER_PENDING: frozenset({Status.OPEN, Status.COMPLETE, Status.CANCELLED, Status.REJECTED}),
+    Status.OPEN: frozenset({Status.OPEN, Status.COMPLETE, Status.CANCELLED}),
+    Status.COMPLETE: frozenset(),
+    Status.CANCELLED: frozenset(),
+    Status.REJECTED: frozenset(),
+}
+
+
+class IllegalTransition(ConflictError):
+    code = "illegal_transition"
+
+
+def order_snapshot(order: Order) -> dict:
+    return {
+        "account": order.account_id,
+        "symbol": f"{order.exchange}:{order.tradingsymbol}",
+        "transaction_type": order.transaction_type,
+        "order_type": order.order_type,
+        "product": order.product,
+        "validity": order.validity,
+        "quantity": order.quantity,
+        "price": order.price,
+        "trigger_price": order.trigger_price,
+        "status": order.status,
+        "filled_quantity": order.filled_quantity,
+        "tag": order.tag,
+        "strategy": order.strategy_id,
+    }
+
+
+def status_set(order: Order, new_status: str, **fields) -> None:
+    """Move a locked order to a new status if the state machine allows it, with a conditional UPDATE."""
+    if new_status not in TRANSITIONS[order.status]:
+        raise IllegalTransition(f"order {order.pk} cannot go from {order.status} to {new_status}")
+    updated = Order.objects.filter(pk=order.pk, status=order.status).update(
+        status=new_status, updated_at=timezone.now(), **fields
+    )
+    if updated != 1:
+        raise IllegalTransition(f"order {order.pk} changed status under us (expected {order.status})")
+    order.status = new_status
+    for name, value in fields.items():
+        setattr(order, name, value)
+
+
+def daily_loss_enforce(account: TradingAccount) -> None:
+    """Move an active account to its configured status once today's loss reaches the limit."""
+    if account.status != TradingAccount.Status.ACTIVE:
+        return
+    day = pnl_day(account)
+    if day["total"] <= -account.daily_loss_limit:
+        reason = f"daily loss {-day['total']:,.2f} reached the limit of {account.daily_loss_limit:,.2f}"
+        account_status_set(account=account, status=account.daily_loss_action, reason=reason, actor="system:risk")
+
+
+def position_context(account: TradingAccount, intent: OrderIntent, excluding: Order | None) -> tuple[int, int]:
+    """Net position in the instrument, and live quantity already working in the same direction as this order."""
+    exposure = exposure_by_instrument(account, excluding=excluding).get(intent.instrument.pk)
+    if exposure is None:
+        return 0, 0
+    same_side = exposure.pending_buy if intent.signed_quantity > 0 else exposure.pending_sell
+    return exposure.quantity, same_side
+
+
+def order_place(
+    *,
+    account: TradingAccount,
+    instrument: Instrument,
+    transaction_type: str,
+    order_type: str,
+    product: str,
+    quantity: int,
+    price: Decimal | None = None,
+    trigger_price: Decimal | None = None,
+    validity: str = Order.Validity.DAY,
+    disclosed_quantity: int = 0,
+    tag: str = "",
+    strategy: Strategy | None = None,
+    placed_by=None,
+) -> Order:
+    """Place an order. A risk rejection is stored as a REJECTED order naming its rule, and returned."""
+    if strategy is not None and strategy.account_id != account.pk:
+        raise ValidationError(f"strategy {strategy.name} belongs to another account")
+    intent = OrderIntent(instrument, transaction_type, order_type, product, quantity, price, trigger_price)
+    with transaction.atomic():
+        account = locks.account_lock(account.pk)
+        daily_loss_enforce(account)
+        order = Order(
+            account=account,
+            instrument=instrument,
+            strategy=strategy,
+            placed_by=placed_by if getattr(placed_by, "is_authenticated", False) else None,
+            exchange=instrument.exchange,
+            tradingsymbol=instrument.tradingsymbol,
+            transaction_type=transaction_type,
+            order_type=order_type,
+            product=product,
+            validity=validity,
+            quantity=quantity,
+            price=price,
+            trigger_price=trigger_price,
+            disclosed_quantity=disclosed_quantity,
+            tag=tag,
+            pending_quantity=quantity,
+        )
+        position_quantity, pending_same_side = position_context(account, intent, None)
+        try:
+            risk_check(
+                account=account,
+                intent=intent,
+                last_price=price_last(instrument),
+                position_quantity=position_quantity,
+                pending_same_side=pending_same_side,
+            )
+        except RiskRejection as rejection:
+            order.status = Status.REJECTED
+            order.status_message = rejection.message
+            order.rejection_rule = rejection.rule
+            order.pending_quantity = 0
+            order.save()
+            audit_record(
+                action="order.reject",
+                actor=placed_by or "system",
+                object_type="order",
+                object_id=order.pk,
+                payload={**order_snapshot(order), "rule": rejection.rule, "reason": rejection.message},
+            )
+            return order
+        order.save()
+        entry = OutboxEntry.objects.create(order=order, action=OutboxEntry.Action.PLACE)
+        audit_record(
+            action="order.place",
+            actor=placed_by or "system",
+            object_type="order",
+            object_id=order.pk,
+            payload=order_snapshot(order),
+        )
+        outbox_notify(entry)
+    return order
+
+
+def outbox_notify(entry: OutboxEntry) -> None:
+    """After commit, hand the entry to a worker; with dispatch "sweep" the periodic sweep picks it up."""
+    if settings.OUTBOX_DISPATCH == "celery":
+        from .tasks import outbox_send
+
+        transaction.on_commit(lambda: outbox_send.delay(entry.pk))
+
+
+def order_modify(
+    *,
+    order: Order,
+    quantity: int | None = None,
+    price: Decimal | None = None,
+    trigger_price: Decimal | None = None,
+    order_type: str | None = None,
+    modified_by=None,
+) -> Order:
+    """Change a live order's quantity, price, trigger or type; the new terms go through the risk checks."""
+    with transaction.atomic():
+        account = locks.account_lock(order.account_id)
+        order = locks.order_lock(order.pk)
+        if not order.is_live:
+            raise IllegalTransition(f"order {order.pk} is {order.status} and can no longer be modified")
+        new_type = order_type or order.order_type
+        new_quantity = quantity if quantity is not None else order.quantity
+        if new_quantity <= order.filled_quantity:
+            raise ValidationError(
+                f"quantity {new_quantity} must exceed the {order.filled_quantity} already filled",
+                details={"filled_quantity": order.filled_quantity},
+            )
+        new_price = price if price is not None else order.price
+        new_trigger = trigger_price if trigger_price is not None else order.trigger_price
+        if new_type in (Order.OrderType.MARKET, Order.OrderType.SLM):
+            new_price = None
+        if new_type in (Order.OrderType.MARKET, Order.OrderType.LIMIT):
+            new_trigger = None
+        intent = OrderIntent(
+            order.instrument,
+            order.transaction_type,
+            new_type,
+            order.product,
+            new_quantity - order.filled_quantity,
+            new_price,
+            new_trigger,
+        )
+        position_quantity, pending_same_side = position_context(account, intent, order)
+        risk_check(
+            account=account,
+            intent=intent,
+            last_price=price_last(order.instrument),
+            position_quantity=position_quantity,
+            pending_same_side=pending_same_side,
+            excluding=order,
+            count_rate=False,
+        )
+        before = order_snapshot(order)
+        Order.objects.filter(pk=order.pk).update(
+            order_type=new_type,
+            quantity=new_quantity,
+            pending_quantity=new_quantity - order.filled_quantity,
+            price=new_price,
+            trigger_price=new_trigger,
+            modification_count=F("modification_count") + 1,
+            updated_at=timezone.now(),
+        )
+        order.refresh_from_db()
+        entry = OutboxEntry.objects.create(order=order, action=OutboxEntry.Action.MODIFY)
+        audit_record(
+            action="order.modify",
+            actor=modified_by or "system",
+            object_type="order",
+            object_id=order.pk,
+            payload={"before": before, "after": order_snapshot(order)},
+        )
+        outbox_notify(entry)
+    return order
+
+
+def order_cancel(*, order: Order, cancelled_by=None, reason: str = "") -> Order:
+    """Cancel what is left of a live order; its filled part stands."""
+    with transaction.atomic():
+        locks.account_lock(order.account_id)
+        order = locks.order_lock(order.pk)
+        if not order.is_live:
+            raise IllegalTransition(f"order {order.pk} is {order.status} and can no longer be cancelled")
+        remaining = order.quantity - order.filled_quantity
+        status_set(
+            order,
+            Status.CANCELLED,
+            pending_quantity=0,
+            cancelled_quantity=remaining,
+            status_message=reason or "cancelled",
+        )
+        if order.broker_order_id:
+            entry = OutboxEntry.objects.create(order=order, action=OutboxEntry.Action.CANCEL)
+            outbox_notify(entry)
+        audit_record(
+            action="order.cancel",
+            actor=cancelled_by or "system",
+            object_type="order",
+            object_id=order.pk,
+            payload={**order_snapshot(order), "cancelled_quantity": remaining, "reason": reason},
+        )
+    return order
+
+
+def order_broker_accept(*, order: Order, broker_order_id: str, status: str) -> Order:
+    """The broker has the order: it rests (OPEN) or waits for its trigger (TRIGGER PENDING)."""
+    with transaction.atomic():
+        locks.account_lock(order.account_id)
+        order = locks.order_lock(order.pk)
+        if order.status != Status.RECEIVED:
+            # Already accepted, filled or cancelled (a re-sent submission): only record the id.
+            if not order.broker_order_id:
+                Order.objects.filter(pk=order.pk).update(broker_order_id=broker_order_id)
+                order.broker_order_id = broker_order_id
+            return order
+        status_set(order, status, broker_order_id=broker_order_id)
+        audit_record(
+            action="order.accept",
+            actor="broker:" + order.account.broker,
+            object_type="order",
+            object_id=order.pk,
+            payload={"broker_order_id": broker_order_id, "status": status},
+        )
+    return order
+
+
+def order_broker_reject(*, order: Order, reason: str) -> Order:
+    with transaction.atomic():
+        locks.account_lock(order.account_id)
+        order = locks.order_lock(order.pk)
+        status_set(order, Status.REJECTED, pending_quantity=0, status_message=reason, rejection_rule="broker")
+        audit_record(
+            action="order.reject",
+            actor="broker:" + order.account.broker,
+            object_type="order",
+            object_id=order.pk,
+            payload={**order_snapshot(order), "rule": "broker", "reason": reason},
+        )
+    return order
+
+
+def order_trigger(*, order: Order) -> Order:
+    """An SL order's trigger price was crossed: it now rests as a LIMIT at its price."""
+    with transaction.atomic():
+        locks.account_lock(order.account_id)
+        order = locks.order_lock(order.pk)
+        if order.status != Status.TRIGGER_PENDING:
+            return order
+        status_set(order, Status.OPEN)
+        audit_record(
+            action="order.trigger",
+            actor="broker:" + order.account.broker,
+            object_type="order",
+            object_id=order.pk,
+            payload={"trigger_price": order.trigger_price},
+        )
+    return order
+
+
+def position_apply(position, *, signed_quantity: int, price: Decimal) -> Decimal:
+    """Apply a fill to a position at average cost; return the P&L it realised (before charges)."""
+    held = position.quantity
+    realised = ZERO
+    if held == 0 or (held > 0) == (signed_quantity > 0):
+        position.open_cost = position.open_cost + abs(signed_quantity) * price
+    else:
+        closing = min(abs(signed_quantity), abs(held))
+        if closing == abs(held):
+            cost_closed = position.open_cost
+        else:
+            cost_closed = (position.open_cost * closing / abs(held)).quantize(PAISA, rounding=ROUND_HALF_UP)
+        proceeds = closing * price
+        realised = proceeds - cost_closed if held > 0 else cost_closed - proceeds
+        position.open_cost -= cost_closed
+        opening = abs(signed_quantity) - closing
+        if opening:  # the fill reversed the position: the rest opens at this price
+            position.open_cost = opening * price
+    position.quantity = held + signed_quantity
+    position.average_price = (
+        (position.open_cost / abs(position.quantity)).quantize(Decimal("0.0001")) if position.quantity else ZERO
+    )
+    position.realised_pnl += realised
+    return realised
+
+
+def fill_apply(*, order: Order, quantity: int, price: Decimal, at: datetime | None = None) -> Trade:
+    """Book a fill: the trade with its charges, the order, the position and the cash, in one transaction."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        account = locks.account_lock(order.account_id)
+        position = locks.position_lock(account=account, instrument=order.instrument, product=order.product)
+        order = locks.order_lock(order.pk)
+        if order.status not in (Status.RECEIVED, Status.OPEN, Status.TRIGGER_PENDING):
+            raise IllegalTransition(f"order {order.pk} is {order.status}; a fill cannot be booked on it")
+        remaining = order.quantity - order.filled_quantity
+        if not 0 < quantity <= remaining:
+            raise ValidationError(f"fill of {quantity} on order {order.pk} with {remaining} remaining")
+        charges = charges_for_fill(
+            product=order.product,
+            transaction_type=order.transaction_type,
+            quantity=quantity,
+            price=price,
+            on=at.astimezone(timezone.get_default_timezone()).date(),
+            brokerage_so_far=order.brokerage_charged,
+        )
+        buying = order.transaction_type == Order.TransactionType.BUY
+        realised = position_apply(position, signed_quantity=quantity if buying else -quantity, price=price)
+        value = price * quantity
+        if buying:
+            position.buy_quantity += quantity
+            position.buy_value += value
+        else:
+            position.sell_quantity += quantity
+            position.sell_value += value
+        position.charges += charges.total
+        position.save()
+
+        # Delivery moves the whole value; intraday settles only its realised P&L.
+        if order.product == Order.Product.MIS:
+            cash_change = realised - charges.total
+        else:
+            cash_change = (-value if buying else value) - charges.total
+        TradingAccount.objects.filter(pk=account.pk).update(cash=F("cash") + cash_change, updated_at=timezone.now())
+
+        filled = order.filled_quantity + quantity
+        average = ((order.average_price * order.filled_quantity + value) / filled).quantize(Decimal("0.0001"))
+        status_set(
+            order,
+            Status.COMPLETE if filled == order.quantity else Status.OPEN,
+            filled_quantity=filled,
+            pending_quantity=order.quantity - filled,
+            average_price=average,
+            brokerage_charged=order.brokerage_charged + charges.brokerage,
+        )
+        trade = Trade.objects.create(
+            order=order,
+            account=account,
+            instrument=order.instrument,
+            trade_id=uuid.uuid4().hex[:20],
+            exchange=order.exchange,
+            tradingsymbol=order.tradingsymbol,
+            transaction_type=order.transaction_type,
+            product=order.product,
+            quantity=quantity,
+            price=price,
+            brokerage=charges.brokerage,
+            stt=charges.stt,
+            exchange_charge=charges.exchange_charge,
+            sebi_fee=charges.sebi_fee,
+            stamp_duty=charges.stamp_duty,
+            gst=charges.gst,
+            total_charges=charges.total,
+            realised_pnl=realised,
+            fill_timestamp=at,
+        )
+        audit_record(
+            action="order.fill",
+            actor="broker:" + account.broker,
+            object_type="order",
+            object_id=order.pk,
+            payload={
+                "trade_id": trade.trade_id,
+                "quantity": quantity,
+                "price": price,
+                "charges": charges.total,
+                "filled_quantity": filled,
+                "status": order.status,
+            },
+        )
+    return trade
+
+
+def account_status_set(*, account: TradingAccount, status: str, reason: str = "", actor=None) -> TradingAccount:
+    before = account.status
+    TradingAccount.objects.filter(pk=account.pk).update(status=status, status_reason=reason, updated_at=timezone.now())
+    account.status, account.status_reason = status, reason
+    audit_record(
+        action=f"account.{status}",
+        actor=actor,
+        object_type="account",
+        object_id=account.pk,
+        payload={"before": before, "after": status, "reason": reason},
+    )
+    return account
+
+
+def account_halt(*, account: TradingAccount, reason: str, halted_by=None) -> list[Order]:
+    """The kill switch: halt the account and cancel every live order in it."""
+    with transaction.atomic():
+        account = locks.account_lock(account.pk)
+        account_status_set(account=account, status=TradingAccount.Status.HALTED, reason=reason, actor=halted_by)
+        return [
+            order_cancel(order=order, cancelled_by=halted_by, reason=f"account halted: {reason}")
+            for order in Order.objects.filter(account=account, status__in=Order.LIVE).order_by("pk")
+        ]
+
+
+def account_resume(*, account: TradingAccount, resumed_by=None, reason: str = "") -> TradingAccount:
+    with transaction.atomic():
+        account = locks.account_lock(account.pk)
+        if account.status == TradingAccount.Status.ACTIVE:
+            raise ConflictError(f"account {account.name} is already active")
+        return account_status_set(account=account, status=TradingAccount.Status.ACTIVE, reason=reason, actor=resumed_by)
+
+
+def account_limits_set(*, account: TradingAccount, changes: dict, changed_by=None) -> TradingAccount:
+    allowed = {
+        "max_order_quantity",
+        "max_order_value",
+        "price_band_percent",
+        "max_position_value",
+        "max_gross_exposure",
+        "mis_leverage",
+        "daily_loss_limit",
+        "daily_loss_action",
+        "max_orders_per_second",
+    }
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError(f"unknown risk limit(s): {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        account = locks.account_lock(account.pk)
+        before = {name: getattr(account, name) for name in changes}
+        for name, value in changes.items():
+            setattr(account, name, value)
+        account.save(update_fields=[*changes, "updated_at"])
+        audit_record(
+            action="account.limits_set",
+            actor=changed_by,
+            object_type="account",
+            object_id=account.pk,
+            payload={"before": before, "after": changes},
+        )
+    return account
+
+
+def account_create(*, owner, name: str, cash: Decimal, broker: str = TradingAccount.Broker.PAPER, created_by=None):
+    with transaction.atomic():
+        account = TradingAccount.objects.create(owner=owner, name=name, cash=cash, broker=broker)
+        audit_record(
+            action="account.create",
+            actor=created_by,
+            object_type="account",
+            object_id=account.pk,
+            payload={"owner": owner.get_username(), "name": name, "cash": cash, "broker": broker},
+        )
+    return account

@@ -1,0 +1,41 @@
+from celery import shared_task
+
+from . import outbox
+
+
+@shared_task(
+    ignore_result=True,
+    autoretry_for=(Exception,),
+    retry_backoff=1,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=8,
+)
+def outbox_send(entry_id: int) -> None:
+    outbox.outbox_send(entry_id)
+
+
+@shared_task(ignore_result=True)
+def outbox_sweep() -> None:
+    outbox.outbox_sweep()
+
+
+@shared_task(ignore_result=True)
+def paper_session_close() -> None:
+    from .sessions import day_orders_expire
+
+    day_orders_expire()
+
+
+@shared_task(ignore_result=True)
+def paper_mis_squareoff() -> None:
+    from .sessions import mis_squareoff
+
+    mis_squareoff()
+
+
+@shared_task(ignore_result=True)
+def idempotency_keys_purge() -> None:
+    from .idempotency import idempotency_keys_purge as purge
+
+    purge()

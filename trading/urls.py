@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import apis
+
+urlpatterns = [
+    path("instruments", apis.InstrumentListApi.as_view(), name="instrument-list"),
+    path("orders", apis.OrderListCreateApi.as_view(), name="order-list"),
+    path("orders/<int:order_id>", apis.OrderDetailApi.as_view(), name="order-detail"),
+    path("trades", apis.TradeListApi.as_view(), name="trade-list"),
+    path("positions", apis.PositionListApi.as_view(), name="position-list"),
+    path("portfolio/summary", apis.PortfolioSummaryApi.as_view(), name="portfolio-summary"),
+    path("accounts", apis.AccountListApi.as_view(), name="account-list"),
+    path("accounts/<int:account_id>", apis.AccountDetailApi.as_view(), name="account-detail"),
+    path("accounts/<int:account_id>/limits", apis.AccountLimitsApi.as_view(), name="account-limits"),
+    path("accounts/<int:account_id>/halt", apis.AccountHaltApi.as_view(), name="account-halt"),
+    path("accounts/<int:account_id>/resume", apis.AccountResumeApi.as_view(), name="account-resume"),
+]

@@ -1,0 +1,72 @@
+"""One error hierarchy for everything a client can be told, and the DRF handler that renders it.
+
+Every error has a stable `code` and a sentence a person understands; rejections add their details
+(the rule and the numbers involved) under `details`.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ApplicationError(Exception):
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, *, code: str | None = None, details: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.details = details or {}
+
+    def as_dict(self) -> dict:
+        body = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class ValidationError(ApplicationError):
+    code = "invalid"
+    status = 400
+
+
+class NotFoundError(ApplicationError):
+    code = "not_found"
+    status = 404
+
+
+class ConflictError(ApplicationError):
+    code = "conflict"
+    status = 409
+
+
+class UnprocessableError(ApplicationError):
+    code = "unprocessable"
+    status = 422
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, ApplicationError):
+        return Response({"error": exc.as_dict()}, status=exc.status)
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, drf_exceptions.ValidationError):
+        fields = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
+        message = "; ".join(
+            f"{field}: {' '.join(str(m) for m in (msgs if isinstance(msgs, list) else [msgs]))}"
+            for field, msgs in fields.items()
+        )
+        response.data = {"error": {"code": "invalid", "message": message, "details": fields}}
+    else:
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
+        response.data = {"error": {"code": getattr(exc, "default_code", "error"), "message": str(detail)}}
+    return response
