@@ -23,6 +23,8 @@ def redis_keys_removed_after_the_run():
 
 @pytest.fixture(autouse=True)
 def redis_keys_of_this_run(settings):
+    # Orders reach the broker through the sweep in tests; tests that need a real worker start one.
+    settings.OUTBOX_DISPATCH = "sweep"
     """Tests share the Redis server a developer may be running the demo on: keep their keys apart."""
     settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "KEY_PREFIX": RUN_PREFIX}}
     settings.CHANNEL_LAYERS = {

@@ -1,6 +1,12 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class TradingConfig(AppConfig):
     name = "trading"
     verbose_name = "Trading"
+
+    def ready(self):
+        from .charge_rates import charge_rates_seed_after_migrate
+
+        post_migrate.connect(charge_rates_seed_after_migrate, sender=self, dispatch_uid="trading.charge_rates")

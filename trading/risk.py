@@ -105,7 +105,7 @@ def check_rate(account: TradingAccount) -> None:
 
 
 def check_tick_and_lot(intent: OrderIntent) -> None:
-    tick = intent.instrument.tick_size
+    tick = intent.instrument.tick_size.normalize()
     for name in ("price", "trigger_price"):
         value = getattr(intent, name)
         if value is not None and value % tick:

@@ -1,11 +1,15 @@
+"""Zerodha's published equity charges, by the date they took effect.
+
+Seeded after every migrate (and after a flush), so the table always holds at least these rows;
+newer rates are added here with their date, and older trades keep the rates of their day.
+"""
+
 from datetime import date
 from decimal import Decimal
 
-from django.db import migrations
-
 SOURCE = "Zerodha brokerage and charges page, equity (NSE)"
 
-# (effective_from, NSE transaction charge). Only the exchange charge changed on 2024-10-01 when NSE
+# (effective_from, NSE transaction charge). Only the exchange charge changed on 2024-10-01, when NSE
 # moved to a flat rate; the other equity rates below held across both periods.
 PERIODS = [(date(2023, 4, 1), Decimal("0.0000322")), (date(2024, 10, 1), Decimal("0.0000297"))]
 
@@ -28,22 +32,17 @@ SEGMENTS = {
 }
 
 
-def seed(apps, schema_editor):
-    ChargeRate = apps.get_model("trading", "ChargeRate")
+def charge_rates_seed() -> None:
+    from .models import ChargeRate
+
     for effective_from, exchange_rate in PERIODS:
         for segment, rates in SEGMENTS.items():
-            ChargeRate.objects.update_or_create(
+            ChargeRate.objects.get_or_create(
                 segment=segment,
                 effective_from=effective_from,
                 defaults={**rates, **COMMON, "exchange_rate": exchange_rate},
             )
 
 
-def unseed(apps, schema_editor):
-    apps.get_model("trading", "ChargeRate").objects.filter(source=SOURCE).delete()
-
-
-class Migration(migrations.Migration):
-    dependencies = [("trading", "0001_initial")]
-
-    operations = [migrations.RunPython(seed, unseed)]
+def charge_rates_seed_after_migrate(sender, **kwargs):
+    charge_rates_seed()
