@@ -1,0 +1,214 @@
+"""The REST API as an integrator meets it: token auth, idempotency, clear errors, and nobody else's objects."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from trading.idempotency import idempotency_begin, request_fingerprint
+from trading.models import Order
+from trading.services import account_create
+
+from .conftest import settle
+
+D = Decimal
+pytestmark = pytest.mark.django_db
+
+BUY_5 = {
+    "exchange": "NSE",
+    "tradingsymbol": "RELIANCE",
+    "transaction_type": "BUY",
+    "order_type": "MARKET",
+    "product": "CNC",
+    "quantity": 5,
+}
+
+
+def api_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+def test_a_trader_places_a_market_order_with_a_token_and_sees_it_fill(account, alice, reliance):
+    api = api_for(alice)
+
+    placed = api.post("/api/v1/orders", BUY_5, format="json")
+    settle()
+    order = api.get(f"/api/v1/orders/{placed.json()['id']}").json()
+    positions = api.get("/api/v1/positions").json()
+    trades = api.get("/api/v1/trades").json()["results"]
+
+    assert placed.status_code == 201
+    assert placed.json()["status"] == "PUT ORDER REQ RECEIVED"
+    assert order["status"] == "COMPLETE" and order["average_price"] == "2500.0000"
+    assert [(p["tradingsymbol"], p["quantity"]) for p in positions] == [("RELIANCE", 5)]
+    assert trades[0]["total_charges"] == "14.83"
+
+
+def test_a_rejected_order_answers_422_naming_the_rule_and_is_listed(account, alice, reliance):
+    api = api_for(alice)
+
+    response = api.post("/api/v1/orders", {**BUY_5, "order_type": "LIMIT", "price": "3000.00"}, format="json")
+
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"]["code"] == "risk_rejected"
+    assert body["error"]["details"]["rule"] == "price_band"
+    assert body["error"]["message"].startswith("price_band: price 3000.00 is outside 5.00%")
+    listed = api.get("/api/v1/orders", {"status": "REJECTED"}).json()["results"]
+    assert [o["id"] for o in listed] == [body["order"]["id"]]
+
+
+def test_malformed_input_gets_a_400_that_names_each_field(account, alice, reliance):
+    response = api_for(alice).post("/api/v1/orders", {**BUY_5, "quantity": 0, "order_type": "STOP"}, format="json")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert "quantity" in error["message"] and "order_type" in error["message"]
+
+
+def test_an_unknown_instrument_is_a_404_that_says_so(account, alice, reliance):
+    response = api_for(alice).post("/api/v1/orders", {**BUY_5, "tradingsymbol": "NOSUCH"}, format="json")
+
+    assert response.status_code == 404
+    assert response.json()["error"] == {"code": "instrument_not_found", "message": "no instrument NSE:NOSUCH"}
+
+
+def test_idempotency_replays_the_first_response_and_refuses_a_different_body(account, alice, reliance):
+    api = api_for(alice)
+    key = {"HTTP_IDEMPOTENCY_KEY": "order-2025-0001"}
+
+    first = api.post("/api/v1/orders", BUY_5, format="json", **key)
+    replay = api.post("/api/v1/orders", BUY_5, format="json", **key)
+    different = api.post("/api/v1/orders", {**BUY_5, "quantity": 6}, format="json", **key)
+
+    assert first.status_code == replay.status_code == 201
+    assert replay.json() == first.json()
+    assert replay["Idempotent-Replayed"] == "true"
+    assert different.status_code == 422
+    assert different.json()["error"]["code"] == "idempotency_key_reused"
+    assert Order.objects.filter(account=account).count() == 1
+
+
+def test_idempotency_answers_409_while_the_first_request_is_in_flight(account, alice, reliance):
+    idempotency_begin(account=account, key="in-flight-1", fingerprint=request_fingerprint(BUY_5))
+
+    response = api_for(alice).post("/api/v1/orders", BUY_5, format="json", HTTP_IDEMPOTENCY_KEY="in-flight-1")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "idempotency_in_flight"
+    assert not Order.objects.exists()
+
+
+def test_the_same_key_in_another_account_is_another_request(account, alice, reliance):
+    second = account_create(owner=alice, name="alice-second", cash=D("1000000"))
+    api = api_for(alice)
+
+    one = api.post("/api/v1/orders", {**BUY_5, "account": account.pk}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    two = api.post("/api/v1/orders", {**BUY_5, "account": second.pk}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+
+    assert one.status_code == two.status_code == 201
+    assert one.json()["id"] != two.json()["id"]
+
+
+def test_modify_and_cancel_a_resting_order(account, alice, reliance):
+    api = api_for(alice)
+    placed = api.post("/api/v1/orders", {**BUY_5, "order_type": "LIMIT", "price": "2450.00"}, format="json").json()
+    settle()
+
+    modified = api.patch(f"/api/v1/orders/{placed['id']}", {"price": "2455.00", "quantity": 7}, format="json")
+    cancelled = api.delete(f"/api/v1/orders/{placed['id']}")
+    again = api.delete(f"/api/v1/orders/{placed['id']}")
+
+    assert modified.status_code == 200
+    assert (modified.json()["price"], modified.json()["quantity"]) == ("2455.00", 7)
+    assert cancelled.json()["status"] == "CANCELLED" and cancelled.json()["cancelled_quantity"] == 7
+    assert again.status_code == 409
+    assert "can no longer be cancelled" in again.json()["error"]["message"]
+
+
+def test_compliance_can_read_but_not_place_orders(carol, reliance):
+    response = api_for(carol).post("/api/v1/orders", BUY_5, format="json")
+
+    assert response.status_code == 403
+    assert "trading.add_order" in response.json()["error"]["message"]
+
+
+def test_unauthenticated_requests_are_refused(client):
+    assert APIClient().get("/api/v1/orders").status_code in (401, 403)
+
+
+def test_kill_switch_over_the_api(account, alice, reliance):
+    api = api_for(alice)
+    api.post("/api/v1/orders", {**BUY_5, "order_type": "LIMIT", "price": "2450.00"}, format="json")
+    settle()
+
+    halted = api.post(f"/api/v1/accounts/{account.pk}/halt", {"reason": "stop now"}, format="json")
+    open_orders = api.get("/api/v1/orders", {"status": "OPEN"}).json()["results"]
+    resumed = api.post(f"/api/v1/accounts/{account.pk}/resume", {}, format="json")
+
+    assert halted.json()["status"] == "halted" and halted.json()["status_reason"] == "stop now"
+    assert open_orders == []
+    assert resumed.json()["status"] == "active"
+
+
+def schema_operations_with_ids(api) -> list[tuple[str, str]]:
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    return [
+        (method, path)
+        for path, operations in schema["paths"].items()
+        if "{" in path
+        for method in operations
+        if method in ("get", "post", "patch", "put", "delete")
+    ]
+
+
+def test_another_users_ids_get_404_on_every_endpoint_that_takes_an_id(account, alice, bob, reliance):
+    # given bob's account and order
+    bobs_account = account_create(owner=bob, name="bob-paper", cash=D("1000000"))
+    bobs_api = api_for(bob)
+    bobs_order = bobs_api.post("/api/v1/orders", {**BUY_5, "order_type": "LIMIT", "price": "2450.00"}, format="json")
+    ids = {"order_id": bobs_order.json()["id"], "account_id": bobs_account.pk}
+    alices_api = api_for(alice)
+
+    # when alice uses bob's ids on every operation in the schema that takes one
+    operations = schema_operations_with_ids(alices_api)
+    assert len(operations) >= 7
+    answers = {}
+    for method, path in operations:
+        url = re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
+        answers[f"{method.upper()} {path}"] = getattr(alices_api, method)(url, {}, format="json").status_code
+
+    # then each is a 404, and bob's objects are untouched
+    assert answers == dict.fromkeys(answers, 404)
+    assert alices_api.get("/api/v1/positions", {"account": bobs_account.pk}).status_code == 404
+    assert alices_api.get("/api/v1/portfolio/summary", {"account": bobs_account.pk}).status_code == 404
+    assert alices_api.post("/api/v1/orders", {**BUY_5, "account": bobs_account.pk}, format="json").status_code == 404
+    assert bobs_api.get(f"/api/v1/orders/{ids['order_id']}").json()["status"] == "PUT ORDER REQ RECEIVED"
+
+
+def test_portfolio_summary_reports_cash_pnl_and_performance(account, alice, reliance):
+    api = api_for(alice)
+    api.post("/api/v1/orders", BUY_5, format="json")
+    settle()
+
+    summary = api.get("/api/v1/portfolio/summary").json()
+
+    assert summary["holdings"] == [{"tradingsymbol": "RELIANCE", "quantity": 5, "average_price": "2500.0000"}]
+    assert D(summary["cash"]) == D("10000000") - D("12500") - D("14.83")
+    assert summary["performance"]["fill_rate"] == "1.0000"
+
+
+def test_the_openapi_schema_and_docs_are_served_without_outside_assets(client, alice):
+    client.force_login(alice)
+
+    schema = client.get("/api/schema/")
+    docs = client.get("/api/docs/").content.decode()
+
+    assert schema.status_code == 200
+    assert "/api/v1/orders" in schema.content.decode()
+    assert "cdn." not in docs and "/static/drf_spectacular_sidecar/" in docs
