@@ -213,9 +213,17 @@ def risk_check(
     pending_same_side: int,
     excluding: Order | None = None,
     count_rate: bool = True,
+    closing_only: bool = False,
 ) -> None:
-    """Run every rule in order; the first that fails raises. The account row must be locked."""
+    """Run every rule in order; the first that fails raises. The account row must be locked.
+
+    `closing_only` is for the platform's own square-off of a position: it must go through on a
+    halted account and whatever the limits, so only the order's shape, tick and lot are checked.
+    """
     check_shape(intent)
+    if closing_only:
+        check_tick_and_lot(intent)
+        return
     check_status(account, intent, position_quantity, pending_same_side)
     if count_rate:
         check_rate(account)

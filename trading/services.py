@@ -112,8 +112,12 @@ def order_place(
     tag: str = "",
     strategy: Strategy | None = None,
     placed_by=None,
+    squareoff: bool = False,
 ) -> Order:
-    """Place an order. A risk rejection is stored as a REJECTED order naming its rule, and returned."""
+    """Place an order. A risk rejection is stored as a REJECTED order naming its rule, and returned.
+
+    `squareoff` marks the platform's own closing of an intraday position (see `risk_check`).
+    """
     if strategy is not None and strategy.account_id != account.pk:
         raise ValidationError(f"strategy {strategy.name} belongs to another account")
     intent = OrderIntent(instrument, transaction_type, order_type, product, quantity, price, trigger_price)
@@ -146,6 +150,7 @@ def order_place(
                 last_price=price_last(instrument),
                 position_quantity=position_quantity,
                 pending_same_side=pending_same_side,
+                closing_only=squareoff,
             )
         except RiskRejection as rejection:
             order.status = Status.REJECTED

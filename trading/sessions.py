@@ -37,6 +37,8 @@ def mis_squareoff() -> list[Order]:
                     product=Order.Product.MIS,
                     quantity=abs(position.quantity),
                     tag=SQUAREOFF_TAG,
+                    placed_by="system:squareoff",
+                    squareoff=True,
                 )
             )
     return placed

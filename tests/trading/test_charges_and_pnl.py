@@ -144,3 +144,18 @@ def test_pnl_through_partial_fills_a_reversal_and_the_square_off_matches_the_led
     assert position.charges == charges
     # intraday settles only its P&L: cash moved by realised P&L less charges
     assert TradingAccount.objects.get(pk=account.pk).cash == cash_before + D("235.00") - charges
+
+
+def test_square_off_closes_intraday_positions_even_on_a_halted_account(account, place, infy):
+    bought = place(infy, order_type="MARKET", quantity=10, product="MIS")
+    resting = place(infy, quantity=5, price=D("1490.00"), product="MIS")
+    settle()
+    assert refreshed(bought).status == Order.Status.COMPLETE
+    TradingAccount.objects.filter(pk=account.pk).update(status="halted", status_reason="desk stop")
+
+    squareoff = mis_squareoff()
+    settle()
+
+    assert refreshed(resting).status == Order.Status.CANCELLED
+    assert [refreshed(order).status for order in squareoff] == [Order.Status.COMPLETE]
+    assert Position.objects.get(account=account, instrument=infy, product="MIS").quantity == 0

@@ -3,6 +3,7 @@ import os
 import secrets
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -10,8 +11,11 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from trading.models import TradingAccount
+from trading.services import account_create
 from tradingsite.roles import ADMIN, COMPLIANCE, OPS, TRADER, user_create
 
+DEMO_CASH = Decimal("1000000")
 # One user per role, named after the personas the tests use.
 DEMO_USERS = (
     ("alice", {TRADER}),
@@ -73,6 +77,8 @@ class Command(BaseCommand):
                 stored[username] = secrets.token_urlsafe(12)
                 user.set_password(stored[username])
                 user.save(update_fields=["password"])
+            if TRADER in roles and not TradingAccount.objects.filter(owner=user).exists():
+                account_create(owner=user, name=f"{username}-paper", cash=DEMO_CASH, created_by="system:demo")
             rows.append((username, stored[username], sorted(roles)))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(stored, indent=2))
