@@ -34,9 +34,25 @@ def payload_normalise(payload: dict[str, Any]) -> dict[str, Any]:
         text = json.dumps(payload, cls=DjangoJSONEncoder, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise AuditPayloadError(f"audit payload cannot be stored as JSON: {exc}") from exc
+    if "\\u0000" in text:
+        raise AuditPayloadError("audit payload cannot be stored as JSON: text contains a NUL character")
+    normalised = json.loads(text)
+    if not contains_float(normalised):
+        # Strings, integers, booleans and nulls come back from jsonb exactly as Python wrote them.
+        return normalised
     with connection.cursor() as cursor:
         cursor.execute("SELECT %s::jsonb::text", [text])
         return json.loads(cursor.fetchone()[0])
+
+
+def contains_float(value) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(contains_float(item) for item in value.values())
+    if isinstance(value, list):
+        return any(contains_float(item) for item in value)
+    return False
 
 
 def actor_describe(actor) -> tuple[int | None, str]:
@@ -78,7 +94,8 @@ def audit_record(
         "client_ip": request_context.client_ip_normalise(context.client_ip if client_ip is None else client_ip),
         "payload": payload_normalise(payload or {}),
     }
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction: a failure here must fail the caller's work too.
+    with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
         head = AuditEvent.objects.order_by("-sequence").values("sequence", "hash").first()

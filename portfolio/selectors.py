@@ -6,10 +6,10 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q, Sum
+from django.db.models import F, Max, Q, Sum
 from django.utils import timezone
 
-from trading.models import Instrument, Order, Position, Trade, TradingAccount
+from trading.models import Order, Position, Trade, TradingAccount
 from trading.prices import price_last
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -47,16 +47,12 @@ def positions_for_account(account: TradingAccount, *, open_only: bool = False) -
 
 def pnl_day(account: TradingAccount, *, at: datetime | None = None) -> dict[str, Decimal]:
     """Today's (IST) realised P&L and charges, plus unrealised P&L on open positions at the last price."""
-    start = ist_day_start(at)
-    today = Trade.objects.filter(account=account, fill_timestamp__gte=start, fill_timestamp__lt=start + timedelta(1))
-    sums = today.aggregate(realised=Sum("realised_pnl"), charges=Sum("total_charges"))
-    realised, charges = sums["realised"] or ZERO, sums["charges"] or ZERO
-    unrealised = sum((view.unrealised_pnl for view in positions_for_account(account, open_only=True)), ZERO)
+    book = account_book(account, at=at)
     return {
-        "realised": realised,
-        "unrealised": unrealised,
-        "charges": charges,
-        "total": realised + unrealised - charges,
+        "realised": book.realised_today,
+        "unrealised": book.unrealised(),
+        "charges": book.charges_today,
+        "total": book.day_total(),
     }
 
 
@@ -77,65 +73,129 @@ class InstrumentExposure:
         return max(abs(self.quantity + self.pending_buy), abs(self.quantity - self.pending_sell))
 
 
-def exposure_by_instrument(account: TradingAccount, *, excluding: Order | None = None) -> dict[int, InstrumentExposure]:
-    exposures: dict[int, InstrumentExposure] = defaultdict(InstrumentExposure)
-    for instrument_id, quantity in (
-        Position.objects.filter(account=account).exclude(quantity=0).values_list("instrument_id", "quantity")
-    ):
-        exposures[instrument_id].quantity += quantity
-    for order in live_orders(account, excluding=excluding):
-        pending = order.quantity - order.filled_quantity
-        if order.transaction_type == Order.TransactionType.BUY:
-            exposures[order.instrument_id].pending_buy += pending
-        else:
-            exposures[order.instrument_id].pending_sell += pending
-    return exposures
+@dataclass(frozen=True)
+class BookPosition:
+    instrument_id: int
+    product: str
+    quantity: int
+    average_price: Decimal
+    mark: Decimal
 
 
-def instrument_marks(instrument_ids) -> dict[int, Decimal]:
-    marks = {}
-    for instrument in Instrument.objects.filter(pk__in=list(instrument_ids)):
-        marks[instrument.pk] = price_last(instrument) or ZERO
-    return marks
+@dataclass(frozen=True)
+class BookWorking:
+    """Live orders of one instrument, side, product and type, summed; value at their reference price."""
+
+    instrument_id: int
+    transaction_type: str
+    product: str
+    pending: int
+    value: Decimal
 
 
-def order_reference_price(order: Order, last_price: Decimal | None) -> Decimal:
-    if order.order_type in (Order.OrderType.LIMIT, Order.OrderType.SL) and order.price:
-        return order.price
-    if order.trigger_price and order.order_type == Order.OrderType.SLM:
-        return order.trigger_price
-    return last_price or ZERO
+@dataclass
+class AccountBook:
+    """An account's open positions, working orders and today's results, read once for the risk checks.
 
+    Read with the account row locked, it is exact: nothing else can change the account meanwhile.
+    Marks are the database's last prices (every price the feed records is written there too).
+    """
 
-def funds_blocked(account: TradingAccount, *, excluding: Order | None = None) -> Decimal:
-    """Margin held by open MIS positions and by live orders that may still fill."""
-    leverage = account.mis_leverage
-    blocked = ZERO
-    for position in Position.objects.filter(account=account, product=Order.Product.MIS).exclude(quantity=0):
-        blocked += abs(position.quantity) * position.average_price / leverage
-    for order in live_orders(account, excluding=excluding):
-        pending = order.quantity - order.filled_quantity
-        value = pending * order_reference_price(order, price_last(order.instrument))
-        if order.product == Order.Product.MIS:
-            blocked += value / leverage
-        elif order.transaction_type == Order.TransactionType.BUY:
-            blocked += value
-    return blocked.quantize(Decimal("0.01"))
+    account: TradingAccount
+    positions: list[BookPosition]
+    working: list[BookWorking]
+    realised_today: Decimal
+    charges_today: Decimal
 
+    def exposures(self) -> dict[int, InstrumentExposure]:
+        exposures: dict[int, InstrumentExposure] = defaultdict(InstrumentExposure)
+        for position in self.positions:
+            exposures[position.instrument_id].quantity += position.quantity
+        for group in self.working:
+            if group.transaction_type == Order.TransactionType.BUY:
+                exposures[group.instrument_id].pending_buy += group.pending
+            else:
+                exposures[group.instrument_id].pending_sell += group.pending
+        return exposures
 
-def cnc_sellable(account: TradingAccount, instrument: Instrument, *, excluding: Order | None = None) -> int:
-    held = (
-        Position.objects.filter(account=account, instrument=instrument, product=Order.Product.CNC)
-        .values_list("quantity", flat=True)
-        .first()
-    ) or 0
-    selling = sum(
-        order.quantity - order.filled_quantity
-        for order in live_orders(account, excluding=excluding).filter(
-            instrument=instrument, product=Order.Product.CNC, transaction_type=Order.TransactionType.SELL
+    def marks(self) -> dict[int, Decimal]:
+        marks = {position.instrument_id: position.mark for position in self.positions}
+        for group in self.working:
+            if group.pending and group.instrument_id not in marks:
+                marks[group.instrument_id] = group.value / group.pending
+        return marks
+
+    def funds_blocked(self) -> Decimal:
+        """Margin held by open MIS positions and by working orders that may still fill."""
+        leverage = self.account.mis_leverage
+        blocked = sum(
+            (abs(p.quantity) * p.average_price / leverage for p in self.positions if p.product == Order.Product.MIS),
+            ZERO,
         )
+        for group in self.working:
+            if group.product == Order.Product.MIS:
+                blocked += group.value / leverage
+            elif group.transaction_type == Order.TransactionType.BUY:
+                blocked += group.value
+        return blocked.quantize(Decimal("0.01"))
+
+    def cnc_sellable(self, instrument_id: int) -> int:
+        held = sum(
+            p.quantity for p in self.positions if p.instrument_id == instrument_id and p.product == Order.Product.CNC
+        )
+        selling = sum(
+            g.pending
+            for g in self.working
+            if g.instrument_id == instrument_id
+            and g.product == Order.Product.CNC
+            and g.transaction_type == Order.TransactionType.SELL
+        )
+        return held - selling
+
+    def unrealised(self) -> Decimal:
+        return sum(((p.mark - p.average_price) * p.quantity for p in self.positions), ZERO).quantize(Decimal("0.01"))
+
+    def day_total(self) -> Decimal:
+        return self.realised_today + self.unrealised() - self.charges_today
+
+
+def account_book(account: TradingAccount, *, excluding: Order | None = None, at: datetime | None = None) -> AccountBook:
+    positions = [
+        BookPosition(instrument_id, product, quantity, average_price, mark if mark is not None else average_price)
+        for instrument_id, product, quantity, average_price, mark in Position.objects.filter(account=account)
+        .exclude(quantity=0)
+        .values_list("instrument_id", "product", "quantity", "average_price", "instrument__last_price")
+    ]
+    pending = F("quantity") - F("filled_quantity")
+    live = Order.objects.filter(account=account, status__in=Order.LIVE)
+    if excluding is not None:
+        live = live.exclude(pk=excluding.pk)
+    working_rows = live.values("instrument_id", "transaction_type", "product", "order_type").annotate(
+        pending=Sum(pending),
+        priced=Sum(pending * F("price")),
+        triggered=Sum(pending * F("trigger_price")),
+        last=Max("instrument__last_price"),
     )
-    return held - selling
+    working = []
+    for row in working_rows:
+        if row["order_type"] in (Order.OrderType.LIMIT, Order.OrderType.SL):
+            value = row["priced"] or ZERO
+        elif row["order_type"] == Order.OrderType.SLM:
+            value = row["triggered"] or ZERO
+        else:
+            value = row["pending"] * (row["last"] or ZERO)
+        working.append(
+            BookWorking(row["instrument_id"], row["transaction_type"], row["product"], row["pending"], value)
+        )
+    start = ist_day_start(at)
+    today = Trade.objects.filter(
+        account=account, fill_timestamp__gte=start, fill_timestamp__lt=start + timedelta(1)
+    ).aggregate(realised=Sum("realised_pnl"), charges=Sum("total_charges"))
+    return AccountBook(account, positions, working, today["realised"] or ZERO, today["charges"] or ZERO)
+
+
+def funds_blocked(account: TradingAccount) -> Decimal:
+    return account_book(account).funds_blocked()
 
 
 def performance(account: TradingAccount) -> dict:

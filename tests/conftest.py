@@ -21,6 +21,23 @@ def redis_keys_removed_after_the_run():
     client.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def connections_closed_after_each_request():
+    """Pool threads would otherwise keep their connections open, and the test database could not be
+    dropped at the end of the run."""
+    from django.db import connections
+
+    connections.settings["default"]["CONN_MAX_AGE"] = 0
+
+
+@pytest.fixture(autouse=True)
+def api_thread_pool_only_with_committed_data(request, settings):
+    """A test inside one transaction must serve requests on its own connection; the pool's threads have
+    their own connections and would not see its uncommitted rows. Transactional tests keep the pool."""
+    marker = request.node.get_closest_marker("django_db")
+    settings.API_THREAD_POOL = bool(marker and marker.kwargs.get("transaction"))
+
+
 @pytest.fixture(autouse=True)
 def redis_keys_of_this_run(settings):
     # Orders reach the broker through the sweep in tests; tests that need a real worker start one.

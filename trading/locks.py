@@ -14,8 +14,12 @@ def account_lock(account_id: int) -> TradingAccount:
 def position_lock(*, account: TradingAccount, instrument: Instrument, product: str) -> Position:
     # Creation is race-free: every caller already holds the account lock.
     position, _ = Position.objects.get_or_create(account=account, instrument=instrument, product=product)
-    return Position.objects.select_for_update().get(pk=position.pk)
+    return Position.objects.select_for_update(of=("self",)).select_related("instrument").get(pk=position.pk)
 
 
 def order_lock(order_id: int) -> Order:
-    return Order.objects.select_for_update().select_related("instrument").get(pk=order_id)
+    # of=("self",): FOR UPDATE would otherwise also lock the joined instrument row, which every
+    # account's orders share. PostgreSQL checks Django's (deferred) foreign keys at COMMIT, so a
+    # transaction committing an order for that instrument would wait on it while holding the audit
+    # chain lock, and the lock holder waits for the chain lock: a deadlock.
+    return Order.objects.select_for_update(of=("self",)).select_related("instrument").get(pk=order_id)

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from portfolio.selectors import cnc_sellable, exposure_by_instrument, funds_blocked, instrument_marks
+from portfolio.selectors import AccountBook
 from tradingsite.exceptions import UnprocessableError
 
 from .models import Instrument, Order, TradingAccount
@@ -153,14 +153,14 @@ def check_price_band(account: TradingAccount, intent: OrderIntent, last_price: D
             )
 
 
-def check_exposure(account: TradingAccount, intent: OrderIntent, price: Decimal, excluding: Order | None) -> None:
-    exposures = exposure_by_instrument(account, excluding=excluding)
+def check_exposure(account: TradingAccount, intent: OrderIntent, price: Decimal, book: AccountBook) -> None:
+    exposures = book.exposures()
     this = exposures[intent.instrument.pk]
     if intent.transaction_type == Order.TransactionType.BUY:
         this.pending_buy += intent.quantity
     else:
         this.pending_sell += intent.quantity
-    marks = instrument_marks(exposures)
+    marks = book.marks()
     marks[intent.instrument.pk] = price
     position_value = this.worst_case() * price
     if position_value > account.max_position_value:
@@ -181,9 +181,9 @@ def check_exposure(account: TradingAccount, intent: OrderIntent, price: Decimal,
         )
 
 
-def check_funds(account: TradingAccount, intent: OrderIntent, value: Decimal, excluding: Order | None) -> None:
+def check_funds(account: TradingAccount, intent: OrderIntent, value: Decimal, book: AccountBook) -> None:
     if intent.product == Order.Product.CNC and intent.transaction_type == Order.TransactionType.SELL:
-        sellable = cnc_sellable(account, intent.instrument, excluding=excluding)
+        sellable = book.cnc_sellable(intent.instrument.pk)
         if intent.quantity > sellable:
             raise RiskRejection(
                 "holdings",
@@ -193,7 +193,7 @@ def check_funds(account: TradingAccount, intent: OrderIntent, value: Decimal, ex
             )
         return
     required = value / account.mis_leverage if intent.product == Order.Product.MIS else value
-    available = account.cash - funds_blocked(account, excluding=excluding)
+    available = account.cash - book.funds_blocked()
     if required > available:
         kind = f"margin at {account.mis_leverage}x leverage" if intent.product == Order.Product.MIS else "cash"
         raise RiskRejection(
@@ -209,9 +209,7 @@ def risk_check(
     account: TradingAccount,
     intent: OrderIntent,
     last_price: Decimal | None,
-    position_quantity: int,
-    pending_same_side: int,
-    excluding: Order | None = None,
+    book: AccountBook,
     count_rate: bool = True,
     closing_only: bool = False,
 ) -> None:
@@ -224,6 +222,11 @@ def risk_check(
     if closing_only:
         check_tick_and_lot(intent)
         return
+    exposure = book.exposures().get(intent.instrument.pk)
+    position_quantity = exposure.quantity if exposure else 0
+    pending_same_side = 0
+    if exposure:
+        pending_same_side = exposure.pending_buy if intent.signed_quantity > 0 else exposure.pending_sell
     check_status(account, intent, position_quantity, pending_same_side)
     if count_rate:
         check_rate(account)
@@ -232,5 +235,5 @@ def risk_check(
     value = price * intent.quantity
     check_order_size(account, intent, value)
     check_price_band(account, intent, last_price)
-    check_exposure(account, intent, price, excluding)
-    check_funds(account, intent, value, excluding)
+    check_exposure(account, intent, price, book)
+    check_funds(account, intent, value, book)

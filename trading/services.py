@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from audit.services import audit_record
-from portfolio.selectors import exposure_by_instrument, pnl_day
+from portfolio.selectors import AccountBook, account_book
 from tradingsite.exceptions import ConflictError, ValidationError
 
 from . import locks
@@ -78,23 +78,14 @@ def status_set(order: Order, new_status: str, **fields) -> None:
         setattr(order, name, value)
 
 
-def daily_loss_enforce(account: TradingAccount) -> None:
+def daily_loss_enforce(account: TradingAccount, book: AccountBook) -> None:
     """Move an active account to its configured status once today's loss reaches the limit."""
     if account.status != TradingAccount.Status.ACTIVE:
         return
-    day = pnl_day(account)
-    if day["total"] <= -account.daily_loss_limit:
-        reason = f"daily loss {-day['total']:,.2f} reached the limit of {account.daily_loss_limit:,.2f}"
+    total = book.day_total()
+    if total <= -account.daily_loss_limit:
+        reason = f"daily loss {-total:,.2f} reached the limit of {account.daily_loss_limit:,.2f}"
         account_status_set(account=account, status=account.daily_loss_action, reason=reason, actor="system:risk")
-
-
-def position_context(account: TradingAccount, intent: OrderIntent, excluding: Order | None) -> tuple[int, int]:
-    """Net position in the instrument, and live quantity already working in the same direction as this order."""
-    exposure = exposure_by_instrument(account, excluding=excluding).get(intent.instrument.pk)
-    if exposure is None:
-        return 0, 0
-    same_side = exposure.pending_buy if intent.signed_quantity > 0 else exposure.pending_sell
-    return exposure.quantity, same_side
 
 
 def order_place(
@@ -121,9 +112,11 @@ def order_place(
     if strategy is not None and strategy.account_id != account.pk:
         raise ValidationError(f"strategy {strategy.name} belongs to another account")
     intent = OrderIntent(instrument, transaction_type, order_type, product, quantity, price, trigger_price)
-    with transaction.atomic():
+    # Inside a caller's transaction (the API's, with its idempotency record) no savepoint is needed.
+    with transaction.atomic(savepoint=False):
         account = locks.account_lock(account.pk)
-        daily_loss_enforce(account)
+        book = account_book(account)
+        daily_loss_enforce(account, book)
         order = Order(
             account=account,
             instrument=instrument,
@@ -142,14 +135,12 @@ def order_place(
             tag=tag,
             pending_quantity=quantity,
         )
-        position_quantity, pending_same_side = position_context(account, intent, None)
         try:
             risk_check(
                 account=account,
                 intent=intent,
                 last_price=price_last(instrument),
-                position_quantity=position_quantity,
-                pending_same_side=pending_same_side,
+                book=book,
                 closing_only=squareoff,
             )
         except RiskRejection as rejection:
@@ -224,14 +215,11 @@ def order_modify(
             new_price,
             new_trigger,
         )
-        position_quantity, pending_same_side = position_context(account, intent, order)
         risk_check(
             account=account,
             intent=intent,
             last_price=price_last(order.instrument),
-            position_quantity=position_quantity,
-            pending_same_side=pending_same_side,
-            excluding=order,
+            book=account_book(account, excluding=order),
             count_rate=False,
         )
         before = order_snapshot(order)

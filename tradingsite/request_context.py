@@ -11,6 +11,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 
 
@@ -52,20 +53,39 @@ def client_ip_from_request(request) -> str:
 
 
 class RequestContextMiddleware:
+    # Both sync and async, so that under ASGI it does not force the middleware chain into a thread.
+    sync_capable = True
+    async_capable = True
+
     def __init__(self, get_response):
         self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
 
-    def __call__(self, request):
+    def begin(self, request):
         supplied = request.headers.get("X-Request-ID", "")
         request_id = supplied if _REQUEST_ID_RE.match(supplied) else uuid.uuid4().hex
-        context = RequestContext(request_id=request_id, client_ip=client_ip_from_request(request))
         request.request_id = request_id
-        token = _current.set(context)
+        return _current.set(RequestContext(request_id=request_id, client_ip=client_ip_from_request(request)))
+
+    def __call__(self, request):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        token = self.begin(request)
         try:
             response = self.get_response(request)
         finally:
             _current.reset(token)
-        response["X-Request-ID"] = request_id
+        response["X-Request-ID"] = request.request_id
+        return response
+
+    async def __acall__(self, request):
+        token = self.begin(request)
+        try:
+            response = await self.get_response(request)
+        finally:
+            _current.reset(token)
+        response["X-Request-ID"] = request.request_id
         return response
 
 

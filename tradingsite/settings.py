@@ -82,7 +82,6 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "tradingsite.request_context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -117,7 +116,10 @@ DATABASE_URL = env.str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tradi
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured(f"DATABASE_URL must name a PostgreSQL database, not {DATABASES['default']['ENGINE']}")
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", 0)
+# API views run in a thread pool so requests overlap their database waits (tradingsite/concurrency.py).
+API_THREAD_POOL = env.bool("API_THREAD_POOL", True)
+# Persistent connections: the API's pool threads each keep one (see tradingsite/concurrency.py).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", 5))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -186,9 +188,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-# Without collectstatic (development, tests) WhiteNoise serves straight from the app folders.
-WHITENOISE_USE_FINDERS = True
-WHITENOISE_AUTOREFRESH = DEBUG
+# Static files are served by WhiteNoise ahead of Django (tradingsite/asgi.py), from STATIC_ROOT as
+# filled by collectstatic (the demo and the image run it).
+STATIC_MAX_AGE_SECONDS = env.int("STATIC_MAX_AGE_SECONDS", 3600)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
@@ -230,3 +232,4 @@ PAPER_SUBMIT_LATENCY_MS = env.int("PAPER_SUBMIT_LATENCY_MS", 0)
 OUTBOX_DISPATCH = env.str("OUTBOX_DISPATCH", "celery")
 if OUTBOX_DISPATCH not in {"celery", "sweep"}:
     raise ImproperlyConfigured(f"OUTBOX_DISPATCH must be 'celery' or 'sweep', not {OUTBOX_DISPATCH!r}")
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", "celery")
