@@ -25,6 +25,7 @@ class NavItem:
 
 NAV_ITEMS = (
     NavItem("Home", "home"),
+    NavItem("API", "api-docs", permission="trading.add_order"),
     NavItem("Audit trail", "admin:audit_auditevent_changelist", permission="audit.view_auditevent"),
     NavItem("System status", "system-status", roles=STATUS_ROLES),
     NavItem(
