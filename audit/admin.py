@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from tradingsite.admin import ReadOnlyAdmin
+
 from .models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only for everyone, superusers included: the trail is changed by nobody."""
 
     list_display = ("sequence", "created_at", "actor", "action", "object_type", "object_id", "client_ip")
@@ -15,13 +17,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_per_page = 100
     show_full_result_count = False
     readonly_fields = [field.name for field in AuditEvent._meta.fields]
-    actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

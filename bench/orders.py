@@ -30,6 +30,8 @@ import requests  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 
+from tradingsite.embedded import database_url_of  # noqa: E402
+
 RATES = [int(r) for r in os.environ.get("BENCH_ORDER_RATES", "50,100,150,200,250").split(",")]
 SECONDS = float(os.environ.get("BENCH_ORDER_SECONDS", "8"))
 # With the worker (default), orders fill while the load runs, as in production, sharing the machine's
@@ -43,13 +45,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if db["HOST"]:
-        return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-    return f"postgres://{db['USER']}@/{db['NAME']}?host={db['OPTIONS'].get('host', '')}"
 
 
 def fixtures() -> list[tuple[str, int]]:
@@ -163,7 +158,12 @@ def main() -> None:
         clients = fixtures()
         port = free_port()
         queue = f"bench-{port}"
-        env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_TASK_DEFAULT_QUEUE": queue, "LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url_of(connection.settings_dict),
+            "CELERY_TASK_DEFAULT_QUEUE": queue,
+            "LOG_LEVEL": "WARNING",
+        }
         processes.append(
             subprocess.Popen(
                 [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tradingsite.asgi:application"],

@@ -1,21 +1,8 @@
 from django.contrib import admin
 
+from tradingsite.admin import ReadOnlyAdmin
+
 from .models import ChargeRate, Instrument, Order, OutboxEntry, Position, Strategy, Trade, TradingAccount
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Order-path records change only through the services (risk checks, audit); the admin shows them."""
-
-    actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Instrument)

@@ -75,6 +75,18 @@ class TradingAccount(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    RISK_LIMIT_FIELDS = (
+        "max_order_quantity",
+        "max_order_value",
+        "price_band_percent",
+        "max_position_value",
+        "max_gross_exposure",
+        "mis_leverage",
+        "daily_loss_limit",
+        "daily_loss_action",
+        "max_orders_per_second",
+    )
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["owner", "name"], name="account_owner_name")]
 

@@ -475,18 +475,7 @@ def account_resume(*, account: TradingAccount, resumed_by=None, reason: str = ""
 
 
 def account_limits_set(*, account: TradingAccount, changes: dict, changed_by=None) -> TradingAccount:
-    allowed = {
-        "max_order_quantity",
-        "max_order_value",
-        "price_band_percent",
-        "max_position_value",
-        "max_gross_exposure",
-        "mis_leverage",
-        "daily_loss_limit",
-        "daily_loss_action",
-        "max_orders_per_second",
-    }
-    unknown = set(changes) - allowed
+    unknown = set(changes) - set(TradingAccount.RISK_LIMIT_FIELDS)
     if unknown:
         raise ValidationError(f"unknown risk limit(s): {', '.join(sorted(unknown))}")
     with transaction.atomic():

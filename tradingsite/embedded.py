@@ -30,6 +30,13 @@ def say(message: str) -> None:
     sys.stderr.flush()
 
 
+def database_url_of(db: dict) -> str:
+    """DATABASE_URL for a Django database settings dict, so a child process reaches the same database."""
+    if db.get("HOST"):
+        return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db.get('PORT') or 5432}/{db['NAME']}"
+    return f"postgres://{db['USER']}@/{db['NAME']}?host={db.get('OPTIONS', {}).get('host', '')}"
+
+
 def postgres_answers(url: str) -> bool:
     import psycopg
 

@@ -1,6 +1,5 @@
 """The hash chain: every row follows from the one before, and the verify command names the first that does not."""
 
-import threading
 from decimal import Decimal
 
 import pytest
@@ -10,6 +9,7 @@ from django.db import connection
 from audit.chain import chain_verify, event_hash
 from audit.models import GENESIS_HASH, AuditEvent
 from audit.services import AuditPayloadError, audit_record
+from tests.threads import run_threads
 
 
 def verify_output() -> str:
@@ -118,25 +118,12 @@ def test_fifty_concurrent_writers_leave_one_unbroken_chain():
     # given 50 threads, each with its own database connection, released at the same instant
     writers = 50
     before = AuditEvent.objects.count()
-    barrier = threading.Barrier(writers)
-    errors: list[BaseException] = []
-
-    def write(n: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            audit_record(action="order.place", actor=f"writer-{n}", object_type="order", object_id=n)
-        except BaseException as exc:  # collected and asserted on below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
 
     # when they all append at once
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = run_threads(
+        writers, lambda n: audit_record(action="order.place", actor=f"writer-{n}", object_type="order", object_id=n)
+    )
+    errors = [result for result in results if isinstance(result, BaseException)]
 
     # then every write landed, on one chain with no fork, no gap and no duplicate
     assert errors == []

@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from decimal import Decimal
@@ -15,36 +14,17 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.threads import run_threads
 from trading.brokers.paper import PaperExchange
 from trading.models import Order, OutboxEntry, PaperExchangeOrder, Position, Trade
 from trading.outbox import outbox_sweep
 from trading.services import account_limits_set
 from tradingsite.celery import app as celery_app
+from tradingsite.embedded import database_url_of
 
 from .conftest import settle
 
 D = Decimal
-
-
-def run_threads(count: int, target) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def work(n: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[n] = target(n)
-        except BaseException as exc:  # reported by the assertions below
-            results[n] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 @pytest.mark.django_db(transaction=True)
@@ -111,12 +91,9 @@ def wait_for(condition, *, timeout: float, what: str):
 
 
 def worker_start(queue: str) -> subprocess.Popen:
-    db = connection.settings_dict
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-        if db["HOST"]
-        else f"postgres://{db['USER']}@/{db['NAME']}?host={db['OPTIONS'].get('host', '')}",
+        "DATABASE_URL": database_url_of(connection.settings_dict),
         "REDIS_URL": django_settings.REDIS_URL,
         "PAPER_SUBMIT_LATENCY_MS": "400",
         "OUTBOX_CLAIM_TIMEOUT_SECONDS": "1",
