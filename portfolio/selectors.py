@@ -48,12 +48,13 @@ def positions_for_account(account: TradingAccount, *, open_only: bool = False) -
 def pnl_day(account: TradingAccount, *, at: datetime | None = None) -> dict[str, Decimal]:
     """Today's (IST) realised P&L and charges, plus unrealised P&L on open positions at the last price."""
     book = account_book(account, at=at)
-    return {
+    values = {
         "realised": book.realised_today,
         "unrealised": book.unrealised(),
         "charges": book.charges_today,
         "total": book.day_total(),
     }
+    return {name: value.quantize(Decimal("0.01")) for name, value in values.items()}
 
 
 def live_orders(account: TradingAccount, *, excluding: Order | None = None):

@@ -198,6 +198,7 @@ def test_portfolio_summary_reports_cash_pnl_and_performance(account, alice, reli
 
     summary = api.get("/api/v1/portfolio/summary").json()
 
+    assert summary["day_pnl"] == {"realised": "0.00", "unrealised": "0.00", "charges": "14.83", "total": "-14.83"}
     assert summary["holdings"] == [{"tradingsymbol": "RELIANCE", "quantity": 5, "average_price": "2500.0000"}]
     assert D(summary["cash"]) == D("10000000") - D("12500") - D("14.83")
     assert summary["performance"]["fill_rate"] == "1.0000"
