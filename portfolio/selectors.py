@@ -57,13 +57,6 @@ def pnl_day(account: TradingAccount, *, at: datetime | None = None) -> dict[str,
     return {name: value.quantize(Decimal("0.01")) for name, value in values.items()}
 
 
-def live_orders(account: TradingAccount, *, excluding: Order | None = None):
-    orders = Order.objects.filter(account=account, status__in=Order.LIVE).select_related("instrument")
-    if excluding is not None:
-        orders = orders.exclude(pk=excluding.pk)
-    return orders
-
-
 @dataclass
 class InstrumentExposure:
     quantity: int = 0  # net position across products
@@ -250,6 +243,7 @@ def portfolio_summary(account: TradingAccount) -> dict:
 
 
 def pnl_history(account: TradingAccount, *, days: int = 90):
+    """The account's kept daily P&L, newest first."""
     from .models import PnlDaily
 
     return PnlDaily.objects.filter(account=account).order_by("-date")[:days]

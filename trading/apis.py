@@ -12,7 +12,9 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portfolio.selectors import portfolio_summary, positions_for_account
+from portfolio.models import PnlDaily
+from portfolio.selectors import pnl_history, portfolio_summary, positions_for_account
+from tradingsite.exceptions import ValidationError
 
 from . import idempotency, selectors, services
 from .models import Instrument, Order, Trade, TradingAccount
@@ -455,3 +457,24 @@ class PortfolioSummaryApi(APIView):
     def get(self, request):
         account = selectors.account_default_for_user(request.user, request.query_params.get("account") or None)
         return Response(portfolio_summary(account))
+
+
+class PnlDailyOutput(serializers.ModelSerializer):
+    class Meta:
+        model = PnlDaily
+        fields = ["date", "realised", "unrealised", "charges", "total", "cash"]
+
+
+class PnlDailyApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("account", int), OpenApiParameter("days", int)],
+        responses=PnlDailyOutput(many=True),
+    )
+    def get(self, request):
+        account = selectors.account_default_for_user(request.user, request.query_params.get("account") or None)
+        days = request.query_params.get("days", "90")
+        if not days.isdigit() or not 1 <= int(days) <= 3650:
+            raise ValidationError("days must be a whole number from 1 to 3650", code="invalid")
+        return Response(PnlDailyOutput(pnl_history(account, days=int(days)), many=True).data)

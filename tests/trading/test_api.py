@@ -213,3 +213,12 @@ def test_the_openapi_schema_and_docs_are_served_without_outside_assets(client, a
     assert schema.status_code == 200
     assert "/api/v1/orders" in schema.content.decode()
     assert "cdn." not in docs and "/static/drf_spectacular_sidecar/" in docs
+
+
+def test_the_openapi_schema_is_valid_and_generates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+
+    assert "/api/v1/portfolio/pnl-daily" in out.read_text()

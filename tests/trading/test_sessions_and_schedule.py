@@ -4,6 +4,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
+from rest_framework.test import APIClient
 
 from portfolio.models import PnlDaily
 from portfolio.services import pnl_daily_record
@@ -38,6 +39,11 @@ def test_daily_pnl_is_kept_once_per_day(account, place, reliance):
     row = PnlDaily.objects.get(account=account)
     assert row.charges == Order.objects.get().trades.get().total_charges
     assert row.total == -row.charges
+    api = APIClient()
+    api.force_authenticate(account.owner)
+    history = api.get("/api/v1/portfolio/pnl-daily").json()
+    assert [(day["charges"], day["total"]) for day in history] == [(str(row.charges), str(row.total))]
+    assert api.get("/api/v1/portfolio/pnl-daily", {"days": "0"}).status_code == 400
 
 
 def test_the_beat_schedule_is_created_once_with_the_session_edges_in_ist():
