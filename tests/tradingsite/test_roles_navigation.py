@@ -110,3 +110,16 @@ def test_the_scheduled_chain_verification_shows_on_the_status_page(client_for, d
     audit_chain_verify()  # the beat job's body, run in-process
 
     assert "intact," in client_for(dave).get("/status/").content.decode()
+
+
+def test_a_role_change_takes_effect_on_the_next_request_despite_the_permission_cache(client_for, alice):
+    from django.contrib.auth import get_user_model
+
+    assert client_for(alice).get("/admin/audit/auditevent/").status_code == 302  # warms the cache: not allowed
+
+    user_roles_set(user=alice, roles={"trader", "compliance"})
+    assert client_for(get_user_model().objects.get(pk=alice.pk)).get("/admin/audit/auditevent/").status_code == 200
+
+    user_roles_set(user=alice, roles={"trader"})
+    alice = get_user_model().objects.get(pk=alice.pk)
+    assert not alice.has_perm("audit.view_auditevent")
