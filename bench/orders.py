@@ -32,8 +32,8 @@ from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 
 from tradingsite.embedded import database_url_of  # noqa: E402
 
-RATES = [int(r) for r in os.environ.get("BENCH_ORDER_RATES", "50,100,150,200,250").split(",")]
-SECONDS = float(os.environ.get("BENCH_ORDER_SECONDS", "8"))
+RATES = [int(r) for r in os.environ.get("BENCH_ORDER_RATES", "10,25,50,100").split(",")]
+SECONDS = float(os.environ.get("BENCH_ORDER_SECONDS", "6"))
 # With the worker (default), orders fill while the load runs, as in production, sharing the machine's
 # two cores; BENCH_ORDER_WORKER=0 measures the API alone, orders queueing for a worker that is not there.
 WITH_WORKER = os.environ.get("BENCH_ORDER_WORKER", "1") != "0"
