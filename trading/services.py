@@ -171,11 +171,16 @@ def order_place(
 
 
 def outbox_notify(entry: OutboxEntry) -> None:
-    """After commit, hand the entry to a worker; with dispatch "sweep" the periodic sweep picks it up."""
+    """After commit, hand the entry to a worker; with dispatch "sweep" the periodic sweep picks it up.
+
+    The hand-off is best effort (robust): the order is already committed, and if the broker cannot be
+    reached the sweep sends the entry within seconds. Failing the request here would tell the client
+    an accepted order failed, inviting a duplicate.
+    """
     if settings.OUTBOX_DISPATCH == "celery":
         from .tasks import outbox_send
 
-        transaction.on_commit(lambda: outbox_send.delay(entry.pk))
+        transaction.on_commit(lambda: outbox_send.delay(entry.pk), robust=True)
 
 
 def order_modify(

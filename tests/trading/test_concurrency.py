@@ -191,3 +191,49 @@ def test_a_resend_after_the_broker_call_but_before_marking_sent_does_not_duplica
     assert exchange_order.submissions == 1  # the re-send found the order already past RECEIVED and stopped
     assert order.trades.count() == 1
     assert OutboxEntry.objects.get(order=order).sent_at is not None
+
+
+@pytest.mark.django_db
+def test_an_order_accepted_while_the_broker_queue_is_down_is_still_201_and_reaches_the_exchange(
+    account, alice, reliance, settings, django_capture_on_commit_callbacks
+):
+    # given Celery's broker (Redis) unreachable at the moment the order commits
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead_port = sock.getsockname()[1]
+    settings.OUTBOX_DISPATCH = "celery"
+    previous = celery_app.conf.broker_url
+
+    def broker_pool_renew():  # the next publish opens connections to the broker now configured
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    celery_app.conf.broker_url = f"redis://127.0.0.1:{dead_port}/0"
+    broker_pool_renew()
+    client = APIClient()
+    client.force_authenticate(alice)
+    body = {
+        "exchange": "NSE",
+        "tradingsymbol": "RELIANCE",
+        "transaction_type": "BUY",
+        "order_type": "MARKET",
+        "product": "CNC",
+        "quantity": 2,
+    }
+    try:
+        started = time.monotonic()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post("/api/v1/orders", body, format="json")
+        elapsed = time.monotonic() - started
+    finally:
+        celery_app.conf.broker_url = previous
+        broker_pool_renew()
+
+    # then the client is told the truth (accepted) without a long stall, and the sweep delivers it
+    assert response.status_code == 201, response.content
+    assert elapsed < 10
+    settle()
+    order = Order.objects.get(pk=response.json()["id"])
+    assert order.status == Order.Status.COMPLETE
