@@ -18,7 +18,7 @@ from tests.threads import run_threads
 from trading.brokers.paper import PaperExchange
 from trading.models import Order, OutboxEntry, PaperExchangeOrder, Position, Trade
 from trading.outbox import outbox_sweep
-from trading.services import account_limits_set
+from trading.services import account_limits_set, order_cancel
 from tradingsite.celery import app as celery_app
 from tradingsite.embedded import database_url_of
 
@@ -237,3 +237,16 @@ def test_an_order_accepted_while_the_broker_queue_is_down_is_still_201_and_reach
     settle()
     order = Order.objects.get(pk=response.json()["id"])
     assert order.status == Order.Status.COMPLETE
+
+
+@pytest.mark.django_db
+def test_an_order_cancelled_on_its_way_to_the_exchange_never_trades(account, place, reliance):
+    order = place(reliance, order_type="MARKET", quantity=2)
+    stale = Order.objects.get(pk=order.pk)  # what a worker loaded before the cancel landed
+    order_cancel(order=order)
+
+    PaperExchange().place(stale)  # the send goes ahead with the stale copy
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED
+    assert order.trades.count() == 0

@@ -85,6 +85,8 @@ class PaperExchange:
         order = services.order_broker_accept(
             order=order, broker_order_id=exchange_order.exchange_order_id, status=status
         )
+        if not order.is_live:
+            return  # cancelled while it was on its way: the exchange keeps its id, nothing trades
         last = price_last(order.instrument)
         if last is None:
             if order.order_type == Order.OrderType.MARKET:
