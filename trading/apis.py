@@ -14,7 +14,6 @@ from rest_framework.views import APIView
 
 from portfolio.models import PnlDaily
 from portfolio.selectors import pnl_history, portfolio_summary, positions_for_account
-from tradingsite.exceptions import ValidationError
 
 from . import idempotency, selectors, services
 from .models import Instrument, Order, Trade, TradingAccount
@@ -33,6 +32,17 @@ def has_perm(codename: str) -> type[BasePermission]:
             return bool(request.user and request.user.has_perm(codename))
 
     return HasPerm
+
+
+def query_params(serializer_class, request) -> dict:
+    """The request's query parameters, validated: a malformed one is a 400 that names it."""
+    params = serializer_class(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    return params.validated_data
+
+
+class AccountFilter(serializers.Serializer):
+    account = serializers.IntegerField(required=False, min_value=1)
 
 
 def paginated(view: APIView, request, queryset, serializer_class):
@@ -155,8 +165,7 @@ class InstrumentListApi(APIView):
         return paginated(self, request, found, InstrumentOutput)
 
 
-class OrderListFilters(serializers.Serializer):
-    account = serializers.IntegerField(required=False)
+class OrderListFilters(AccountFilter):
     status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
     symbol = serializers.CharField(required=False, max_length=64)
     date_from = serializers.DateField(required=False)
@@ -194,9 +203,8 @@ class OrderListCreateApi(APIView):
 
     @extend_schema(parameters=[OrderListFilters], responses=OrderOutput(many=True))
     def get(self, request):
-        filters = OrderListFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        return paginated(self, request, selectors.orders_for_user(request.user, **filters.validated_data), OrderOutput)
+        filters = query_params(OrderListFilters, request)
+        return paginated(self, request, selectors.orders_for_user(request.user, **filters), OrderOutput)
 
     @extend_schema(
         request=InputSerializer,
@@ -294,20 +302,22 @@ class OrderDetailApi(APIView):
         return Response(OrderOutput(order).data)
 
 
+class TradeListFilters(AccountFilter):
+    order = serializers.IntegerField(required=False, min_value=1)
+    symbol = serializers.CharField(required=False, max_length=64)
+
+
 class TradeListApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(
-        parameters=[OpenApiParameter("account", int), OpenApiParameter("order", int), OpenApiParameter("symbol", str)],
-        responses=TradeOutput(many=True),
-    )
+    @extend_schema(parameters=[TradeListFilters], responses=TradeOutput(many=True))
     def get(self, request):
-        params = request.query_params
+        filters = query_params(TradeListFilters, request)
         trades = selectors.trades_for_user(
             request.user,
-            account_id=int(params["account"]) if params.get("account", "").isdigit() else None,
-            order_id=int(params["order"]) if params.get("order", "").isdigit() else None,
-            symbol=params.get("symbol"),
+            account_id=filters.get("account"),
+            order_id=filters.get("order"),
+            symbol=filters.get("symbol"),
         )
         return paginated(self, request, trades, TradeOutput)
 
@@ -350,9 +360,9 @@ def position_row(view) -> dict:
 class PositionListApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(parameters=[OpenApiParameter("account", int)], responses=PositionOutput(many=True))
+    @extend_schema(parameters=[AccountFilter], responses=PositionOutput(many=True))
     def get(self, request):
-        account_id = request.query_params.get("account")
+        account_id = query_params(AccountFilter, request).get("account")
         accounts = (
             [selectors.account_for_user(request.user, account_id)]
             if account_id
@@ -440,7 +450,7 @@ class PortfolioSummaryApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        parameters=[OpenApiParameter("account", int)],
+        parameters=[AccountFilter],
         responses=inline_serializer(
             "PortfolioSummary",
             {
@@ -455,8 +465,8 @@ class PortfolioSummaryApi(APIView):
         ),
     )
     def get(self, request):
-        account = selectors.account_default_for_user(request.user, request.query_params.get("account") or None)
-        return Response(portfolio_summary(account))
+        account_id = query_params(AccountFilter, request).get("account")
+        return Response(portfolio_summary(selectors.account_default_for_user(request.user, account_id)))
 
 
 class PnlDailyOutput(serializers.ModelSerializer):
@@ -465,16 +475,15 @@ class PnlDailyOutput(serializers.ModelSerializer):
         fields = ["date", "realised", "unrealised", "charges", "total", "cash"]
 
 
+class PnlDailyFilters(AccountFilter):
+    days = serializers.IntegerField(required=False, default=90, min_value=1, max_value=3650)
+
+
 class PnlDailyApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(
-        parameters=[OpenApiParameter("account", int), OpenApiParameter("days", int)],
-        responses=PnlDailyOutput(many=True),
-    )
+    @extend_schema(parameters=[PnlDailyFilters], responses=PnlDailyOutput(many=True))
     def get(self, request):
-        account = selectors.account_default_for_user(request.user, request.query_params.get("account") or None)
-        days = request.query_params.get("days", "90")
-        if not days.isdigit() or not 1 <= int(days) <= 3650:
-            raise ValidationError("days must be a whole number from 1 to 3650", code="invalid")
-        return Response(PnlDailyOutput(pnl_history(account, days=int(days)), many=True).data)
+        filters = query_params(PnlDailyFilters, request)
+        account = selectors.account_default_for_user(request.user, filters.get("account"))
+        return Response(PnlDailyOutput(pnl_history(account, days=filters["days"]), many=True).data)

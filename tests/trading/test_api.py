@@ -222,3 +222,26 @@ def test_the_openapi_schema_is_valid_and_generates_without_warnings(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
 
     assert "/api/v1/portfolio/pnl-daily" in out.read_text()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/positions?account=abc",
+        "/api/v1/portfolio/summary?account=abc",
+        "/api/v1/portfolio/pnl-daily?account=abc",
+        "/api/v1/portfolio/pnl-daily?days=0",
+        "/api/v1/trades?account=abc",
+        "/api/v1/trades?order=-1",
+        "/api/v1/orders?status=FILLED",
+        "/api/v1/orders?date_from=yesterday",
+    ],
+)
+def test_a_malformed_query_parameter_is_a_400_that_names_it(account, alice, url):
+    parameter = url.split("?")[1].split("=")[0]
+
+    response = api_for(alice).get(url)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert parameter in response.json()["error"]["message"]
