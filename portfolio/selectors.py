@@ -48,7 +48,10 @@ def positions_for_account(account: TradingAccount, *, open_only: bool = False) -
 
 def pnl_day(account: TradingAccount, *, at: datetime | None = None) -> dict[str, Decimal]:
     """Today's (IST) realised P&L and charges, plus unrealised P&L on open positions at the last price."""
-    book = account_book(account, at=at)
+    return day_pnl_of(account_book(account, at=at))
+
+
+def day_pnl_of(book: "AccountBook") -> dict[str, Decimal]:
     values = {
         "realised": book.realised_today,
         "unrealised": book.unrealised(),
@@ -207,10 +210,6 @@ def account_book(account: TradingAccount, *, excluding: Order | None = None, at:
     return AccountBook(account, positions, working, realised_today, charges_today)
 
 
-def funds_blocked(account: TradingAccount) -> Decimal:
-    return account_book(account).funds_blocked()
-
-
 def performance(account: TradingAccount) -> dict:
     """Win rate over fills that closed quantity, and fill rate over orders that reached the market."""
     closing = Trade.objects.filter(account=account).exclude(realised_pnl=0)
@@ -235,13 +234,13 @@ def portfolio_summary(account: TradingAccount) -> dict:
     realised = sum((view.position.realised_pnl for view in views), ZERO)
     unrealised = sum((view.unrealised_pnl for view in views), ZERO)
     charges = sum((view.position.charges for view in views), ZERO)
-    day = pnl_day(account)
+    book = account_book(account)
     return {
         "account": account.pk,
         "cash": str(account.cash),
-        "funds_blocked": str(funds_blocked(account)),
+        "funds_blocked": str(book.funds_blocked()),
         "status": account.status,
-        "day_pnl": {name: str(value) for name, value in day.items()},
+        "day_pnl": {name: str(value) for name, value in day_pnl_of(book).items()},
         "realised_pnl": str(realised),
         "unrealised_pnl": str(unrealised),
         "charges": str(charges),

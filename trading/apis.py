@@ -34,6 +34,11 @@ def has_perm(codename: str) -> type[BasePermission]:
     return HasPerm
 
 
+CanPlaceOrders = has_perm("trading.add_order")
+CanChangeOrders = has_perm("trading.change_order")
+CanChangeAccounts = has_perm("trading.change_tradingaccount")
+
+
 def query_params(serializer_class, request) -> dict:
     """The request's query parameters, validated: a malformed one is a 400 that names it."""
     params = serializer_class(data=request.query_params)
@@ -198,7 +203,7 @@ class OrderListCreateApi(APIView):
 
     def get_permissions(self):
         if self.request.method == "POST":
-            return [IsAuthenticated(), has_perm("trading.add_order")()]
+            return [IsAuthenticated(), CanPlaceOrders()]
         return [IsAuthenticated()]
 
     @extend_schema(parameters=[OrderListFilters], responses=OrderOutput(many=True))
@@ -280,7 +285,7 @@ class OrderDetailApi(APIView):
 
     def get_permissions(self):
         if self.request.method in ("PATCH", "DELETE"):
-            return [IsAuthenticated(), has_perm("trading.change_order")()]
+            return [IsAuthenticated(), CanChangeOrders()]
         return [IsAuthenticated()]
 
     @extend_schema(responses=OrderOutput)
@@ -400,8 +405,7 @@ class AccountLimitsApi(APIView):
         daily_loss_action = serializers.ChoiceField(choices=["reducing", "halted"], required=False)
         max_orders_per_second = serializers.IntegerField(min_value=1, required=False)
 
-    def get_permissions(self):
-        return [IsAuthenticated(), has_perm("trading.change_tradingaccount")()]
+    permission_classes = [IsAuthenticated, CanChangeAccounts]
 
     @extend_schema(request=InputSerializer, responses=AccountOutput)
     def patch(self, request, account_id: int):
@@ -417,8 +421,7 @@ class ReasonSerializer(serializers.Serializer):
 
 
 class AccountHaltApi(APIView):
-    def get_permissions(self):
-        return [IsAuthenticated(), has_perm("trading.change_order")()]
+    permission_classes = [IsAuthenticated, CanChangeOrders]
 
     @extend_schema(request=ReasonSerializer, responses=AccountOutput)
     def post(self, request, account_id: int):
@@ -432,8 +435,7 @@ class AccountHaltApi(APIView):
 
 
 class AccountResumeApi(APIView):
-    def get_permissions(self):
-        return [IsAuthenticated(), has_perm("trading.change_tradingaccount")()]
+    permission_classes = [IsAuthenticated, CanChangeAccounts]
 
     @extend_schema(request=ReasonSerializer, responses=AccountOutput)
     def post(self, request, account_id: int):

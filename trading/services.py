@@ -281,7 +281,7 @@ def order_cancel(*, order: Order, cancelled_by=None, reason: str = "") -> Order:
 def order_broker_accept(*, order: Order, broker_order_id: str, status: str) -> Order:
     """The broker has the order: it rests (OPEN) or waits for its trigger (TRIGGER PENDING)."""
     with transaction.atomic():
-        locks.account_lock(order.account_id)
+        account = locks.account_lock(order.account_id)
         order = locks.order_lock(order.pk)
         if order.status != Status.RECEIVED:
             # Already accepted, filled or cancelled (a re-sent submission): only record the id.
@@ -292,7 +292,7 @@ def order_broker_accept(*, order: Order, broker_order_id: str, status: str) -> O
         status_set(order, status, broker_order_id=broker_order_id)
         audit_record(
             action="order.accept",
-            actor="broker:" + order.account.broker,
+            actor="broker:" + account.broker,
             object_type="order",
             object_id=order.pk,
             payload={"broker_order_id": broker_order_id, "status": status},
@@ -302,12 +302,12 @@ def order_broker_accept(*, order: Order, broker_order_id: str, status: str) -> O
 
 def order_broker_reject(*, order: Order, reason: str) -> Order:
     with transaction.atomic():
-        locks.account_lock(order.account_id)
+        account = locks.account_lock(order.account_id)
         order = locks.order_lock(order.pk)
         status_set(order, Status.REJECTED, pending_quantity=0, status_message=reason, rejection_rule="broker")
         audit_record(
             action="order.reject",
-            actor="broker:" + order.account.broker,
+            actor="broker:" + account.broker,
             object_type="order",
             object_id=order.pk,
             payload={**order_snapshot(order), "rule": "broker", "reason": reason},
@@ -318,14 +318,14 @@ def order_broker_reject(*, order: Order, reason: str) -> Order:
 def order_trigger(*, order: Order) -> Order:
     """An SL order's trigger price was crossed: it now rests as a LIMIT at its price."""
     with transaction.atomic():
-        locks.account_lock(order.account_id)
+        account = locks.account_lock(order.account_id)
         order = locks.order_lock(order.pk)
         if order.status != Status.TRIGGER_PENDING:
             return order
         status_set(order, Status.OPEN)
         audit_record(
             action="order.trigger",
-            actor="broker:" + order.account.broker,
+            actor="broker:" + account.broker,
             object_type="order",
             object_id=order.pk,
             payload={"trigger_price": order.trigger_price},

@@ -1,7 +1,5 @@
 """The NSE session's edges for the paper exchange: MIS square-off at 15:20 IST, DAY expiry at 15:30 IST."""
 
-from django.db import transaction
-
 from .models import Order, Position, TradingAccount
 from .services import order_cancel, order_place
 
@@ -27,18 +25,17 @@ def mis_squareoff() -> list[Order]:
         order_cancel(order=order, cancelled_by="system:squareoff", reason="MIS square-off")
     positions = Position.objects.filter(product=Order.Product.MIS, account__broker=TradingAccount.Broker.PAPER)
     for position in positions.exclude(quantity=0).select_related("account", "instrument"):
-        with transaction.atomic():
-            placed.append(
-                order_place(
-                    account=position.account,
-                    instrument=position.instrument,
-                    transaction_type=Order.TransactionType.SELL if position.quantity > 0 else Order.TransactionType.BUY,
-                    order_type=Order.OrderType.MARKET,
-                    product=Order.Product.MIS,
-                    quantity=abs(position.quantity),
-                    tag=SQUAREOFF_TAG,
-                    placed_by="system:squareoff",
-                    squareoff=True,
-                )
+        placed.append(
+            order_place(
+                account=position.account,
+                instrument=position.instrument,
+                transaction_type=Order.TransactionType.SELL if position.quantity > 0 else Order.TransactionType.BUY,
+                order_type=Order.OrderType.MARKET,
+                product=Order.Product.MIS,
+                quantity=abs(position.quantity),
+                tag=SQUAREOFF_TAG,
+                placed_by="system:squareoff",
+                squareoff=True,
             )
+        )
     return placed

@@ -31,5 +31,4 @@ def in_thread_pool(view):
             return await sync_to_async(view, thread_sensitive=True)(request, *args, **kwargs)
         return await sync_to_async(run, thread_sensitive=False)(request, *args, **kwargs)
 
-    pooled.csrf_exempt = getattr(view, "csrf_exempt", False)
     return pooled
