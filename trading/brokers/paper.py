@@ -58,6 +58,7 @@ def match(order: Order, last: Decimal, volume: int | None, *, arriving: bool) ->
             return
         if order.order_type == Order.OrderType.SL:
             order = services.order_trigger(order=order)
+        arriving = True  # just triggered: it meets the market now, like a newly placed order
     if order.order_type in (Order.OrderType.MARKET, Order.OrderType.SLM):
         price = market_price(order, last)
     elif crosses(order, last):
