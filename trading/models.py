@@ -177,7 +177,6 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    TERMINAL = frozenset({Status.COMPLETE, Status.CANCELLED, Status.REJECTED})
     LIVE = frozenset({Status.RECEIVED, Status.OPEN, Status.TRIGGER_PENDING})
 
     class Meta:
@@ -273,7 +272,6 @@ class OutboxEntry(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="outbox")
     action = models.CharField(max_length=8, choices=Action.choices)
-    payload = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
