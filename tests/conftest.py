@@ -31,18 +31,10 @@ def connections_closed_after_each_request():
 
 
 @pytest.fixture(autouse=True)
-def api_thread_pool_only_with_committed_data(request, settings):
-    """A test inside one transaction must serve requests on its own connection; the pool's threads have
-    their own connections and would not see its uncommitted rows. Transactional tests keep the pool."""
-    marker = request.node.get_closest_marker("django_db")
-    settings.API_THREAD_POOL = bool(marker and marker.kwargs.get("transaction"))
-
-
-@pytest.fixture(autouse=True)
 def redis_keys_of_this_run(settings):
+    """Tests share the Redis server a developer may be running the demo on: keep their keys apart."""
     # Orders reach the broker through the sweep in tests; tests that need a real worker start one.
     settings.OUTBOX_DISPATCH = "sweep"
-    """Tests share the Redis server a developer may be running the demo on: keep their keys apart."""
     settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "KEY_PREFIX": RUN_PREFIX}}
     settings.CHANNEL_LAYERS = {
         **settings.CHANNEL_LAYERS,

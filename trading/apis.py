@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from portfolio.models import PnlDaily
 from portfolio.selectors import pnl_history, portfolio_summary, positions_for_account
+from tradingsite.serializers import OutputSerializer
 
 from . import idempotency, selectors, services
 from .models import Instrument, Order, Trade, TradingAccount
@@ -56,7 +57,7 @@ def paginated(view: APIView, request, queryset, serializer_class):
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
-class InstrumentOutput(serializers.ModelSerializer):
+class InstrumentOutput(OutputSerializer):
     class Meta:
         model = Instrument
         fields = [
@@ -77,7 +78,7 @@ class InstrumentOutput(serializers.ModelSerializer):
         ]
 
 
-class OrderOutput(serializers.ModelSerializer):
+class OrderOutput(OutputSerializer):
     instrument_token = serializers.IntegerField(source="instrument.instrument_token")
 
     class Meta:
@@ -114,7 +115,7 @@ class OrderOutput(serializers.ModelSerializer):
         ]
 
 
-class TradeOutput(serializers.ModelSerializer):
+class TradeOutput(OutputSerializer):
     class Meta:
         model = Trade
         fields = [
@@ -140,7 +141,7 @@ class TradeOutput(serializers.ModelSerializer):
         ]
 
 
-class AccountOutput(serializers.ModelSerializer):
+class AccountOutput(OutputSerializer):
     class Meta:
         model = TradingAccount
         fields = [
@@ -471,7 +472,7 @@ class PortfolioSummaryApi(APIView):
         return Response(portfolio_summary(selectors.account_default_for_user(request.user, account_id)))
 
 
-class PnlDailyOutput(serializers.ModelSerializer):
+class PnlDailyOutput(OutputSerializer):
     class Meta:
         model = PnlDaily
         fields = ["date", "realised", "unrealised", "charges", "total", "cash"]

@@ -1,13 +1,12 @@
 import os
 
-from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradingsite.settings")
 
 # Django is set up before anything imports models (consumers, routing).
-django_asgi_app = get_asgi_application()
+django_wsgi_app = get_wsgi_application()
 
-from asgiref.wsgi import WsgiToAsgi  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
@@ -16,27 +15,19 @@ from whitenoise import WhiteNoise  # noqa: E402
 
 from trading.routing import websocket_urlpatterns  # noqa: E402
 
+from .wsgi_bridge import WsgiBridge  # noqa: E402
 
-def static_not_found(environ, start_response):
-    start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
-    return [b"no such static file\n"]
-
-
-# WhiteNoise serves /static/ before Django sees the request. As Django middleware it would be the one
-# sync-only layer, and would push every request's middleware chain onto a worker thread.
-STATIC_PREFIX = "/" + settings.STATIC_URL.strip("/") + "/"
-static_files = WsgiToAsgi(
+# HTTP: WhiteNoise serves /static/ ahead of Django; everything else runs through Django's WSGI handler
+# on a pool thread (see wsgi_bridge for why not Django's ASGI handler).
+http_application = WsgiBridge(
     WhiteNoise(
-        static_not_found, root=settings.STATIC_ROOT, prefix=STATIC_PREFIX, max_age=settings.STATIC_MAX_AGE_SECONDS
-    )
+        django_wsgi_app,
+        root=settings.STATIC_ROOT,
+        prefix=settings.STATIC_URL,
+        max_age=settings.STATIC_MAX_AGE_SECONDS,
+    ),
+    threads=settings.HTTP_THREADS,
 )
-
-
-async def http_application(scope, receive, send):
-    if scope["path"].startswith(STATIC_PREFIX):
-        return await static_files(scope, receive, send)
-    return await django_asgi_app(scope, receive, send)
-
 
 application = ProtocolTypeRouter(
     {

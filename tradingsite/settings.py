@@ -116,9 +116,9 @@ DATABASE_URL = env.str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tradi
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured(f"DATABASE_URL must name a PostgreSQL database, not {DATABASES['default']['ENGINE']}")
-# API views run in a thread pool so requests overlap their database waits (tradingsite/concurrency.py).
-API_THREAD_POOL = env.bool("API_THREAD_POOL", True)
-# Persistent connections: the API's pool threads each keep one (see tradingsite/concurrency.py).
+# HTTP requests run on a pool of this many threads per web process, so they overlap their database
+# waits (tradingsite/wsgi_bridge.py); each thread keeps one persistent database connection.
+HTTP_THREADS = env.int("HTTP_THREADS", 8)
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", 5))
