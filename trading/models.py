@@ -345,3 +345,56 @@ class PaperExchangeOrder(models.Model):
 
     def __str__(self):
         return self.exchange_order_id
+
+
+class BarFields(models.Model):
+    """OHLCV of one instrument over one interval starting at `ts` (UTC stored; buckets aligned in IST)."""
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="+", db_index=False)
+    ts = models.DateTimeField()
+    open = models.DecimalField(**PRICE)
+    high = models.DecimalField(**PRICE)
+    low = models.DecimalField(**PRICE)
+    close = models.DecimalField(**PRICE)
+    volume = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class MinuteBar(BarFields):
+    """1-minute bars, built by the feed process. The table is partitioned by month in PostgreSQL
+    (migration 0003): `trading.bars.partitions_ensure` creates partitions ahead of time, and retention
+    drops whole months."""
+
+    pk = models.CompositePrimaryKey("instrument", "ts")
+
+    class Meta:
+        db_table = "trading_minutebar"
+
+    def __str__(self):
+        return f"{self.instrument_id} {self.ts:%Y-%m-%d %H:%M} C {self.close}"
+
+
+class HourBar(BarFields):
+    """1-hour bars rolled up from minute bars; hours start at 09:15 IST, the session open."""
+
+    pk = models.CompositePrimaryKey("instrument", "ts")
+
+    class Meta:
+        db_table = "trading_hourbar"
+
+    def __str__(self):
+        return f"{self.instrument_id} {self.ts:%Y-%m-%d %H:%M} C {self.close}"
+
+
+class DayBar(BarFields):
+    """1-day bars rolled up from minute bars; days start at midnight IST."""
+
+    pk = models.CompositePrimaryKey("instrument", "ts")
+
+    class Meta:
+        db_table = "trading_daybar"
+
+    def __str__(self):
+        return f"{self.instrument_id} {self.ts:%Y-%m-%d %H:%M} C {self.close}"

@@ -1,2 +1,8 @@
-# Websocket routes (market data, account streams) are added here as their consumers are built.
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from . import consumers
+
+websocket_urlpatterns = [
+    path("ws/market/", consumers.MarketConsumer.as_asgi()),
+    path("ws/account/", consumers.AccountConsumer.as_asgi()),
+]

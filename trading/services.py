@@ -19,7 +19,7 @@ from audit.services import audit_record
 from portfolio.selectors import AccountBook, account_book
 from tradingsite.exceptions import ConflictError, ValidationError
 
-from . import locks
+from . import locks, streams
 from .charges import charges_for_fill
 from .models import Instrument, Order, OutboxEntry, Strategy, Trade, TradingAccount
 from .prices import price_last
@@ -76,6 +76,7 @@ def status_set(order: Order, new_status: str, **fields) -> None:
     order.status = new_status
     for name, value in fields.items():
         setattr(order, name, value)
+    streams.order_event(order)
 
 
 def daily_loss_enforce(account: TradingAccount, book: AccountBook) -> None:
@@ -149,6 +150,7 @@ def order_place(
             order.rejection_rule = rejection.rule
             order.pending_quantity = 0
             order.save()
+            streams.order_event(order)
             audit_record(
                 action="order.reject",
                 actor=placed_by or "system",
@@ -158,6 +160,7 @@ def order_place(
             )
             return order
         order.save()
+        streams.order_event(order)
         entry = OutboxEntry.objects.create(order=order, action=OutboxEntry.Action.PLACE)
         audit_record(
             action="order.place",
@@ -238,6 +241,8 @@ def order_modify(
             updated_at=timezone.now(),
         )
         order.refresh_from_db()
+        order.account = account
+        streams.order_event(order)
         entry = OutboxEntry.objects.create(order=order, action=OutboxEntry.Action.MODIFY)
         audit_record(
             action="order.modify",
@@ -429,6 +434,21 @@ def fill_apply(*, order: Order, quantity: int, price: Decimal, at: datetime | No
             realised_pnl=realised,
             fill_timestamp=at,
         )
+        streams.account_event(
+            account.owner_id,
+            "fill",
+            {
+                "order": order.pk,
+                "trade_id": trade.trade_id,
+                "tradingsymbol": trade.tradingsymbol,
+                "instrument_token": order.instrument.instrument_token,
+                "transaction_type": trade.transaction_type,
+                "quantity": quantity,
+                "price": price,
+                "charges": charges.total,
+                "fill_timestamp": at,
+            },
+        )
         audit_record(
             action="order.fill",
             actor="broker:" + account.broker,
@@ -450,6 +470,7 @@ def account_status_set(*, account: TradingAccount, status: str, reason: str = ""
     before = account.status
     TradingAccount.objects.filter(pk=account.pk).update(status=status, status_reason=reason, updated_at=timezone.now())
     account.status, account.status_reason = status, reason
+    streams.account_event(account.owner_id, "account", {"id": account.pk, "status": status, "reason": reason})
     audit_record(
         action=f"account.{status}",
         actor=actor,

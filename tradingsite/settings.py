@@ -137,7 +137,7 @@ CACHES = {
 }
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNEL_LAYER_PREFIX", "asgi")},
     }
 }
@@ -237,3 +237,29 @@ PAPER_SUBMIT_LATENCY_MS = env.int("PAPER_SUBMIT_LATENCY_MS", 0)
 OUTBOX_DISPATCH = env.str("OUTBOX_DISPATCH", "celery")
 if OUTBOX_DISPATCH not in {"celery", "sweep"}:
     raise ImproperlyConfigured(f"OUTBOX_DISPATCH must be 'celery' or 'sweep', not {OUTBOX_DISPATCH!r}")
+
+# Market data. The feed process (manage.py run_feed) takes ticks from FEED: "simulated" (a seeded
+# random walk) or "replay" (FEED_REPLAY_PATH, a CSV of ticks or bars, played at FEED_REPLAY_SPEED).
+FEED = env.str("FEED", "simulated")
+if FEED not in {"simulated", "replay"}:
+    raise ImproperlyConfigured(f"FEED must be 'simulated' or 'replay', not {FEED!r}")
+FEED_SEED = env.int("FEED_SEED", 20241231)
+FEED_TICKS_PER_SECOND = env.float("FEED_TICKS_PER_SECOND", 2.0)
+# NSE hours (09:15-15:30 IST, weekdays) unless always open (the demo runs at any hour).
+FEED_ALWAYS_OPEN = env.bool("FEED_ALWAYS_OPEN", False)
+# Annualised volatility of the simulated walk; the intraday profile raises it near open and close.
+FEED_VOLATILITY = env_decimal("FEED_VOLATILITY", "0.25")
+# Instruments the feed carries: comma-separated tradingsymbols, or all instruments with a last price.
+FEED_INSTRUMENTS = env.list("FEED_INSTRUMENTS", default=[])
+FEED_REPLAY_PATH = env.str("FEED_REPLAY_PATH", "")
+FEED_REPLAY_SPEED = env.float("FEED_REPLAY_SPEED", 1.0)
+# How often the feed writes bars and last prices to PostgreSQL and refreshes its view of resting orders.
+FEED_FLUSH_SECONDS = env.float("FEED_FLUSH_SECONDS", 1.0)
+# Bars: minute-bar partitions made this many months ahead; retention of minute and hourly bars.
+BARS_PARTITIONS_AHEAD = env.int("BARS_PARTITIONS_AHEAD", 2)
+BARS_MINUTE_RETENTION_DAYS = env.int("BARS_MINUTE_RETENTION_DAYS", 90)
+BARS_HOUR_RETENTION_DAYS = env.int("BARS_HOUR_RETENTION_DAYS", 730)
+# A market-data websocket sends at most one frame per this many milliseconds, each with the latest
+# price of every instrument that moved: a slow client gets current prices, never a backlog.
+MARKET_WS_MIN_INTERVAL_MS = env.int("MARKET_WS_MIN_INTERVAL_MS", 25)
+MARKET_WS_MAX_SUBSCRIPTIONS = env.int("MARKET_WS_MAX_SUBSCRIPTIONS", 300)

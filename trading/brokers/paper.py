@@ -128,6 +128,12 @@ def paper_tick(*, instrument: Instrument, price: Decimal, volume: int = 0) -> in
     from ..prices import price_record
 
     price_record(instrument=instrument, price=price, volume=volume)
+    return resting_orders_work(instrument=instrument, price=price, volume=volume)
+
+
+def resting_orders_work(*, instrument: Instrument, price: Decimal, volume: int = 0) -> int:
+    """Match every resting paper order in the instrument against a trade at `price`; the feed process
+    calls this on each tick (it records prices itself, in bulk). Returns how many orders were looked at."""
     resting = (
         Order.objects.filter(
             instrument=instrument,
@@ -145,3 +151,14 @@ def paper_tick(*, instrument: Instrument, price: Decimal, volume: int = 0) -> in
         except services.IllegalTransition:
             continue  # cancelled or filled by someone else between the query and the lock
     return count
+
+
+def instruments_with_resting_orders() -> set[int]:
+    return set(
+        Order.objects.filter(
+            status__in=(Order.Status.OPEN, Order.Status.TRIGGER_PENDING),
+            account__broker=TradingAccount.Broker.PAPER,
+        )
+        .values_list("instrument_id", flat=True)
+        .distinct()
+    )

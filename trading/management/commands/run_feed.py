@@ -1,23 +1,47 @@
+import asyncio
+import contextlib
 import logging
 import signal
-import threading
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+
+from tradingsite.exceptions import ApplicationError
 
 logger = logging.getLogger("trading.feed")
 
 
 class Command(BaseCommand):
-    help = "Run the market-data feed process. No feed source is configured yet: the process starts and idles."
-
-    def add_arguments(self, parser):
-        parser.add_argument("--heartbeat", type=float, default=60.0, help="seconds between idle log lines")
+    help = (
+        "Run the market-data feed (FEED: simulated or replay): latest prices to Redis, ticks to websocket "
+        "groups, minute bars to PostgreSQL, paper-exchange matching of resting orders."
+    )
 
     def handle(self, **options):
-        stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
-        logger.info("feed started: no market-data source configured, idling")
-        while not stop.wait(options["heartbeat"]):
-            logger.info("feed idle")
-        logger.info("feed stopped")
+        from trading.feed_runner import FeedRunner, feed_from_settings
+
+        try:
+            feed = feed_from_settings()
+        except ApplicationError as exc:
+            raise CommandError(str(exc)) from exc
+        runner = FeedRunner(feed)
+
+        async def main():
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            task = asyncio.create_task(runner.run(stop))
+            waiter = asyncio.create_task(stop.wait())
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if task.done():
+                task.result()  # the feed ended (a replay) or failed
+                return
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await runner.db(runner.flush)  # what the last second built reaches the database
+
+        logger.info("feed started: %s", type(feed).__name__)
+        asyncio.run(main())
+        logger.info("feed stopped after %d ticks", runner.ticks)

@@ -1,0 +1,136 @@
+"""Websocket consumers: they authenticate, authorise each subscription and relay; no business logic.
+
+/ws/market/  subscribe and unsubscribe to instruments; ticks are coalesced: a frame at most every
+             MARKET_WS_MIN_INTERVAL_MS carries the latest price of each instrument that moved, so a slow
+             client gets current prices, never a backlog.
+/ws/account/ the user's own order, fill and account events (group `user.<id>`, from trading.streams).
+"""
+
+import asyncio
+import time
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from .feed_runner import tick_group
+from .models import Instrument
+from .prices import price_last
+from .streams import user_group
+
+# Close codes: 4401 not logged in; 4400 a malformed message.
+UNAUTHENTICATED = 4401
+
+
+class MarketConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=UNAUTHENTICATED)
+            return
+        self.subscribed: set[int] = set()
+        self.pending: dict[int, dict] = {}
+        self.last_sent = 0.0
+        self.flush_task = None
+        await self.accept()
+
+    async def disconnect(self, code):
+        for token in getattr(self, "subscribed", ()):
+            await self.channel_layer.group_discard(tick_group(token), self.channel_name)
+        if getattr(self, "flush_task", None):
+            self.flush_task.cancel()
+
+    async def receive_json(self, content, **kwargs):
+        action = content.get("action") if isinstance(content, dict) else None
+        tokens = content.get("instruments") if isinstance(content, dict) else None
+        if action not in ("subscribe", "unsubscribe") or not isinstance(tokens, list):
+            await self.send_json(
+                {"type": "error", "message": "send {action: subscribe|unsubscribe, instruments: [tokens]}"}
+            )
+            return
+        if not all(isinstance(token, int) and not isinstance(token, bool) for token in tokens):
+            await self.send_json({"type": "error", "message": "instruments must be a list of instrument tokens"})
+            return
+        if action == "unsubscribe":
+            for token in set(tokens) & self.subscribed:
+                await self.channel_layer.group_discard(tick_group(token), self.channel_name)
+                self.subscribed.discard(token)
+                self.pending.pop(token, None)
+            await self.send_json({"type": "unsubscribed", "instruments": sorted(set(tokens))})
+            return
+        if len(self.subscribed | set(tokens)) > settings.MARKET_WS_MAX_SUBSCRIPTIONS:
+            await self.send_json(
+                {
+                    "type": "error",
+                    "message": f"at most {settings.MARKET_WS_MAX_SUBSCRIPTIONS} instruments per connection",
+                }
+            )
+            return
+        quotes, unknown = await self.quotes(tokens)
+        for token in quotes:
+            if token not in self.subscribed:
+                await self.channel_layer.group_add(tick_group(token), self.channel_name)
+                self.subscribed.add(token)
+        await self.send_json(
+            {
+                "type": "subscribed",
+                "instruments": sorted(quotes),
+                "unknown": unknown,
+                "quotes": [{"i": token, "p": price} for token, price in quotes.items() if price is not None],
+            }
+        )
+
+    @database_sync_to_async
+    def quotes(self, tokens):
+        found = {i.instrument_token: i for i in Instrument.objects.filter(instrument_token__in=tokens)}
+        quotes = {}
+        for token, instrument in found.items():
+            price = price_last(instrument)
+            quotes[token] = str(price) if price is not None else None
+        return quotes, sorted(set(tokens) - set(found))
+
+    async def market_tick(self, event):
+        token = event["i"]
+        if token not in self.subscribed:
+            return  # a tick already in flight when the client unsubscribed
+        self.pending[token] = {"i": token, "p": event["p"], "v": event["v"], "t": event["t"]}
+        if self.flush_task is None:
+            wait = self.last_sent + settings.MARKET_WS_MIN_INTERVAL_MS / 1000 - time.monotonic()
+            if wait <= 0:
+                await self.flush()
+            else:
+                self.flush_task = asyncio.get_running_loop().call_later(wait, self.flush_later)
+
+    def flush_later(self):
+        self.flush_task = None
+        asyncio.ensure_future(self.flush())
+
+    async def flush(self):
+        if not self.pending:
+            return
+        ticks, self.pending = list(self.pending.values()), {}
+        self.last_sent = time.monotonic()
+        await self.send_json({"type": "ticks", "ticks": ticks})
+
+
+class AccountConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=UNAUTHENTICATED)
+            return
+        # The group is the connected user's own; nothing a client sends can name another.
+        self.group = user_group(user.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json({"type": "hello", "user": user.get_username()})
+
+    async def disconnect(self, code):
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        await self.send_json({"type": "error", "message": "this stream takes no messages"})
+
+    async def account_event(self, event):
+        await self.send_json({"type": event["kind"], "data": event["data"]})

@@ -1,0 +1,170 @@
+"""The feed process: ticks in; latest prices, websocket groups, minute bars and paper fills out.
+
+Per batch of ticks: publish each tick to its instrument's channel-layer group (`ticks.<token>`), store
+the latest prices in Redis, fold the ticks into minute bars, and work the paper exchange's resting
+orders in the instruments that have any. Every FEED_FLUSH_SECONDS: write the bar increments and the last
+prices to PostgreSQL and re-read which instruments have resting orders.
+"""
+
+import asyncio
+import logging
+import time
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.cache import cache
+from django.db import close_old_connections, connection, transaction
+
+from .bars import BarBuilder, bars_write, partitions_ensure
+from .brokers.paper import instruments_with_resting_orders, resting_orders_work
+from .feeds import FeedInstrument, ReplayFeed, SimulatedFeed, replay_events_from_csv
+from .models import Instrument
+from .prices import price_key
+
+logger = logging.getLogger("trading.feed")
+
+
+def tick_group(instrument_token: int) -> str:
+    return f"ticks.{instrument_token}"
+
+
+def feed_instruments(symbols: list[str] | None = None) -> list[FeedInstrument]:
+    instruments = Instrument.objects.exclude(last_price=None).order_by("pk")
+    if symbols:
+        instruments = instruments.filter(tradingsymbol__in=[symbol.upper() for symbol in symbols])
+    return [
+        FeedInstrument(i.pk, i.instrument_token, i.tradingsymbol, i.tick_size.normalize(), i.last_price)
+        for i in instruments
+    ]
+
+
+def feed_from_settings():
+    instruments = feed_instruments(settings.FEED_INSTRUMENTS)
+    if settings.FEED == "replay":
+        from pathlib import Path
+
+        from tradingsite.exceptions import ValidationError
+
+        if not settings.FEED_REPLAY_PATH:
+            raise ValidationError("FEED=replay needs FEED_REPLAY_PATH (a CSV file or a folder of them)")
+        every = {i.tradingsymbol: i for i in feed_instruments()}
+        events = replay_events_from_csv(Path(settings.FEED_REPLAY_PATH))
+        return ReplayFeed(events, every, speed=settings.FEED_REPLAY_SPEED)
+    return SimulatedFeed(
+        instruments,
+        seed=settings.FEED_SEED,
+        ticks_per_second=settings.FEED_TICKS_PER_SECOND,
+        volatility=float(settings.FEED_VOLATILITY),
+        always_open=settings.FEED_ALWAYS_OPEN,
+    )
+
+
+LAST_PRICES_SQL = """
+UPDATE trading_instrument i
+   SET last_price = v.price, last_price_at = v.ts, last_volume = v.volume
+  FROM unnest(%s::bigint[], %s::numeric[], %s::timestamptz[], %s::bigint[]) AS v(id, price, ts, volume)
+ WHERE i.id = v.id
+"""
+
+
+class FeedRunner:
+    def __init__(self, feed, *, flush_seconds: float | None = None):
+        self.feed = feed
+        self.flush_seconds = settings.FEED_FLUSH_SECONDS if flush_seconds is None else flush_seconds
+        self.layer = get_channel_layer()
+        self.builder = BarBuilder()
+        self.latest = {}
+        self.resting: set[int] = set()
+        self.ticks = 0
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        await self.db(partitions_ensure)
+        await self.db(self.flush)
+        loop = asyncio.get_running_loop()
+        next_flush = loop.time() + self.flush_seconds
+        async for batch in self.feed.batches():
+            if stop.is_set():
+                break
+            await self.publish(batch)
+            self.ticks += len(batch)
+            working = [tick for tick in batch if tick.instrument_id in self.resting]
+            if working:
+                await self.db(self.match, working)
+            if loop.time() >= next_flush:
+                next_flush = loop.time() + self.flush_seconds
+                await self.db(self.flush)
+        await self.db(self.flush)
+
+    async def publish(self, batch) -> None:
+        if self.layer is not None:
+            await asyncio.gather(
+                *(
+                    self.layer.group_send(
+                        tick_group(tick.instrument_token),
+                        {
+                            "type": "market.tick",
+                            "i": tick.instrument_token,
+                            "p": str(tick.price),
+                            "v": tick.volume,
+                            "t": tick.ts.timestamp(),
+                        },
+                    )
+                    for tick in batch
+                )
+            )
+        for tick in batch:
+            self.builder.add(tick.instrument_id, tick.price, tick.volume, tick.ts)
+            self.latest[tick.instrument_id] = tick
+        try:
+            cache.set_many(
+                {price_key(tick.instrument_token): str(tick.price) for tick in batch},
+                timeout=settings.PRICE_CACHE_SECONDS,
+            )
+        except Exception:  # Redis down: prices still reach the database at the next flush
+            logger.warning("could not store latest prices in Redis", exc_info=True)
+
+    @staticmethod
+    async def db(function, *args):
+        return await sync_to_async(FeedRunner.in_connection, thread_sensitive=True)(function, *args)
+
+    @staticmethod
+    def in_connection(function, *args):
+        close_old_connections()
+        return function(*args)
+
+    def match(self, ticks) -> None:
+        instruments = {i.pk: i for i in Instrument.objects.filter(pk__in={tick.instrument_id for tick in ticks})}
+        for tick in ticks:
+            instrument = instruments[tick.instrument_id]
+            instrument.last_price, instrument.last_volume = tick.price, tick.volume
+            try:
+                resting_orders_work(instrument=instrument, price=tick.price, volume=tick.volume)
+            except Exception:
+                logger.exception("matching %s at %s failed", instrument, tick.price)
+
+    def flush(self) -> None:
+        started = time.perf_counter()
+        bars = self.builder.drain()
+        bars_write(bars)
+        latest, self.latest = list(self.latest.values()), {}
+        if latest:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    LAST_PRICES_SQL,
+                    [
+                        [tick.instrument_id for tick in latest],
+                        [tick.price for tick in latest],
+                        [tick.ts for tick in latest],
+                        [tick.volume for tick in latest],
+                    ],
+                )
+        self.resting = instruments_with_resting_orders()
+        logger.debug(
+            "flushed %d bar increments, %d prices in %.1f ms; %d instruments with resting orders",
+            len(bars),
+            len(latest),
+            (time.perf_counter() - started) * 1000,
+            len(self.resting),
+        )

@@ -1,0 +1,55 @@
+"""Live updates to a user's open pages: the websocket group `user.<id>` (see consumers.AccountConsumer).
+
+Events are sent after the transaction that made the change commits, so a page never shows what was
+rolled back. Delivery is best effort: a page that was disconnected re-reads its state through the API
+when it reconnects, so a lost event costs nothing but a moment's staleness.
+"""
+
+import json
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def account_event(owner_id: int, kind: str, data: dict) -> None:
+    payload = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    message = {"type": "account.event", "kind": kind, "data": payload}
+    transaction.on_commit(lambda: _send(user_group(owner_id), message), robust=True)
+
+
+def _send(group: str, message: dict) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group, message)
+
+
+def order_data(order) -> dict:
+    return {
+        "id": order.pk,
+        "account": order.account_id,
+        "exchange": order.exchange,
+        "tradingsymbol": order.tradingsymbol,
+        "transaction_type": order.transaction_type,
+        "order_type": order.order_type,
+        "product": order.product,
+        "validity": order.validity,
+        "quantity": order.quantity,
+        "price": order.price,
+        "trigger_price": order.trigger_price,
+        "status": order.status,
+        "status_message": order.status_message,
+        "filled_quantity": order.filled_quantity,
+        "pending_quantity": order.pending_quantity,
+        "average_price": order.average_price,
+        "created_at": order.created_at,
+    }
+
+
+def order_event(order) -> None:
+    account_event(order.account.owner_id, "order", order_data(order))
