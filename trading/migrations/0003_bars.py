@@ -8,7 +8,7 @@ from django.db import migrations, models
 MINUTE_BAR_SQL = """
 CREATE TABLE trading_minutebar (
     instrument_id bigint NOT NULL
-        REFERENCES trading_instrument (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+        REFERENCES trading_instrument (id) ON DELETE CASCADE,
     ts timestamptz NOT NULL,
     open numeric(14, 2) NOT NULL,
     high numeric(14, 2) NOT NULL,
