@@ -4,7 +4,10 @@ Views parse, call a service or selector, and render; they hold no business logic
 objects are always 404, never 403, so ids cannot be probed.
 """
 
+from datetime import timedelta
+
 from django.db import transaction
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
@@ -17,7 +20,9 @@ from portfolio.selectors import pnl_history, portfolio_summary, positions_for_ac
 from tradingsite.serializers import OutputSerializer
 
 from . import idempotency, selectors, services
+from .bars import bars_history
 from .models import Instrument, Order, Trade, TradingAccount
+from .prices import quotes_latest
 
 
 class Pagination(LimitOffsetPagination):
@@ -169,6 +174,76 @@ class InstrumentListApi(APIView):
             request.query_params.get("search", ""), request.query_params.get("exchange", "")
         )
         return paginated(self, request, found, InstrumentOutput)
+
+
+BAR_SPAN = {
+    "1m": timedelta(days=1),
+    "5m": timedelta(days=5),
+    "15m": timedelta(days=15),
+    "1h": timedelta(days=90),
+    "1d": timedelta(days=5 * 365),
+}
+
+
+class BarFilters(serializers.Serializer):
+    interval = serializers.ChoiceField(choices=list(BAR_SPAN), default="1m")
+    start = serializers.DateTimeField(required=False, help_text="From (inclusive); default: a span back from 'end'.")
+    end = serializers.DateTimeField(required=False, help_text="To (exclusive); default: now.")
+    limit = serializers.IntegerField(min_value=1, max_value=5000, default=1000, help_text="The latest bars kept.")
+
+
+class BarOutput(serializers.Serializer):
+    ts = serializers.DateTimeField()
+    open = serializers.DecimalField(max_digits=14, decimal_places=2)
+    high = serializers.DecimalField(max_digits=14, decimal_places=2)
+    low = serializers.DecimalField(max_digits=14, decimal_places=2)
+    close = serializers.DecimalField(max_digits=14, decimal_places=2)
+    volume = serializers.IntegerField()
+
+
+class InstrumentBarsApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[BarFilters], responses=BarOutput(many=True))
+    def get(self, request, instrument_token: int):
+        params = query_params(BarFilters, request)
+        instrument = selectors.instrument_lookup(instrument_token=instrument_token)
+        end = params.get("end") or timezone.now() + timedelta(minutes=1)
+        start = params.get("start") or end - BAR_SPAN[params["interval"]]
+        found = bars_history(instrument.pk, params["interval"], start=start, end=end, limit=params["limit"])
+        return Response(BarOutput(found, many=True).data)
+
+
+class QuoteFilters(serializers.Serializer):
+    instruments = serializers.CharField(help_text="Comma-separated instrument tokens, at most 500.")
+
+    def validate_instruments(self, value):
+        try:
+            tokens = [int(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            raise serializers.ValidationError("instrument tokens are whole numbers separated by commas") from None
+        if not 0 < len(tokens) <= 500:
+            raise serializers.ValidationError("name 1 to 500 instrument tokens")
+        return tokens
+
+
+class QuoteOutput(serializers.Serializer):
+    instrument_token = serializers.IntegerField()
+    exchange = serializers.CharField()
+    tradingsymbol = serializers.CharField()
+    last_price = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    source = serializers.ChoiceField(choices=["redis", "database", "none"])
+
+
+class QuoteListApi(APIView):
+    """The latest price per instrument: from Redis (the feed's live price), else the database copy."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[QuoteFilters], responses=QuoteOutput(many=True))
+    def get(self, request):
+        tokens = query_params(QuoteFilters, request)["instruments"]
+        return Response(QuoteOutput(quotes_latest(tokens), many=True).data)
 
 
 class OrderListFilters(AccountFilter):

@@ -14,7 +14,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection, connections, transaction
 
 from .bars import BarBuilder, bars_write, partitions_ensure
 from .brokers.paper import instruments_with_resting_orders, resting_orders_work
@@ -80,22 +80,31 @@ class FeedRunner:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
-        await self.db(partitions_ensure)
-        await self.db(self.flush)
-        loop = asyncio.get_running_loop()
-        next_flush = loop.time() + self.flush_seconds
-        async for batch in self.feed.batches():
-            if stop.is_set():
-                break
-            await self.publish(batch)
-            self.ticks += len(batch)
-            working = [tick for tick in batch if tick.instrument_id in self.resting]
-            if working:
-                await self.db(self.match, working)
-            if loop.time() >= next_flush:
-                next_flush = loop.time() + self.flush_seconds
-                await self.db(self.flush)
-        await self.db(self.flush)
+        try:
+            await self.db(partitions_ensure)
+            await self.db(self.flush)
+            loop = asyncio.get_running_loop()
+            next_flush = loop.time() + self.flush_seconds
+            async for batch in self.feed.batches():
+                if stop.is_set():
+                    break
+                await self.publish(batch)
+                self.ticks += len(batch)
+                working = [tick for tick in batch if tick.instrument_id in self.resting]
+                if working:
+                    await self.db(self.match, working)
+                if loop.time() >= next_flush:
+                    next_flush = loop.time() + self.flush_seconds
+                    await self.db(self.flush)
+        finally:
+            # What the last moments built reaches the database, also when the process is stopped.
+            await asyncio.shield(self.db(self.flush_and_close))
+
+    def flush_and_close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            connections.close_all()
 
     async def publish(self, batch) -> None:
         if self.layer is not None:

@@ -33,3 +33,31 @@ def price_record(*, instrument: Instrument, price: Decimal, volume: int = 0, at:
         cache.set(price_key(instrument.instrument_token), str(price), timeout=settings.PRICE_CACHE_SECONDS)
     except Exception:  # noqa: S110 - the database already holds the price
         pass
+
+
+def quotes_latest(tokens: list[int]) -> list[dict]:
+    """Latest prices for these instrument tokens (unknown ones left out), saying where each came from."""
+    instruments = list(Instrument.objects.filter(instrument_token__in=tokens).order_by("tradingsymbol"))
+    try:
+        cached = cache.get_many([price_key(i.instrument_token) for i in instruments])
+    except Exception:  # Redis down: the database copy is the fallback
+        cached = {}
+    quotes = []
+    for instrument in instruments:
+        live = cached.get(price_key(instrument.instrument_token))
+        if live is not None:
+            price, source = Decimal(live), "redis"
+        elif instrument.last_price is not None:
+            price, source = instrument.last_price, "database"
+        else:
+            price, source = None, "none"
+        quotes.append(
+            {
+                "instrument_token": instrument.instrument_token,
+                "exchange": instrument.exchange,
+                "tradingsymbol": instrument.tradingsymbol,
+                "last_price": price,
+                "source": source,
+            }
+        )
+    return quotes

@@ -39,3 +39,26 @@ def idempotency_keys_purge() -> None:
     from .idempotency import idempotency_keys_purge as purge
 
     purge()
+
+
+@shared_task(ignore_result=True)
+def bars_rollup_recent() -> None:
+    """Recompute the hourly bars of the last two hours and today's daily bars from the minute bars."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from .bars import bars_rollup
+
+    now = timezone.now()
+    bars_rollup("1h", since=now - timedelta(hours=2))
+    bars_rollup("1d", since=now - timedelta(days=1))
+
+
+@shared_task(ignore_result=True)
+def bars_maintain() -> None:
+    """Minute-bar partitions ahead of time, then retention."""
+    from .bars import bars_retention_apply, partitions_ensure
+
+    partitions_ensure()
+    bars_retention_apply()

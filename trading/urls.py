@@ -4,6 +4,8 @@ from . import apis
 
 urlpatterns = [
     path("instruments", apis.InstrumentListApi.as_view(), name="instrument-list"),
+    path("instruments/<int:instrument_token>/bars", apis.InstrumentBarsApi.as_view(), name="instrument-bars"),
+    path("quotes", apis.QuoteListApi.as_view(), name="quote-list"),
     path("orders", apis.OrderListCreateApi.as_view(), name="order-list"),
     path("orders/<int:order_id>", apis.OrderDetailApi.as_view(), name="order-detail"),
     path("trades", apis.TradeListApi.as_view(), name="trade-list"),

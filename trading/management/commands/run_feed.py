@@ -39,8 +39,7 @@ class Command(BaseCommand):
                 return
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
-            await runner.db(runner.flush)  # what the last second built reaches the database
+                await task  # the runner flushes what it built before it ends
 
         logger.info("feed started: %s", type(feed).__name__)
         asyncio.run(main())

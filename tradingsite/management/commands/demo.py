@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from trading.instruments import instruments_seed_demo
 from trading.models import TradingAccount
 from trading.services import account_create
 from tradingsite.roles import ADMIN, COMPLIANCE, OPS, TRADER, user_create
@@ -38,6 +39,8 @@ class Command(BaseCommand):
         self.stdout.write("database migrated")
         call_command("collectstatic", interactive=False, verbosity=0)
         call_command("setup_periodic_tasks", verbosity=0)
+        added = instruments_seed_demo()
+        self.stdout.write(f"instrument master: NIFTY 50 seeded ({added} added)")
         logins = self.demo_users_ensure()
         self.stdout.write(f"\nDemo logins (also in {self.logins_path()}):")
         for username, password, roles in logins:
@@ -49,6 +52,8 @@ class Command(BaseCommand):
         self.stdout.write("Starting web, feed, worker and beat. Ctrl-C stops them all.\n")
         bin_dir = str(Path(sys.executable).parent)
         env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""), "PORT": str(options["port"])}
+        # The demo's simulated market trades at any hour, so there is always something moving.
+        env.setdefault("FEED_ALWAYS_OPEN", "true")
         procfile = settings.BASE_DIR / "Procfile"
         status = subprocess.call(
             [str(Path(bin_dir) / "honcho"), "start", "-f", str(procfile), "-d", str(settings.BASE_DIR)], env=env

@@ -17,6 +17,8 @@ PERIODIC_TASKS = {
     "paper-mis-squareoff": ("trading.tasks.paper_mis_squareoff", ("at", "15:20"), 600),
     "paper-session-close": ("trading.tasks.paper_session_close", ("at", "15:30"), 600),
     "pnl-daily": ("portfolio.tasks.pnl_daily", ("at", "15:45"), 3600),
+    "bars-rollup": ("trading.tasks.bars_rollup_recent", ("every", 60), 55),
+    "bars-partitions-retention": ("trading.tasks.bars_maintain", ("every", 86400), 3600),
 }
 
 

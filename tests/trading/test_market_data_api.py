@@ -1,0 +1,180 @@
+"""Instrument master import, bars and quotes over the API, and replaying stored daily bars."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from trading.bars import BarBuilder, bars_write
+from trading.feed_runner import FeedRunner, feed_instruments
+from trading.feeds import ReplayFeed, replay_events_from_csv
+from trading.instruments import NIFTY_50, instruments_import, instruments_seed_demo
+from trading.models import DayBar, Instrument, MinuteBar
+from trading.prices import price_key
+from tradingsite.exceptions import ValidationError
+
+from .conftest import instrument_make
+
+D = Decimal
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+KITE_CSV = SHARED / "fixtures" / "kite-mocks" / "instruments_nse.csv"
+NIFTY100 = SHARED / "data" / "nifty100"
+HEADER = (
+    "instrument_token,exchange_token,tradingsymbol,name,last_price,expiry,strike,tick_size,lot_size,"
+    "instrument_type,segment,exchange\n"
+)
+
+
+def kite_csv_or_skip() -> bytes:
+    if not KITE_CSV.exists():
+        pytest.skip(f"Kite's sample instruments CSV is not at {KITE_CSV}")
+    return KITE_CSV.read_bytes()
+
+
+@pytest.mark.django_db
+def test_kites_instruments_csv_imports_every_row_and_a_second_import_updates_in_place():
+    raw = kite_csv_or_skip()
+    rows = raw.decode("utf-8-sig").strip().splitlines()[1:]
+
+    out = StringIO()
+    call_command("instruments_import", str(KITE_CSV), stdout=out)
+    again = instruments_import(raw)
+
+    assert out.getvalue().strip() == f"{len(rows)} instruments created, 0 updated"
+    assert (again.created, again.updated) == (0, len(rows))
+    token, exchange_token, symbol, name = rows[0].split(",")[:4]
+    stored = Instrument.objects.get(instrument_token=int(token))
+    assert (stored.exchange_token, stored.tradingsymbol, stored.name, stored.exchange) == (
+        int(exchange_token),
+        symbol,
+        name,
+        "NSE",
+    )
+    assert stored.last_price is None  # Kite's 0.0 placeholder is not a price
+
+
+@pytest.mark.django_db
+def test_latin1_and_bom_encoded_masters_import_with_their_names_intact():
+    latin1 = (HEADER + "111,1,CAFE,CAFÉ ROYAL,0.0,,0.0,0.05,1,EQ,NSE,NSE\n").encode("latin-1")
+    bom = ("\ufeff" + HEADER + "222,2,NIFTY26DECFUT,NIFTY,0.0,2026-12-31,0.0,0.1,75,FUT,NFO-FUT,NFO\n").encode()
+
+    instruments_import(latin1)
+    instruments_import(bom)
+
+    assert Instrument.objects.get(instrument_token=111).name == "CAFÉ ROYAL"
+    future = Instrument.objects.get(instrument_token=222)
+    assert (future.lot_size, future.tick_size, str(future.expiry)) == (75, D("0.1"), "2026-12-31")
+
+
+@pytest.mark.django_db
+def test_a_bad_row_names_its_line_and_changes_nothing_already_stored(reliance):
+    bad = (
+        HEADER + "333,3,GOOD,GOOD,0.0,,0.0,0.05,1,EQ,NSE,NSE\n" + "738561,3,RELIANCE,X,0.0,,0.0,zero,1,EQ,NSE,NSE\n"
+    ).encode()
+
+    with pytest.raises(ValidationError, match=r"line 3: tick_size 'zero' is not a number"):
+        instruments_import(bad)
+    with pytest.raises(CommandError, match="not a Kite instruments CSV: missing columns"):
+        call_command("instruments_import", str(Path(__file__)), stdout=StringIO())
+
+    assert not Instrument.objects.filter(instrument_token=333).exists()
+    reliance.refresh_from_db()
+    assert reliance.name == "RELIANCE"
+
+
+@pytest.mark.django_db
+def test_the_demo_seed_adds_the_nifty_50_once():
+    assert instruments_seed_demo() == 50
+    assert instruments_seed_demo() == 0
+    assert Instrument.objects.filter(exchange="NSE").count() == len(NIFTY_50) == 50
+
+
+@pytest.mark.django_db
+def test_bars_api_serves_an_interval_and_range_and_names_bad_parameters(client_for, alice, reliance):
+    builder = BarBuilder()
+    start = datetime(2026, 11, 18, 3, 45, tzinfo=UTC)  # 09:15 IST
+    for minute in range(30):
+        builder.add(reliance.pk, D("2500.00") + minute, 10, start + timedelta(minutes=minute))
+    bars_write(builder.drain())
+    client = client_for(alice)
+    url = f"/api/v1/instruments/{reliance.instrument_token}/bars"
+
+    five = client.get(url, {"interval": "5m", "start": "2026-11-18T09:15:00+05:30", "end": "2026-11-18T10:00:00+05:30"})
+    latest = client.get(url, {"interval": "1m", "start": start.isoformat(), "limit": 2, "end": "2026-11-18T12:00:00Z"})
+
+    assert five.status_code == 200
+    assert five.json()[0] == {
+        "ts": "2026-11-18T09:15:00+05:30",
+        "open": "2500.00",
+        "high": "2504.00",
+        "low": "2500.00",
+        "close": "2504.00",
+        "volume": 50,
+    }
+    assert len(five.json()) == 6
+    assert [bar["close"] for bar in latest.json()] == ["2528.00", "2529.00"]
+    wrong = client.get(url, {"interval": "2m"})
+    assert wrong.status_code == 400 and "interval" in wrong.json()["error"]["details"]
+    assert client.get("/api/v1/instruments/1/bars").status_code == 404
+    assert Client().get(url).status_code in (401, 403)
+
+
+@pytest.mark.django_db
+def test_quotes_come_from_redis_and_fall_back_to_the_database(client_for, alice, reliance, infy):
+    cache.delete(price_key(infy.instrument_token))  # Redis has none for INFY: the stored price answers
+    client = client_for(alice)
+
+    response = client.get("/api/v1/quotes", {"instruments": f"{reliance.instrument_token},{infy.instrument_token},5"})
+
+    assert response.status_code == 200
+    assert response.json() == [
+        {
+            "instrument_token": 408065,
+            "exchange": "NSE",
+            "tradingsymbol": "INFY",
+            "last_price": "1500.00",
+            "source": "database",
+        },
+        {
+            "instrument_token": 738561,
+            "exchange": "NSE",
+            "tradingsymbol": "RELIANCE",
+            "last_price": "2500.00",
+            "source": "redis",
+        },
+    ]
+    bad = client.get("/api/v1/quotes", {"instruments": "RELIANCE"})
+    assert bad.status_code == 400 and "whole numbers" in str(bad.json())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_replaying_stored_daily_bars_rebuilds_the_same_daily_bars(tmp_path):
+    path = NIFTY100 / "INFY.csv"
+    if not path.exists():
+        pytest.skip(f"the NIFTY 100 daily bars are not at {NIFTY100}")
+    instrument_make("INFY", 408065, "1500.00")
+    lines = path.read_text().splitlines()[:21]  # 20 sessions
+    sample = tmp_path / "INFY.csv"  # the symbol comes from the file name, as in the data folder
+    sample.write_text("\n".join(lines) + "\n")
+    events = replay_events_from_csv(sample)
+    instruments = {i.tradingsymbol: i for i in feed_instruments()}
+
+    asyncio.run(FeedRunner(ReplayFeed(events, instruments, speed=0), flush_seconds=0).run())
+
+    from trading.bars import bars_rollup
+
+    bars_rollup("1d", since=datetime(2019, 12, 1, tzinfo=UTC), until=datetime(2020, 3, 1, tzinfo=UTC))
+    days = list(DayBar.objects.order_by("ts"))
+    assert len(days) == 20 and MinuteBar.objects.count() == 20 * 4
+    for day, line in zip(days, lines[1:], strict=True):
+        date, _adj, close, high, low, opening, volume = line.split(",")
+        q = D("0.01")
+        assert (day.open, day.high, day.low, day.close) == tuple(D(v).quantize(q) for v in (opening, high, low, close))
+        assert day.volume == int(float(volume))
+        assert day.ts.astimezone(UTC).date().isoformat() <= date
