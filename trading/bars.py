@@ -40,16 +40,6 @@ class Bar:
     close: Decimal
     volume: int
 
-    def as_dict(self) -> dict:
-        return {
-            "ts": self.ts,
-            "open": self.open,
-            "high": self.high,
-            "low": self.low,
-            "close": self.close,
-            "volume": self.volume,
-        }
-
 
 def minute_of(ts: datetime) -> datetime:
     return ts.astimezone(UTC).replace(second=0, microsecond=0)

@@ -14,8 +14,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from .feed_runner import tick_group
-from .models import Instrument
-from .prices import price_last
+from .prices import quotes_latest
 from .streams import user_group
 
 # Close codes: 4401 not logged in; 4400 a malformed message.
@@ -82,12 +81,10 @@ class MarketConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def quotes(self, tokens):
-        found = {i.instrument_token: i for i in Instrument.objects.filter(instrument_token__in=tokens)}
-        quotes = {}
-        for token, instrument in found.items():
-            price = price_last(instrument)
-            quotes[token] = str(price) if price is not None else None
-        return quotes, sorted(set(tokens) - set(found))
+        """{token: latest price or None} for the known tokens, and the unknown ones."""
+        quotes = {q["instrument_token"]: q["last_price"] for q in quotes_latest(tokens)}
+        quotes = {token: str(price) if price is not None else None for token, price in quotes.items()}
+        return quotes, sorted(set(tokens) - set(quotes))
 
     async def market_tick(self, event):
         token = event["i"]

@@ -9,12 +9,15 @@ prices to PostgreSQL and re-read which instruments have resting orders.
 import asyncio
 import logging
 import time
+from pathlib import Path
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections, connection, connections, transaction
+
+from tradingsite.exceptions import ValidationError
 
 from .bars import BarBuilder, bars_write, partitions_ensure
 from .brokers.paper import instruments_with_resting_orders, resting_orders_work
@@ -42,10 +45,6 @@ def feed_instruments(symbols: list[str] | None = None) -> list[FeedInstrument]:
 def feed_from_settings():
     instruments = feed_instruments(settings.FEED_INSTRUMENTS)
     if settings.FEED == "replay":
-        from pathlib import Path
-
-        from tradingsite.exceptions import ValidationError
-
         if not settings.FEED_REPLAY_PATH:
             raise ValidationError("FEED=replay needs FEED_REPLAY_PATH (a CSV file or a folder of them)")
         every = {i.tradingsymbol: i for i in feed_instruments()}
@@ -144,14 +143,11 @@ class FeedRunner:
         return function(*args)
 
     def match(self, ticks) -> None:
-        instruments = {i.pk: i for i in Instrument.objects.filter(pk__in={tick.instrument_id for tick in ticks})}
         for tick in ticks:
-            instrument = instruments[tick.instrument_id]
-            instrument.last_price, instrument.last_volume = tick.price, tick.volume
             try:
-                resting_orders_work(instrument=instrument, price=tick.price, volume=tick.volume)
+                resting_orders_work(instrument_id=tick.instrument_id, price=tick.price, volume=tick.volume)
             except Exception:
-                logger.exception("matching %s at %s failed", instrument, tick.price)
+                logger.exception("matching instrument %s at %s failed", tick.instrument_token, tick.price)
 
     def flush(self) -> None:
         started = time.perf_counter()

@@ -361,6 +361,9 @@ class BarFields(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self):
+        return f"{self.instrument_id} {self.ts:%Y-%m-%d %H:%M} C {self.close}"
+
 
 class MinuteBar(BarFields):
     """1-minute bars, built by the feed process. The table is partitioned by month in PostgreSQL
@@ -372,9 +375,6 @@ class MinuteBar(BarFields):
     class Meta:
         db_table = "trading_minutebar"
 
-    def __str__(self):
-        return f"{self.instrument_id} {self.ts:%Y-%m-%d %H:%M} C {self.close}"
-
 
 class HourBar(BarFields):
     """1-hour bars rolled up from minute bars; hours start at 09:15 IST, the session open."""
@@ -384,9 +384,6 @@ class HourBar(BarFields):
     class Meta:
         db_table = "trading_hourbar"
 
-    def __str__(self):
-        return f"{self.instrument_id} {self.ts:%Y-%m-%d %H:%M} C {self.close}"
-
 
 class DayBar(BarFields):
     """1-day bars rolled up from minute bars; days start at midnight IST."""
@@ -395,6 +392,3 @@ class DayBar(BarFields):
 
     class Meta:
         db_table = "trading_daybar"
-
-    def __str__(self):
-        return f"{self.instrument_id} {self.ts:%Y-%m-%d %H:%M} C {self.close}"

@@ -15,7 +15,6 @@ it, so memory stays flat.
 """
 
 import asyncio
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from tempfile import SpooledTemporaryFile
 
@@ -64,11 +63,11 @@ class _Exchange:
         self.loop = loop
         self.send = send
         self.start = None
+        self.streaming = False
 
     def start_response(self, status, headers, exc_info=None):
-        if exc_info and self.start is None:
-            pass  # an error before anything was sent replaces the response
-        elif exc_info:
+        # PEP 3333: an error response may replace one not yet sent; once headers are out, re-raise.
+        if exc_info is not None and self.streaming:
             raise exc_info[1].with_traceback(exc_info[2])
         self.start = {
             "type": "http.response.start",
@@ -90,18 +89,17 @@ class _Exchange:
         result = application(environ, self.start_response)
         chunks: list[bytes] = []
         size = 0
-        streaming = False
         try:
             for chunk in result:
                 if not chunk:
                     continue
-                if streaming:
+                if self.streaming:
                     self.send_from_thread({"type": "http.response.body", "body": chunk, "more_body": True})
                     continue
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > BUFFER_LIMIT:
-                    streaming = True
+                    self.streaming = True
                     self.send_from_thread(self.start)
                     self.send_from_thread({"type": "http.response.body", "body": b"".join(chunks), "more_body": True})
                     chunks = []
@@ -109,7 +107,7 @@ class _Exchange:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-        if streaming:
+        if self.streaming:
             self.send_from_thread({"type": "http.response.body", "body": b""})
             return None, None
         return self.start, chunks
@@ -119,6 +117,4 @@ def _environ(scope, body) -> dict:
     # asgiref's translation of an ASGI scope into a WSGI environ, with its duplicate-header limit.
     translator = WsgiToAsgiInstance(None)
     translator.scope = scope
-    environ = translator.build_environ(scope, body)
-    environ["wsgi.errors"] = sys.stderr
-    return environ
+    return translator.build_environ(scope, body)

@@ -128,15 +128,15 @@ def paper_tick(*, instrument: Instrument, price: Decimal, volume: int = 0) -> in
     from ..prices import price_record
 
     price_record(instrument=instrument, price=price, volume=volume)
-    return resting_orders_work(instrument=instrument, price=price, volume=volume)
+    return resting_orders_work(instrument_id=instrument.pk, price=price, volume=volume)
 
 
-def resting_orders_work(*, instrument: Instrument, price: Decimal, volume: int = 0) -> int:
+def resting_orders_work(*, instrument_id: int, price: Decimal, volume: int = 0) -> int:
     """Match every resting paper order in the instrument against a trade at `price`; the feed process
     calls this on each tick (it records prices itself, in bulk). Returns how many orders were looked at."""
     resting = (
         Order.objects.filter(
-            instrument=instrument,
+            instrument_id=instrument_id,
             status__in=(Order.Status.OPEN, Order.Status.TRIGGER_PENDING),
             account__broker=TradingAccount.Broker.PAPER,
         )
