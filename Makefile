@@ -7,22 +7,33 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 RUN    := $(PY) -m tradingsite.embedded run
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test lint format bench install check-steps clean-data
+.PHONY: demo test lint format bench install browser check-steps clean-data
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package.json package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[ml,dev]'
 	# kiteconnect pins autobahn 19.11.2, which daphne 4 rejects: its needs are in pyproject.toml.
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps kiteconnect==5.2.2
+	# The chart library for the trader's pages, from npm; Django serves it as a static file.
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
+
+# Browser tests and the page-load bench drive Debian's Chromium through Playwright (never
+# `playwright install`): installed from apt when it is missing.
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "$(CHROMIUM) is missing and installing it needs root: apt-get install chromium" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 
 demo: $(STAMP)
 	$(RUN) -- $(PY) manage.py demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(RUN) --prefer-local --data-dir .data/test -- $(MAKE) --no-print-directory check-steps
 
 # Runs inside `make test`, once PostgreSQL and Redis are reachable.
@@ -41,7 +52,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: $(STAMP)
+bench: $(STAMP) browser
 	$(RUN) --prefer-local --data-dir .data/test -- sh -c 'for b in bench/*.py; do $(PY) $$b || exit 1; done'
 
 clean-data:

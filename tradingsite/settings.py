@@ -196,6 +196,8 @@ STORAGES = {
 # Static files are served by WhiteNoise ahead of Django (tradingsite/asgi.py), from STATIC_ROOT as
 # filled by collectstatic (the demo and the image run it).
 STATIC_MAX_AGE_SECONDS = env.int("STATIC_MAX_AGE_SECONDS", 3600)
+# Browser libraries come from npm (package.json; `npm ci` is part of `make install` and the image build).
+STATICFILES_DIRS = [("vendor/lightweight-charts", BASE_DIR / "node_modules" / "lightweight-charts" / "dist")]
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
