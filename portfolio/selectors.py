@@ -7,11 +7,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Q, Sum
+from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 from django.utils import timezone
 
 from trading.models import Instrument, Order, Position, Trade, TradingAccount
 from trading.prices import price_last
+
+from .models import PnlDaily
 
 IST = ZoneInfo("Asia/Kolkata")
 ZERO = Decimal("0")
@@ -262,6 +264,71 @@ def portfolio_summary(account: TradingAccount) -> dict:
 
 def pnl_history(account: TradingAccount, *, days: int = 90):
     """The account's kept daily P&L, newest first."""
-    from .models import PnlDaily
-
     return PnlDaily.objects.filter(account=account).order_by("-date")[:days]
+
+
+def traded_value_by_symbol(account: TradingAccount, *, limit: int = 10) -> list[dict]:
+    """Turnover per instrument (price × quantity over every fill), largest first."""
+    rows = (
+        Trade.objects.filter(account=account)
+        .values("exchange", "tradingsymbol")
+        .annotate(value=Sum(F("price") * F("quantity"), output_field=DecimalField()), fills=Count("pk"))
+        .order_by("-value", "tradingsymbol")[:limit]
+    )
+    return [{**row, "value": row["value"].quantize(Decimal("0.01"))} for row in rows]
+
+
+def slippage(account: TradingAccount) -> dict:
+    """How fills compare with the last price when their order was placed (its arrival price).
+
+    Positive is a cost: a buy filled above, or a sell below, the arrival price. In rupees, and in
+    basis points of the arrival value, over the fills whose order had an arrival price.
+    """
+    sign = Case(When(transaction_type=Order.TransactionType.BUY, then=Value(1)), default=Value(-1))
+    totals = Trade.objects.filter(account=account, order__arrival_price__isnull=False).aggregate(
+        cost=Sum(sign * (F("price") - F("order__arrival_price")) * F("quantity"), output_field=DecimalField()),
+        arrival_value=Sum(F("order__arrival_price") * F("quantity"), output_field=DecimalField()),
+        fills=Count("pk"),
+    )
+    cost, value = totals["cost"] or ZERO, totals["arrival_value"] or ZERO
+    return {
+        "rupees": cost.quantize(Decimal("0.01")),
+        "bps": (cost / value * 10000).quantize(Decimal("0.01")) if value else None,
+        "fills": totals["fills"],
+    }
+
+
+def strategies_ranked(account: TradingAccount, *, limit: int = 5) -> list[dict]:
+    """Strategies by net realised P&L (after charges); orders placed by hand count as "Manual"."""
+    rows = (
+        Trade.objects.filter(account=account)
+        .values("order__strategy__name")
+        .annotate(
+            realised=Sum("realised_pnl"),
+            charges=Sum("total_charges"),
+            value=Sum(F("price") * F("quantity"), output_field=DecimalField()),
+            fills=Count("pk"),
+        )
+    )
+    ranked = [
+        {
+            "name": row["order__strategy__name"] or "Manual",
+            "net": (row["realised"] - row["charges"]).quantize(Decimal("0.01")),
+            "realised": row["realised"],
+            "charges": row["charges"],
+            "value": row["value"].quantize(Decimal("0.01")),
+            "fills": row["fills"],
+        }
+        for row in rows
+    ]
+    ranked.sort(key=lambda row: (-row["net"], row["name"]))
+    return ranked[:limit]
+
+
+def pnl_trend(account: TradingAccount, *, days: int = 30, at: datetime | None = None) -> list[dict]:
+    """Daily total P&L, oldest first: the kept days, then today's as it stands."""
+    today = (at or timezone.now()).astimezone(IST).date()
+    kept = PnlDaily.objects.filter(account=account, date__lt=today).order_by("-date")[: days - 1]
+    trend = [{"date": row.date, "total": row.total} for row in reversed(kept)]
+    trend.append({"date": today, "total": pnl_day(account, at=at)["total"]})
+    return trend

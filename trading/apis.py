@@ -233,6 +233,12 @@ class QuoteOutput(serializers.Serializer):
     tradingsymbol = serializers.CharField()
     last_price = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
     source = serializers.ChoiceField(choices=["redis", "database", "none"])
+    previous_close = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        allow_null=True,
+        help_text="The day's change is measured from it: the last daily close before today, else today's open.",
+    )
 
 
 class QuoteListApi(APIView):
@@ -285,6 +291,7 @@ class OrderListCreateApi(APIView):
     @extend_schema(parameters=[OrderListFilters], responses=OrderOutput(many=True))
     def get(self, request):
         filters = query_params(OrderListFilters, request)
+        filters["account_id"] = filters.pop("account", None)
         return paginated(self, request, selectors.orders_for_user(request.user, **filters), OrderOutput)
 
     @extend_schema(

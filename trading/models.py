@@ -169,6 +169,8 @@ class Order(models.Model):
     pending_quantity = models.PositiveIntegerField(default=0)
     cancelled_quantity = models.PositiveIntegerField(default=0)
     average_price = models.DecimalField(default=Decimal("0"), max_digits=16, decimal_places=4)
+    # The last price when the order was placed: fills are measured against it (slippage).
+    arrival_price = models.DecimalField(null=True, blank=True, **PRICE)
     # Brokerage already charged on this order's fills, for the per-order cap.
     brokerage_charged = models.DecimalField(default=Decimal("0"), **MONEY)
     modification_count = models.PositiveIntegerField(default=0)

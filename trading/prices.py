@@ -1,13 +1,16 @@
 """The latest price per instrument: Redis first (the feed writes it every tick), the database as fallback."""
 
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from .models import Instrument
+from .models import DayBar, Instrument, MinuteBar
+
+IST = ZoneInfo("Asia/Kolkata")
 
 
 def price_key(instrument_token: int) -> str:
@@ -42,6 +45,7 @@ def quotes_latest(tokens: list[int]) -> list[dict]:
         cached = cache.get_many([price_key(i.instrument_token) for i in instruments])
     except Exception:  # Redis down: the database copy is the fallback
         cached = {}
+    closes = previous_closes([instrument.pk for instrument in instruments])
     quotes = []
     for instrument in instruments:
         live = cached.get(price_key(instrument.instrument_token))
@@ -58,6 +62,31 @@ def quotes_latest(tokens: list[int]) -> list[dict]:
                 "tradingsymbol": instrument.tradingsymbol,
                 "last_price": price,
                 "source": source,
+                "previous_close": closes.get(instrument.pk),
             }
         )
     return quotes
+
+
+def previous_closes(instrument_ids: list[int], *, at: datetime | None = None) -> dict[int, Decimal]:
+    """What a day's change is measured from: the close of the latest daily bar before today (IST), or
+    where there is none (a new instrument, a first day of data) today's first traded price."""
+    if not instrument_ids:
+        return {}
+    local = (at or timezone.now()).astimezone(IST)
+    day_start = datetime.combine(local.date(), time.min, tzinfo=IST)
+    closes = dict(
+        DayBar.objects.filter(instrument_id__in=instrument_ids, ts__lt=day_start)
+        .order_by("instrument_id", "-ts")
+        .distinct("instrument_id")
+        .values_list("instrument_id", "close")
+    )
+    missing = [pk for pk in instrument_ids if pk not in closes]
+    if missing:
+        closes.update(
+            MinuteBar.objects.filter(instrument_id__in=missing, ts__gte=day_start)
+            .order_by("instrument_id", "ts")
+            .distinct("instrument_id")
+            .values_list("instrument_id", "open")
+        )
+    return closes

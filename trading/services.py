@@ -135,12 +135,13 @@ def order_place(
             disclosed_quantity=disclosed_quantity,
             tag=tag,
             pending_quantity=quantity,
+            arrival_price=price_last(instrument),
         )
         try:
             risk_check(
                 account=account,
                 intent=intent,
-                last_price=price_last(instrument),
+                last_price=order.arrival_price,
                 book=book,
                 closing_only=squareoff,
             )
@@ -438,6 +439,7 @@ def fill_apply(*, order: Order, quantity: int, price: Decimal, at: datetime | No
             account.owner_id,
             "fill",
             {
+                "account": account.pk,
                 "order": order.pk,
                 "trade_id": trade.trade_id,
                 "tradingsymbol": trade.tradingsymbol,

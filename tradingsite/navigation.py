@@ -25,6 +25,8 @@ class NavItem:
 
 NAV_ITEMS = (
     NavItem("Home", "home"),
+    NavItem("Trade", "trade", permission="trading.add_order"),
+    NavItem("Dashboard", "dashboard", permission="trading.add_order"),
     NavItem("API", "api-docs", permission="trading.add_order"),
     NavItem("Audit trail", "admin:audit_auditevent_changelist", permission="audit.view_auditevent"),
     NavItem("System status", "system-status", roles=STATUS_ROLES),

@@ -62,6 +62,18 @@ def test_a_rejected_order_answers_422_naming_the_rule_and_is_listed(account, ali
     assert [o["id"] for o in listed] == [body["order"]["id"]]
 
 
+def test_orders_list_by_account_shows_only_that_accounts_orders(account, alice, reliance):
+    api = api_for(alice)
+    second = account_create(owner=alice, name="alice-second", cash=D("1000000"), created_by=alice)
+    first_order = api.post("/api/v1/orders", {**BUY_5, "account": account.pk}, format="json").json()
+    api.post("/api/v1/orders", {**BUY_5, "account": second.pk}, format="json")
+
+    listed = api.get("/api/v1/orders", {"account": account.pk})
+
+    assert listed.status_code == 200
+    assert [o["id"] for o in listed.json()["results"]] == [first_order["id"]]
+
+
 def test_malformed_input_gets_a_400_that_names_each_field(account, alice, reliance):
     response = api_for(alice).post("/api/v1/orders", {**BUY_5, "quantity": 0, "order_type": "STOP"}, format="json")
 

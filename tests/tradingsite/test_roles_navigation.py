@@ -15,10 +15,13 @@ def labels(user) -> list[str]:
 
 
 def test_navigation_shows_each_role_what_it_may_use(alice, carol, dave, root_admin):
-    assert labels(alice) == ["Home", "API"]
+    assert labels(alice) == ["Home", "Trade", "Dashboard", "API"]
     assert labels(carol) == ["Home", "Audit trail", "Administration"]
     assert labels(dave) == ["Home", "System status", "Scheduled jobs", "Administration"]
-    assert labels(root_admin) == ["Home", "API", "Audit trail", "System status", "Scheduled jobs", "Administration"]
+    assert labels(root_admin) == [
+        *["Home", "Trade", "Dashboard", "API", "Audit trail"],
+        *["System status", "Scheduled jobs", "Administration"],
+    ]
 
 
 def test_the_page_header_renders_the_navigation_and_the_users_roles(client_for, carol):

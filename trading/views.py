@@ -1,0 +1,97 @@
+"""The trader's pages: server-rendered, with the live parts in static/trading/trade.js.
+
+Pages read through the same selectors as the API; everything they change goes through the API, so
+a page can do nothing an integrator's script could not.
+"""
+
+from decimal import Decimal
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+
+from portfolio.selectors import (
+    performance,
+    pnl_trend,
+    portfolio_summary,
+    slippage,
+    strategies_ranked,
+    traded_value_by_symbol,
+)
+
+from .apis import AccountOutput
+from .models import Instrument, Order, TradingAccount
+from .selectors import accounts_for_user
+
+WATCHLIST_SIZE = 50
+
+
+def account_chosen(request, accounts: list[TradingAccount]) -> TradingAccount | None:
+    """The account named by ?account=, else the first; an id that is not the user's own is ignored."""
+    wanted = request.GET.get("account", "")
+    return next((a for a in accounts if str(a.pk) == wanted), accounts[0] if accounts else None)
+
+
+def instrument_row(instrument: Instrument) -> dict:
+    return {
+        "token": instrument.instrument_token,
+        "symbol": instrument.tradingsymbol,
+        "exchange": instrument.exchange,
+        "name": instrument.name,
+        "tick": str(instrument.tick_size.normalize()),
+        "lot": instrument.lot_size,
+    }
+
+
+@login_required
+@permission_required("trading.view_order", raise_exception=True)
+def trade(request):
+    accounts = list(accounts_for_user(request.user))
+    account = account_chosen(request, accounts)
+    user = request.user
+    # The starting watchlist: instruments the feed prices, then the user adds any instrument by symbol.
+    watchlist = Instrument.objects.filter(last_price__isnull=False).order_by("tradingsymbol")[:WATCHLIST_SIZE]
+    boot = {
+        "account": AccountOutput(account).data if account else None,
+        "accounts": [{"id": a.pk, "name": a.name} for a in accounts],
+        "instruments": [instrument_row(i) for i in watchlist],
+        "choices": {
+            "transaction_type": Order.TransactionType.values,
+            "order_type": Order.OrderType.values,
+            "product": Order.Product.values,
+            "validity": Order.Validity.values,
+        },
+        "live_statuses": sorted(Order.LIVE),
+        "can": {
+            "place": user.has_perm("trading.add_order"),
+            "cancel": user.has_perm("trading.change_order"),
+            "halt": user.has_perm("trading.change_order"),
+            "resume": user.has_perm("trading.change_tradingaccount"),
+        },
+        "csrf": get_token(request),
+    }
+    return render(request, "trading/trade.html", {"boot": boot, "account": account, "accounts": accounts})
+
+
+def bars_scaled(rows: list[dict], key: str) -> list[dict]:
+    """Each row with `share`: its value's size against the largest, in percent, for a bar's length."""
+    largest = max((abs(row[key]) for row in rows), default=Decimal("0"))
+    return [{**row, "share": float(abs(row[key]) / largest * 100) if largest else 0.0} for row in rows]
+
+
+@login_required
+@permission_required("trading.view_order", raise_exception=True)
+def dashboard(request):
+    accounts = list(accounts_for_user(request.user))
+    account = account_chosen(request, accounts)
+    context = {"account": account, "accounts": accounts}
+    if account is not None:
+        context |= {
+            "summary": portfolio_summary(account),
+            "performance": performance(account),
+            "trend": bars_scaled(pnl_trend(account), "total"),
+            "turnover": bars_scaled(traded_value_by_symbol(account), "value"),
+            "slippage": slippage(account),
+            "strategies": strategies_ranked(account),
+        }
+    return render(request, "trading/dashboard.html", context)

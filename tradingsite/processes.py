@@ -1,0 +1,97 @@
+"""The platform's processes (web, feed, worker) started as children on a given database and Redis
+prefix: for the browser tests and the benches, which need the real servers, not an in-process client."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Processes:
+    """Children sharing one environment, each logging to `<log_dir>/<name>.log`; stop() or close() ends them."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path):
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
+        self.env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by a browser test for itself only
+        self.log_dir = Path(log_dir)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.children: dict[str, subprocess.Popen] = {}
+        self.port = free_port()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, name: str, argv: list[str], **env: str) -> subprocess.Popen:
+        if name in self.children and self.children[name].poll() is None:
+            raise RuntimeError(f"{name} is already running")
+        log = (self.log_dir / f"{name}.log").open("ab")
+        self.children[name] = subprocess.Popen(
+            argv, cwd=ROOT, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+        return self.children[name]
+
+    def web(self) -> None:
+        """daphne on this set's port, as the Procfile runs it; returns once /readyz answers 200."""
+        argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "tradingsite.asgi:application"]
+        process = self.start("web", argv)
+        self.wait_http(f"{self.base_url}/readyz", process, "web")
+
+    def feed(self, **env: str) -> None:
+        self.start("feed", [sys.executable, "manage.py", "run_feed"], **env)
+
+    def worker(self, queue: str) -> None:
+        argv = [sys.executable, "-m", "celery", "-A", "tradingsite", "worker", "-Q", queue, "--concurrency", "1"]
+        argv += ["--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"]
+        self.start("worker", argv, CELERY_TASK_DEFAULT_QUEUE=queue)
+
+    def wait_http(self, url: str, process: subprocess.Popen, name: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited during start-up:\n{self.log_tail(name)}")
+            try:
+                if requests.get(url, timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{name} did not answer {url} in {timeout:.0f} s:\n{self.log_tail(name)}")
+
+    def stop(self, name: str, timeout: float = 15) -> int | None:
+        """SIGTERM (the processes' clean shutdown), then SIGKILL if it does not end in `timeout` seconds."""
+        process = self.children.pop(name, None)
+        if process is None or process.poll() is not None:
+            return None if process is None else process.returncode
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            return process.wait()
+
+    def close(self) -> None:
+        for name in list(self.children):
+            self.stop(name)
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        path = self.log_dir / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else "(no log)"
+
+    def logs(self) -> str:
+        names = sorted(path.stem for path in self.log_dir.glob("*.log"))
+        return "\n".join(f"--- {name}\n{self.log_tail(name)}" for name in names)
