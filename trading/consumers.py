@@ -2,7 +2,8 @@
 
 /ws/market/  subscribe and unsubscribe to instruments; ticks are coalesced: a frame at most every
              MARKET_WS_MIN_INTERVAL_MS carries the latest price of each instrument that moved, so a slow
-             client gets current prices, never a backlog.
+             client gets current prices, never a backlog. Ticks reach the socket from the process's
+             market hub (market_hub.py), not through a channel-layer group per socket.
 /ws/account/ the user's own order, fill and account events (group `user.<id>`, from trading.streams).
 """
 
@@ -13,7 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from .feed_runner import tick_group
+from .market_hub import market_hub
 from .prices import quotes_latest
 from .streams import user_group
 
@@ -34,8 +35,8 @@ class MarketConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
 
     async def disconnect(self, code):
-        for token in getattr(self, "subscribed", ()):
-            await self.channel_layer.group_discard(tick_group(token), self.channel_name)
+        if getattr(self, "subscribed", None):
+            await market_hub().unsubscribe(self, self.subscribed)
         if getattr(self, "flush_task", None):
             self.flush_task.cancel()
 
@@ -51,8 +52,9 @@ class MarketConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "message": "instruments must be a list of instrument tokens"})
             return
         if action == "unsubscribe":
-            for token in set(tokens) & self.subscribed:
-                await self.channel_layer.group_discard(tick_group(token), self.channel_name)
+            leaving = set(tokens) & self.subscribed
+            await market_hub().unsubscribe(self, leaving)
+            for token in leaving:
                 self.subscribed.discard(token)
                 self.pending.pop(token, None)
             await self.send_json({"type": "unsubscribed", "instruments": sorted(set(tokens))})
@@ -66,10 +68,9 @@ class MarketConsumer(AsyncJsonWebsocketConsumer):
             )
             return
         quotes, unknown = await self.quotes(tokens)
-        for token in quotes:
-            if token not in self.subscribed:
-                await self.channel_layer.group_add(tick_group(token), self.channel_name)
-                self.subscribed.add(token)
+        joining = set(quotes) - self.subscribed
+        await market_hub().subscribe(self, joining)
+        self.subscribed |= joining
         await self.send_json(
             {
                 "type": "subscribed",
@@ -86,17 +87,16 @@ class MarketConsumer(AsyncJsonWebsocketConsumer):
         quotes = {token: str(price) if price is not None else None for token, price in quotes.items()}
         return quotes, sorted(set(tokens) - set(quotes))
 
-    async def market_tick(self, event):
+    def tick_received(self, event):
+        """Called by the hub for each tick of an instrument this socket subscribed to."""
         token = event["i"]
         if token not in self.subscribed:
             return  # a tick already in flight when the client unsubscribed
         self.pending[token] = {"i": token, "p": event["p"], "v": event["v"], "t": event["t"]}
         if self.flush_task is None:
             wait = self.last_sent + settings.MARKET_WS_MIN_INTERVAL_MS / 1000 - time.monotonic()
-            if wait <= 0:
-                await self.flush()
-            else:
-                self.flush_task = asyncio.get_running_loop().call_later(wait, self.flush_later)
+            # Ticks of one feed batch arrive back to back: a zero wait still lets them share a frame.
+            self.flush_task = asyncio.get_running_loop().call_later(max(wait, 0), self.flush_later)
 
     def flush_later(self):
         self.flush_task = None

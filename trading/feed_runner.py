@@ -11,6 +11,7 @@ import logging
 import time
 from pathlib import Path
 
+import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -24,6 +25,7 @@ from .brokers.paper import instruments_with_resting_orders, resting_orders_work
 from .feeds import FeedInstrument, ReplayFeed, SimulatedFeed, replay_events_from_csv
 from .models import Instrument
 from .prices import price_key
+from .streams import pubsub_channel
 
 logger = logging.getLogger("trading.feed")
 
@@ -76,6 +78,7 @@ class FeedRunner:
         self.latest = {}
         self.resting: set[int] = set()
         self.ticks = 0
+        self._redis: aioredis.Redis | None = None
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
@@ -98,6 +101,14 @@ class FeedRunner:
         finally:
             # What the last moments built reaches the database, also when the process is stopped.
             await asyncio.shield(self.db(self.flush_and_close))
+            if self._redis is not None:
+                await self._redis.aclose()
+                self._redis = None
+
+    def redis(self) -> aioredis.Redis:
+        if self._redis is None:
+            self._redis = aioredis.Redis.from_url(settings.REDIS_URL)
+        return self._redis
 
     def flush_and_close(self) -> None:
         try:
@@ -106,22 +117,24 @@ class FeedRunner:
             connections.close_all()
 
     async def publish(self, batch) -> None:
+        """Each tick to its instrument's group, as `group_send` on the pub/sub layer would send it (one
+        PUBLISH on the group's channel), but all of a batch in one pipelined round trip: 200 awaited
+        group_sends took ~30 ms a batch here, the pipeline ~5 ms."""
         if self.layer is not None:
-            await asyncio.gather(
-                *(
-                    self.layer.group_send(
-                        tick_group(tick.instrument_token),
-                        {
-                            "type": "market.tick",
-                            "i": tick.instrument_token,
-                            "p": str(tick.price),
-                            "v": tick.volume,
-                            "t": tick.ts.timestamp(),
-                        },
-                    )
-                    for tick in batch
-                )
-            )
+            pipeline = self.redis().pipeline(transaction=False)
+            for tick in batch:
+                message = {
+                    "type": "market.tick",
+                    "i": tick.instrument_token,
+                    "p": str(tick.price),
+                    "v": tick.volume,
+                    "t": tick.ts.timestamp(),
+                }
+                pipeline.publish(pubsub_channel(tick_group(tick.instrument_token)), self.layer.serialize(message))
+            try:
+                await pipeline.execute()
+            except Exception:  # Redis down: sockets miss these ticks; bars and matching go on
+                logger.warning("could not publish ticks", exc_info=True)
         for tick in batch:
             self.builder.add(tick.instrument_id, tick.price, tick.volume, tick.ts)
             self.latest[tick.instrument_id] = tick

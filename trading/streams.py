@@ -9,7 +9,6 @@ import functools
 import json
 
 import redis
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -26,7 +25,11 @@ def account_event(owner_id: int, kind: str, data: dict) -> None:
     transaction.on_commit(lambda: _send(user_group(owner_id), message), robust=True)
 
 
-PUBSUB_LAYER = "channels_redis.pubsub.RedisPubSubChannelLayer"
+def pubsub_channel(group: str) -> str:
+    """The Redis pub/sub channel a group's messages travel on with the pub/sub channel layer (the only
+    layer the platform runs on; see tradingsite/checks.py)."""
+    prefix = settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "asgi")
+    return f"{prefix}__group__{group}"
 
 
 def _send(group: str, message: dict) -> None:
@@ -37,13 +40,7 @@ def _send(group: str, message: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    config = settings.CHANNEL_LAYERS["default"]
-    hosts = config.get("CONFIG", {}).get("hosts", [])
-    if config["BACKEND"] != PUBSUB_LAYER or len(hosts) != 1 or not isinstance(hosts[0], str):
-        async_to_sync(layer.group_send)(group, message)
-        return
-    prefix = config["CONFIG"].get("prefix", "asgi")
-    _redis(hosts[0]).publish(f"{prefix}__group__{group}", layer.serialize(message))
+    _redis(settings.REDIS_URL).publish(pubsub_channel(group), layer.serialize(message))
 
 
 @functools.cache

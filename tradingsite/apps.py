@@ -7,7 +7,7 @@ class TradingSiteConfig(AppConfig):
     verbose_name = "Trading site"
 
     def ready(self):
-        from . import auth_backends, roles  # noqa: F401 - auth_backends connects its cache invalidation
+        from . import auth_backends, checks, roles  # noqa: F401 - auth_backends connects its cache invalidation
 
         # Runs after every migrate (and test database creation), once all permissions exist.
         post_migrate.connect(roles.roles_sync_after_migrate, dispatch_uid="tradingsite.roles_sync")

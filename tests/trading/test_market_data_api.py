@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.cache import cache
@@ -22,6 +23,7 @@ from tradingsite.exceptions import ValidationError
 from .conftest import instrument_make
 
 D = Decimal
+IST = ZoneInfo("Asia/Kolkata")
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 KITE_CSV = SHARED / "fixtures" / "kite-mocks" / "instruments_nse.csv"
 NIFTY100 = SHARED / "data" / "nifty100"
@@ -140,6 +142,7 @@ def test_quotes_come_from_redis_and_fall_back_to_the_database(client_for, alice,
             "tradingsymbol": "INFY",
             "last_price": "1500.00",
             "source": "database",
+            "previous_close": None,
         },
         {
             "instrument_token": 738561,
@@ -147,10 +150,38 @@ def test_quotes_come_from_redis_and_fall_back_to_the_database(client_for, alice,
             "tradingsymbol": "RELIANCE",
             "last_price": "2500.00",
             "source": "redis",
+            "previous_close": None,
         },
     ]
     bad = client.get("/api/v1/quotes", {"instruments": "RELIANCE"})
     assert bad.status_code == 400 and "whole numbers" in str(bad.json())
+
+
+def test_the_days_change_is_measured_from_the_previous_close_else_todays_open(client_for, alice, reliance, infy):
+    # given RELIANCE with daily bars for the last two sessions, and INFY with only today's minute bars
+    now = datetime.now(UTC)
+    today = datetime.combine(now.astimezone(IST).date(), datetime.min.time(), tzinfo=IST)
+    for days_back, close in ((2, "2400.00"), (1, "2450.00")):
+        DayBar.objects.create(
+            instrument=reliance,
+            ts=today - timedelta(days=days_back),
+            open=D(close),
+            high=D(close),
+            low=D(close),
+            close=D(close),
+            volume=10,
+        )
+    DayBar.objects.create(instrument=reliance, ts=today, open=D("1"), high=D("1"), low=D("1"), close=D("1"), volume=1)
+    builder = BarBuilder()
+    builder.add(infy.pk, D("1490.00"), 5, today + timedelta(hours=4))
+    builder.add(infy.pk, D("1510.00"), 5, today + timedelta(hours=5))
+    bars_write(builder.drain())
+
+    # when the quotes are asked for
+    quotes = client_for(alice).get("/api/v1/quotes", {"instruments": "738561,408065"}).json()
+
+    # then RELIANCE's is yesterday's close (not today's bar) and INFY's today's first price
+    assert {q["tradingsymbol"]: q["previous_close"] for q in quotes} == {"RELIANCE": "2450.00", "INFY": "1490.00"}
 
 
 @pytest.mark.django_db(transaction=True)
