@@ -55,8 +55,10 @@ def stack(transactional_db, static_root, tmp_path):
     processes.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium():
+    """One browser for this package's tests; closed when they end, because while Playwright's sync API is
+    open the main thread has a running event loop, and later tests' asyncio.run() would refuse to start."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
     # Playwright's sync API keeps an asyncio loop on the main thread while it is open, and Django then
