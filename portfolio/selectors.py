@@ -2,9 +2,8 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
@@ -12,16 +11,11 @@ from django.utils import timezone
 
 from trading.models import Instrument, Order, Position, Trade, TradingAccount
 from trading.prices import price_last
+from tradingsite.ist import IST, ist_day_start
 
 from .models import PnlDaily
 
-IST = ZoneInfo("Asia/Kolkata")
 ZERO = Decimal("0")
-
-
-def ist_day_start(at: datetime | None = None) -> datetime:
-    local = (at or timezone.now()).astimezone(IST)
-    return datetime.combine(local.date(), time.min, tzinfo=IST)
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
 from tradingsite.exceptions import ValidationError
+from tradingsite.ist import IST
 
-IST = ZoneInfo("Asia/Kolkata")
 SESSION_OPEN = time(9, 15)
 SESSION_CLOSE = time(15, 30)
 SESSION_MINUTES = 375

@@ -1,16 +1,15 @@
 """The latest price per instrument: Redis first (the feed writes it every tick), the database as fallback."""
 
-from datetime import datetime, time
+from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from .models import DayBar, Instrument, MinuteBar
+from tradingsite.ist import ist_day_start
 
-IST = ZoneInfo("Asia/Kolkata")
+from .models import DayBar, Instrument, MinuteBar
 
 
 def price_key(instrument_token: int) -> str:
@@ -73,8 +72,7 @@ def previous_closes(instrument_ids: list[int], *, at: datetime | None = None) ->
     where there is none (a new instrument, a first day of data) today's first traded price."""
     if not instrument_ids:
         return {}
-    local = (at or timezone.now()).astimezone(IST)
-    day_start = datetime.combine(local.date(), time.min, tzinfo=IST)
+    day_start = ist_day_start(at)
     closes = dict(
         DayBar.objects.filter(instrument_id__in=instrument_ids, ts__lt=day_start)
         .order_by("instrument_id", "-ts")

@@ -4,8 +4,8 @@ from datetime import datetime, time
 
 from django.db.models import Q, QuerySet
 
-from portfolio.selectors import IST
 from tradingsite.exceptions import NotFoundError, ValidationError
+from tradingsite.ist import IST
 
 from .models import Instrument, Order, Strategy, Trade, TradingAccount
 
