@@ -11,7 +11,6 @@ Prints one JSON object.
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,8 +36,7 @@ from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tradingsite.embedded import database_url_of  # noqa: E402
-from tradingsite.processes import Processes  # noqa: E402
+from tradingsite.processes import Processes, shared_env, static_collect  # noqa: E402
 
 LOADS = int(os.environ.get("BENCH_PAGE_LOADS", "5"))
 PASSWORD = "bench-password-123"
@@ -95,23 +93,8 @@ def main() -> None:
     try:
         fixtures()
         work = Path(tempfile.mkdtemp(prefix="bench-page-"))
-        static_root = work / "static"
-        subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-            cwd=ROOT,
-            env={**os.environ, "STATIC_ROOT": str(static_root)},
-            check=True,
-        )
-        processes = Processes(
-            {
-                "DATABASE_URL": database_url_of(connection.settings_dict),
-                "CACHE_KEY_PREFIX": PREFIX,
-                "CHANNEL_LAYER_PREFIX": PREFIX,
-                "STATIC_ROOT": str(static_root),
-                "LOG_LEVEL": "WARNING",
-            },
-            work / "logs",
-        )
+        static_root = static_collect(work / "static")
+        processes = Processes(shared_env(PREFIX, STATIC_ROOT=str(static_root)), work / "logs")
         processes.web()
         processes.feed(FEED="simulated", FEED_ALWAYS_OPEN="true")
         loads, usable, sent, requests_made = [], [], [], []

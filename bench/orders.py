@@ -9,18 +9,21 @@ p50/p95/p99 at each rate, and the highest rate whose p95 stayed under 25 ms with
 
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
+import tempfile
 import threading
 import time
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+PREFIX = f"bench-orders-{uuid.uuid4().hex[:6]}"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradingsite.settings")
+os.environ["CACHE_KEY_PREFIX"] = PREFIX
+os.environ["CHANNEL_LAYER_PREFIX"] = PREFIX
 
 import django  # noqa: E402
 
@@ -30,7 +33,7 @@ import requests  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 
-from tradingsite.embedded import database_url_of  # noqa: E402
+from tradingsite.processes import Processes, shared_env  # noqa: E402
 
 RATES = [int(r) for r in os.environ.get("BENCH_ORDER_RATES", "10,25,50,100").split(",")]
 SECONDS = float(os.environ.get("BENCH_ORDER_SECONDS", "6"))
@@ -39,12 +42,6 @@ SECONDS = float(os.environ.get("BENCH_ORDER_SECONDS", "6"))
 WITH_WORKER = os.environ.get("BENCH_ORDER_WORKER", "1") != "0"
 ACCOUNTS = 20
 TARGET_P95_MS = 25.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def fixtures() -> list[tuple[str, int]]:
@@ -137,70 +134,18 @@ def run_rate(base: str, clients, rate: int, seconds: float) -> dict:
     }
 
 
-def wait_ready(base: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("daphne exited during start-up")
-        try:
-            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("daphne did not become ready in 60 s")
-
-
 def main() -> None:
     old_config = setup_databases(verbosity=0, interactive=False)
-    processes: list[subprocess.Popen] = []
+    processes = None
     try:
         clients = fixtures()
-        port = free_port()
-        queue = f"bench-{port}"
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url_of(connection.settings_dict),
-            "CELERY_TASK_DEFAULT_QUEUE": queue,
-            "LOG_LEVEL": "WARNING",
-        }
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tradingsite.asgi:application"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
+        processes = Processes(shared_env(PREFIX), Path(tempfile.mkdtemp(prefix="bench-orders-")))
+        queue = f"bench-{processes.port}"
+        processes.env["CELERY_TASK_DEFAULT_QUEUE"] = queue
+        processes.web()
         if WITH_WORKER:
-            processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "tradingsite",
-                        "worker",
-                        "-Q",
-                        queue,
-                        "--concurrency",
-                        "1",
-                        "--without-heartbeat",
-                        "--without-gossip",
-                        "--without-mingle",
-                        "--loglevel",
-                        "WARNING",
-                    ],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-        base = f"http://127.0.0.1:{port}"
-        wait_ready(base, processes[0])
+            processes.worker(queue)
+        base = processes.base_url
         run_rate(base, clients, 20, 2)  # warm-up: connections, caches, code paths
         results = [run_rate(base, clients, rate, SECONDS) for rate in RATES]
         from trading.models import Order
@@ -208,13 +153,8 @@ def main() -> None:
         filled = Order.objects.filter(status=Order.Status.COMPLETE).count()
         placed = Order.objects.count()
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        if processes is not None:
+            processes.close()
         connection.close()
         teardown_databases(old_config, verbosity=0)
 

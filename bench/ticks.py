@@ -35,8 +35,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 
-from tradingsite.embedded import database_url_of  # noqa: E402
-from tradingsite.processes import Processes  # noqa: E402
+from tradingsite.processes import Processes, shared_env  # noqa: E402
 
 INSTRUMENTS = int(os.environ.get("BENCH_TICK_INSTRUMENTS", "200"))
 RATE = float(os.environ.get("BENCH_TICK_RATE", "10"))
@@ -125,15 +124,7 @@ def main() -> None:
     try:
         tokens, cookie = fixtures()
         log_dir = Path(tempfile.mkdtemp(prefix="bench-ticks-"))
-        processes = Processes(
-            {
-                "DATABASE_URL": database_url_of(connection.settings_dict),
-                "CACHE_KEY_PREFIX": PREFIX,
-                "CHANNEL_LAYER_PREFIX": PREFIX,
-                "LOG_LEVEL": "WARNING",
-            },
-            log_dir,
-        )
+        processes = Processes(shared_env(PREFIX), log_dir)
         processes.web()
         processes.feed(FEED="simulated", FEED_ALWAYS_OPEN="true", FEED_TICKS_PER_SECOND=str(RATE))
         figures = asyncio.run(measure(processes.base_url, cookie, tokens))

@@ -1,4 +1,5 @@
 import threading
+import time
 
 from django.db import connection
 
@@ -26,3 +27,14 @@ def run_threads(count: int, target) -> list:
     for thread in threads:
         thread.join(timeout=120)
     return results
+
+
+def wait_for(condition, *, timeout: float, what: str, every: float = 0.01):
+    """condition()'s first truthy value, polling until `timeout` seconds; else an AssertionError naming `what`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

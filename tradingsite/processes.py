@@ -10,6 +10,9 @@ import time
 from pathlib import Path
 
 import requests
+from django.db import connection
+
+from .embedded import database_url_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,6 +21,27 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def shared_env(prefix: str, **extra: str) -> dict[str, str]:
+    """Settings for children that share this process's database (the test database, inside a test run)
+    and keep their Redis keys and channels under `prefix`, apart from anything else on that Redis.
+    Set the same prefixes in this process (CACHE_KEY_PREFIX, CHANNEL_LAYER_PREFIX) to see what they write."""
+    return {
+        "DATABASE_URL": database_url_of(connection.settings_dict),
+        "CACHE_KEY_PREFIX": prefix,
+        "CHANNEL_LAYER_PREFIX": prefix,
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+def static_collect(root: Path) -> Path:
+    """The static files collected into `root` as the demo and the image serve them (pass STATIC_ROOT=root)."""
+    env = {**os.environ, "STATIC_ROOT": str(root)}
+    command = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"]
+    subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=300)
+    return root
 
 
 class Processes:

@@ -2,18 +2,14 @@
 driven by Playwright (headless). Chromium is installed by `make test` (the Makefile's browser step)."""
 
 import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from playwright.sync_api import sync_playwright
 
 from tests.conftest import PASSWORD, RUN_PREFIX
-from tradingsite.embedded import database_url_of
-from tradingsite.processes import ROOT, Processes
+from tradingsite.processes import Processes, shared_env, static_collect
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -22,34 +18,21 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 @pytest.fixture(scope="session")
 def static_root(tmp_path_factory) -> Path:
     """The static files as the demo and the image serve them (collectstatic), chart library included."""
-    root = tmp_path_factory.mktemp("static")
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env={**os.environ, "STATIC_ROOT": str(root)},
-        check=True,
-        timeout=300,
-    )
-    return root
+    return static_collect(tmp_path_factory.mktemp("static"))
 
 
 @pytest.fixture
 def stack(transactional_db, static_root, tmp_path):
     """Processes on this test's database and this run's Redis prefixes; started by each test as it needs."""
     queue = f"browser-{uuid.uuid4().hex[:8]}"
-    processes = Processes(
-        {
-            "DATABASE_URL": database_url_of(connection.settings_dict),
-            "CACHE_KEY_PREFIX": RUN_PREFIX,
-            "CHANNEL_LAYER_PREFIX": RUN_PREFIX,
-            "CELERY_TASK_DEFAULT_QUEUE": queue,
-            "OUTBOX_DISPATCH": "celery",
-            "STATIC_ROOT": str(static_root),
-            "LOG_LEVEL": "WARNING",
-            "FEED_FLUSH_SECONDS": "0.5",
-        },
-        tmp_path / "logs",
+    env = shared_env(
+        RUN_PREFIX,
+        CELERY_TASK_DEFAULT_QUEUE=queue,
+        OUTBOX_DISPATCH="celery",
+        STATIC_ROOT=str(static_root),
+        FEED_FLUSH_SECONDS="0.5",
     )
+    processes = Processes(env, tmp_path / "logs")
     processes.queue = queue
     yield processes
     processes.close()

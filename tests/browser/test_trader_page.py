@@ -2,13 +2,13 @@
 placed from the ticket that rests and fills when the price crosses, P&L moving without a reload, the
 kill switch, another user's page that never shows it, and a web restart the page recovers from."""
 
-import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.threads import wait_for
 from tests.trading.conftest import instrument_make
 from trading.models import Instrument, Order, Trade, TradingAccount
 from trading.services import account_create, order_cancel, order_place
@@ -32,16 +32,6 @@ def sawtooth_csv(path, *, start: datetime, minutes: int = 10) -> None:
 
 def number(text: str) -> Decimal:
     return D(text.replace(",", "").replace("%", ""))
-
-
-def wait_until(predicate, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.fixture
@@ -109,8 +99,8 @@ def test_trader_sees_ticks_places_a_limit_order_watches_it_fill_and_pnl_move(sta
     # and the position's P&L and the day's P&L move with the price, with no reload
     unrealised = position.locator(".unrealised")
     first, first_day = unrealised.inner_text(), alice_page.locator("#acct-daypnl").inner_text()
-    wait_until(lambda: unrealised.inner_text() != first, timeout=15, what="the unrealised P&L to move")
-    wait_until(
+    wait_for(lambda: unrealised.inner_text() != first, timeout=15, what="the unrealised P&L to move")
+    wait_for(
         lambda: alice_page.locator("#acct-daypnl").inner_text() != first_day, timeout=15, what="the day P&L to move"
     )
     last = number(alice_page.locator("#chart").get_attribute("data-last-price"))
@@ -121,7 +111,7 @@ def test_trader_sees_ticks_places_a_limit_order_watches_it_fill_and_pnl_move(sta
     # when she halts the account from the kill switch, after saying no once
     ticket.locator("input[name=price]").fill("985.00")
     ticket.locator("button[type=submit]").click()
-    resting = wait_until(
+    resting = wait_for(
         lambda: Order.objects.filter(price=D("985.00"), status=Order.Status.OPEN).first(), timeout=20, what="OPEN"
     )
     alice_page.click("#kill-switch")

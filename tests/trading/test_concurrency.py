@@ -14,7 +14,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.threads import run_threads
+from tests.threads import run_threads, wait_for
 from trading.brokers.paper import PaperExchange
 from trading.models import Order, OutboxEntry, PaperExchangeOrder, Position, Trade
 from trading.outbox import outbox_sweep
@@ -78,16 +78,6 @@ def test_32_clients_retrying_one_idempotency_key_make_one_order_and_one_submissi
     assert PaperExchangeOrder.objects.count() == 1
     assert PaperExchangeOrder.objects.get().submissions == 1
     assert Trade.objects.filter(account=account).count() == 1
-
-
-def wait_for(condition, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def worker_start(queue: str) -> subprocess.Popen:
