@@ -7,11 +7,10 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
-from django.utils import timezone
 
 from trading.models import Instrument, Order, Position, Trade, TradingAccount
 from trading.prices import price_last
-from tradingsite.ist import IST, ist_day_start
+from tradingsite.ist import ist_day_start
 
 from .models import PnlDaily
 
@@ -319,10 +318,11 @@ def strategies_ranked(account: TradingAccount, *, limit: int = 5) -> list[dict]:
     return ranked[:limit]
 
 
-def pnl_trend(account: TradingAccount, *, days: int = 30, at: datetime | None = None) -> list[dict]:
-    """Daily total P&L, oldest first: the kept days, then today's as it stands."""
-    today = (at or timezone.now()).astimezone(IST).date()
+def pnl_trend(account: TradingAccount, *, today_total: Decimal, days: int = 30) -> list[dict]:
+    """Daily total P&L, oldest first: the kept days, then today's as it stands (`today_total`, from the
+    caller's own account book, so it is not read twice)."""
+    today = ist_day_start().date()
     kept = PnlDaily.objects.filter(account=account, date__lt=today).order_by("-date")[: days - 1]
     trend = [{"date": row.date, "total": row.total} for row in reversed(kept)]
-    trend.append({"date": today, "total": pnl_day(account, at=at)["total"]})
+    trend.append({"date": today, "total": today_total})
     return trend

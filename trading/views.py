@@ -11,7 +11,6 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 
 from portfolio.selectors import (
-    performance,
     pnl_trend,
     portfolio_summary,
     slippage,
@@ -86,10 +85,11 @@ def dashboard(request):
     account = account_chosen(request, accounts)
     context = {"account": account, "accounts": accounts}
     if account is not None:
+        summary = portfolio_summary(account)
         context |= {
-            "summary": portfolio_summary(account),
-            "performance": performance(account),
-            "trend": bars_scaled(pnl_trend(account), "total"),
+            "summary": summary,
+            "performance": summary["performance"],
+            "trend": bars_scaled(pnl_trend(account, today_total=Decimal(summary["day_pnl"]["total"])), "total"),
             "turnover": bars_scaled(traded_value_by_symbol(account), "value"),
             "slippage": slippage(account),
             "strategies": strategies_ranked(account),
