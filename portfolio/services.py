@@ -3,9 +3,10 @@ from datetime import datetime
 from django.utils import timezone
 
 from trading.models import TradingAccount
+from tradingsite.ist import IST
 
 from .models import PnlDaily
-from .selectors import IST, pnl_day
+from .selectors import pnl_day
 
 
 def pnl_daily_record(*, at: datetime | None = None) -> int:

@@ -137,6 +137,7 @@ def test_trader_sees_ticks_places_a_limit_order_watches_it_fill_and_pnl_move(sta
 
 
 def test_the_page_recovers_its_streams_when_the_web_process_restarts(stack, chromium, traders, alice):
+    Instrument.objects.create(instrument_token=5_000_002, tradingsymbol="QUIETCO", exchange="NSE", segment="NSE")
     # given alice's trade page live on a simulated feed
     stack.web()
     stack.feed(FEED="simulated", FEED_ALWAYS_OPEN="true", FEED_TICKS_PER_SECOND="5")
@@ -144,6 +145,11 @@ def test_the_page_recovers_its_streams_when_the_web_process_restarts(stack, chro
     chart, market_state = page.locator("#chart"), page.locator("#market-state")
     expect(market_state).to_have_attribute("data-state", "live", timeout=20_000)
     page.wait_for_function("Number(document.querySelector('#chart').dataset.liveUpdates) >= 3", timeout=30_000)
+
+    # and she adds an instrument that has no price yet, so the page's starting list does not carry it
+    page.fill("#watch-add input[name=symbol]", "quietco")
+    page.click("#watch-add button[type=submit]")
+    expect(page.locator("#watchlist tbody")).to_contain_text("QUIETCO")
 
     # when the web process stops, and an order is placed meanwhile
     stack.stop("web")
@@ -178,4 +184,8 @@ def test_the_page_recovers_its_streams_when_the_web_process_restarts(stack, chro
     # and events after the restart arrive live again
     order_cancel(order=missed, cancelled_by=alice, reason="browser test")
     expect(row).to_have_attribute("data-status", "CANCELLED", timeout=10_000)
+
+    # and after a reload her watchlist still has the instrument she added
+    page.reload()
+    expect(page.locator("#watchlist tbody")).to_contain_text("QUIETCO", timeout=10_000)
     assert page.errors == []

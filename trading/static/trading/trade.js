@@ -39,9 +39,15 @@
   // ---- state ----
   const instruments = new Map(); // token -> {token, symbol, exchange, tick, lot, last, prev}
   for (const row of boot.instruments) instruments.set(row.token, { ...row, last: null, prev: null });
+  // The watchlist is kept in the browser as instrument rows, so instruments the user added (which the
+  // page's starting list may not carry) come back after a reload.
   const watchKey = `watchlist:${account.id}`;
-  let watch = JSON.parse(localStorage.getItem(watchKey) || "null") || boot.instruments.map((row) => row.token);
-  watch = watch.filter((token) => instruments.has(token) || Number.isInteger(token));
+  const saved = JSON.parse(localStorage.getItem(watchKey) || "null");
+  const savedRows = Array.isArray(saved) ? saved.filter((row) => row && Number.isInteger(row.token)) : [];
+  for (const row of savedRows) {
+    if (!instruments.has(row.token)) instruments.set(row.token, { ...row, last: null, prev: null });
+  }
+  let watch = savedRows.length ? savedRows.map((row) => row.token) : boot.instruments.map((row) => row.token);
   let selected = Number(localStorage.getItem(`chart:${account.id}`)) || watch[0] || null;
   let interval = localStorage.getItem("chart:interval") || "1m";
   const orders = new Map();
@@ -50,12 +56,18 @@
 
   // ---- REST ----
   async function api(method, path, body, headers = {}) {
-    const response = await fetch(path, {
-      method,
-      credentials: "same-origin",
-      headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": boot.csrf, ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": boot.csrf, ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      // The server is unreachable (restarting) or the page is leaving: callers see a failed call.
+      return { ok: false, status: 0, data: null, message: `the server could not be reached (${error.message})` };
+    }
     let data = null;
     try {
       data = await response.json();
@@ -146,7 +158,11 @@
     ticketRules();
   }
   function watchSave() {
-    localStorage.setItem(watchKey, JSON.stringify(watch));
+    const rows = watch.map((token) => {
+      const { symbol, exchange, name, tick, lot } = instruments.get(token);
+      return { token, symbol, exchange, name, tick, lot };
+    });
+    localStorage.setItem(watchKey, JSON.stringify(rows));
   }
   function watchRemove(token) {
     watch = watch.filter((t) => t !== token);
