@@ -1,19 +1,79 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.urls import path
 
 from tradingsite.admin import ReadOnlyAdmin
 
-from .models import AuditEvent
+from .exports import FORMATS, ExportFormatError, audit_export
+from .models import AuditCheckpoint, AuditEvent
+
+# Lookups the audit browser's filter form sends, besides the list filters: who, what object, when.
+BROWSER_LOOKUPS = {"actor", "actor_id", "object_id", "request_id", "created_at__gte", "created_at__lt"}
 
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    """Read-only for everyone, superusers included: the trail is changed by nobody."""
+    """The compliance audit browser: read-only for everyone, superusers included; filters by actor,
+    action, object and time range; exports what the filters select, signed."""
 
-    list_display = ("sequence", "created_at", "actor", "action", "object_type", "object_id", "client_ip")
+    change_list_template = "admin/audit/auditevent/change_list.html"
+    list_display = ("sequence", "created_at", "actor", "action", "object_type", "object_id", "client_ip", "request_id")
     list_filter = ("action", "object_type", "created_at")
-    search_fields = ("actor", "action", "object_id", "request_id")
+    search_fields = ("=actor", "action", "=object_id", "=request_id")
     date_hierarchy = "created_at"
     ordering = ("-sequence",)
     list_per_page = 100
     show_full_result_count = False
     readonly_fields = [field.name for field in AuditEvent._meta.fields]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup in BROWSER_LOOKUPS or super().lookup_allowed(lookup, value, request)
+
+    def get_urls(self):
+        export = self.admin_site.admin_view(self.export_view)
+        return [path("export/", export, name="audit_auditevent_export"), *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        # The filter form sends its empty fields too; an empty actor would mean "no actor", not "any".
+        empty = [name for name in BROWSER_LOOKUPS if name in request.GET and not request.GET[name].strip()]
+        if empty:
+            params = request.GET.copy()
+            for name in empty:
+                params.pop(name)
+            return HttpResponseRedirect(f"{request.path}?{params.urlencode()}")
+        extra_context = {
+            **(extra_context or {}),
+            "can_export": request.user.has_perm("audit.export_auditevent"),
+            "export_formats": FORMATS,
+            "browser_params": {name: request.GET.get(name, "") for name in BROWSER_LOOKUPS},
+        }
+        return super().changelist_view(request, extra_context)
+
+    def export_view(self, request):
+        """The rows the changelist's current filters select, as a zip of data and signed manifest."""
+        if not request.user.has_perm("audit.export_auditevent"):
+            raise PermissionDenied("exporting the audit trail needs the compliance or admin role")
+        export_format = request.GET.get("format", "")
+        params = request.GET.copy()
+        params.pop("format", None)
+        request.GET = params
+        changelist = self.get_changelist_instance(request)
+        filters = {name: value for name, value in params.items() if name not in ("p", "o")}
+        try:
+            export = audit_export(
+                events=changelist.get_queryset(request),
+                export_format=export_format,
+                actor=request.user,
+                filters=filters,
+            )
+        except ExportFormatError as exc:
+            return HttpResponseBadRequest(str(exc))
+        return FileResponse(export.file, as_attachment=True, filename=export.filename, content_type="application/zip")
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "sequence", "hash")
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in AuditCheckpoint._meta.fields]

@@ -1,41 +1,9 @@
 """The hash chain: how a row's hash is computed, and how the whole chain is checked."""
 
-import hashlib
-import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from .models import GENESIS_HASH, AuditEvent
-
-# The fields a row's hash covers, besides the previous row's hash. Adding one is a format change:
-# rows already written keep verifying only if the new field is left out of their serialisation.
-HASHED_FIELDS = (
-    "sequence",
-    "created_at",
-    "actor_id",
-    "actor",
-    "action",
-    "object_type",
-    "object_id",
-    "request_id",
-    "client_ip",
-    "payload",
-)
-
-
-def canonical_timestamp(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def canonical_content(content: dict) -> str:
-    """Sorted keys, no whitespace, UTF-8 text: the same content always serialises to the same bytes."""
-    values = {name: content[name] for name in HASHED_FIELDS}
-    values["created_at"] = canonical_timestamp(values["created_at"])
-    return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def event_hash(*, prev_hash: str, content: dict) -> str:
-    return hashlib.sha256((prev_hash + canonical_content(content)).encode()).hexdigest()
+from .hashing import GENESIS_HASH, HASHED_FIELDS, event_hash
+from .models import AuditEvent
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 from django.db import models
 
-GENESIS_HASH = "0" * 64
+from .hashing import GENESIS_HASH  # noqa: F401 - part of this module's interface
 
 
 class AuditEvent(models.Model):
@@ -34,8 +34,42 @@ class AuditEvent(models.Model):
             models.Index(fields=["actor_id", "created_at"]),
             models.Index(fields=["object_type", "object_id"]),
         ]
-        # Only reading is a permission; nobody is granted add, change or delete.
+        # Only reading and exporting are permissions; nobody is granted add, change or delete.
         default_permissions = ("view",)
+        permissions = [("export_auditevent", "Can export the audit trail")]
 
     def __str__(self):
         return f"#{self.sequence} {self.action} by {self.actor or 'system'}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed note of the chain's head at a moment, written on a schedule (audit.tasks).
+
+    The chain alone cannot show that its newest rows were removed: what is left is still a valid
+    chain. A checkpoint can: the row it names must still exist with the hash it recorded. The HMAC
+    is made with a key the database does not hold, so a checkpoint cannot be forged to match a
+    shortened chain. Append-only like the trail (migration 0004).
+    """
+
+    created_at = models.DateTimeField(editable=False)
+    sequence = models.PositiveBigIntegerField(editable=False)
+    hash = models.CharField(max_length=64, editable=False)
+    signature = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_at"])]
+        default_permissions = ("view",)
+
+    def __str__(self):
+        return f"checkpoint at #{self.sequence} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    def document(self) -> dict:
+        from .hashing import canonical_timestamp
+
+        return {
+            "created_at": canonical_timestamp(self.created_at),
+            "sequence": self.sequence,
+            "hash": self.hash,
+            "signature": self.signature,
+        }

@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from .chain import chain_verify
+from .checkpoints import checkpoint_write
 
 logger = logging.getLogger(__name__)
 LAST_VERIFY_CACHE_KEY = "audit:last-verify"
@@ -26,3 +27,11 @@ def audit_chain_verify():
         logger.info("audit chain intact: %s rows", report.rows_checked)
     else:
         logger.error("audit chain broken at sequence %s: %s", report.broken_sequence, report.problem)
+
+
+@shared_task(ignore_result=True)
+def audit_checkpoint_write():
+    """Sign the chain's head (AUDIT_CHECKPOINT_MINUTES), so removing the newest rows is detectable."""
+    checkpoint = checkpoint_write()
+    if checkpoint is not None:
+        logger.info("audit checkpoint at sequence %s", checkpoint.sequence)

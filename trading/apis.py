@@ -17,11 +17,12 @@ from rest_framework.views import APIView
 
 from portfolio.models import PnlDaily
 from portfolio.selectors import pnl_history, portfolio_summary, positions_for_account
+from tradingsite.exceptions import ValidationError
 from tradingsite.serializers import OutputSerializer
 
-from . import idempotency, selectors, services
+from . import approvals, idempotency, selectors, services
 from .bars import bars_history
-from .models import Instrument, Order, Trade, TradingAccount
+from .models import ApprovalRequest, Instrument, Order, Trade, TradingAccount
 from .prices import quotes_latest
 
 
@@ -43,6 +44,13 @@ def has_perm(codename: str) -> type[BasePermission]:
 CanPlaceOrders = has_perm("trading.add_order")
 CanChangeOrders = has_perm("trading.change_order")
 CanChangeAccounts = has_perm("trading.change_tradingaccount")
+CanViewInstruments = has_perm("trading.view_instrument")
+CanViewOrders = has_perm("trading.view_order")
+CanViewTrades = has_perm("trading.view_trade")
+CanViewPositions = has_perm("trading.view_position")
+CanViewAccounts = has_perm("trading.view_tradingaccount")
+CanViewPnl = has_perm("portfolio.view_pnldaily")
+CanViewApprovals = has_perm("trading.view_approvalrequest")
 
 
 def query_params(serializer_class, request) -> dict:
@@ -163,7 +171,7 @@ class AccountOutput(OutputSerializer):
 
 
 class InstrumentListApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, CanViewInstruments]
 
     @extend_schema(
         parameters=[OpenApiParameter("search", str), OpenApiParameter("exchange", str)],
@@ -202,7 +210,7 @@ class BarOutput(serializers.Serializer):
 
 
 class InstrumentBarsApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, CanViewInstruments]
 
     @extend_schema(parameters=[BarFilters], responses=BarOutput(many=True))
     def get(self, request, instrument_token: int):
@@ -244,7 +252,7 @@ class QuoteOutput(serializers.Serializer):
 class QuoteListApi(APIView):
     """The latest price per instrument: from Redis (the feed's live price), else the database copy."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, CanViewInstruments]
 
     @extend_schema(parameters=[QuoteFilters], responses=QuoteOutput(many=True))
     def get(self, request):
@@ -286,7 +294,7 @@ class OrderListCreateApi(APIView):
     def get_permissions(self):
         if self.request.method == "POST":
             return [IsAuthenticated(), CanPlaceOrders()]
-        return [IsAuthenticated()]
+        return [IsAuthenticated(), CanViewOrders()]
 
     @extend_schema(parameters=[OrderListFilters], responses=OrderOutput(many=True))
     def get(self, request):
@@ -369,7 +377,7 @@ class OrderDetailApi(APIView):
     def get_permissions(self):
         if self.request.method in ("PATCH", "DELETE"):
             return [IsAuthenticated(), CanChangeOrders()]
-        return [IsAuthenticated()]
+        return [IsAuthenticated(), CanViewOrders()]
 
     @extend_schema(responses=OrderOutput)
     def get(self, request, order_id: int):
@@ -396,7 +404,7 @@ class TradeListFilters(AccountFilter):
 
 
 class TradeListApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, CanViewTrades]
 
     @extend_schema(parameters=[TradeListFilters], responses=TradeOutput(many=True))
     def get(self, request):
@@ -446,7 +454,7 @@ def position_row(view) -> dict:
 
 
 class PositionListApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, CanViewPositions]
 
     @extend_schema(parameters=[AccountFilter], responses=PositionOutput(many=True))
     def get(self, request):
@@ -461,7 +469,7 @@ class PositionListApi(APIView):
 
 
 class AccountListApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, CanViewAccounts]
 
     @extend_schema(responses=AccountOutput(many=True))
     def get(self, request):
@@ -469,11 +477,38 @@ class AccountListApi(APIView):
 
 
 class AccountDetailApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, CanViewAccounts]
 
     @extend_schema(responses=AccountOutput)
     def get(self, request, account_id: int):
         return Response(AccountOutput(selectors.account_for_user(request.user, account_id)).data)
+
+
+class ApprovalOutput(OutputSerializer):
+    requested_by = serializers.CharField(source="requested_by.username")
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = ApprovalRequest
+        fields = [
+            "id",
+            "account",
+            "kind",
+            "changes",
+            "reason",
+            "status",
+            "requested_by",
+            "decided_by",
+            "decision_note",
+            "created_at",
+            "expires_at",
+            "decided_at",
+        ]
+
+
+class PendingApprovalOutput(serializers.Serializer):
+    account = AccountOutput()
+    approval = ApprovalOutput()
 
 
 class AccountLimitsApi(APIView):
@@ -490,13 +525,24 @@ class AccountLimitsApi(APIView):
 
     permission_classes = [IsAuthenticated, CanChangeAccounts]
 
-    @extend_schema(request=InputSerializer, responses=AccountOutput)
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: AccountOutput, 202: PendingApprovalOutput},
+        description="Lower limits apply at once (200). Raised limits wait for a second person with the ops or "
+        "admin role to approve them (202, with the request); lower ones in the same call still apply at once.",
+    )
     def patch(self, request, account_id: int):
         account = selectors.account_for_user(request.user, account_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        account = services.account_limits_set(account=account, changes=data.validated_data, changed_by=request.user)
-        return Response(AccountOutput(account).data)
+        if not data.validated_data:
+            raise ValidationError("name at least one limit to change")
+        account, approval = approvals.account_limits_change(
+            account=account, changes=data.validated_data, changed_by=request.user
+        )
+        if approval is None:
+            return Response(AccountOutput(account).data)
+        return Response({"account": AccountOutput(account).data, "approval": ApprovalOutput(approval).data}, status=202)
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -520,19 +566,24 @@ class AccountHaltApi(APIView):
 class AccountResumeApi(APIView):
     permission_classes = [IsAuthenticated, CanChangeAccounts]
 
-    @extend_schema(request=ReasonSerializer, responses=AccountOutput)
+    @extend_schema(
+        request=ReasonSerializer,
+        responses={202: PendingApprovalOutput},
+        description="Asks to resume a halted or reducing account; it resumes when a second person with the ops "
+        "or admin role approves.",
+    )
     def post(self, request, account_id: int):
         account = selectors.account_for_user(request.user, account_id)
         data = ReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        account = services.account_resume(
-            account=account, resumed_by=request.user, reason=data.validated_data["reason"]
+        approval = approvals.account_resume_request(
+            account=account, requested_by=request.user, reason=data.validated_data["reason"]
         )
-        return Response(AccountOutput(account).data)
+        return Response({"account": AccountOutput(account).data, "approval": ApprovalOutput(approval).data}, status=202)
 
 
 class PortfolioSummaryApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, CanViewPositions]
 
     @extend_schema(
         parameters=[AccountFilter],
@@ -565,10 +616,59 @@ class PnlDailyFilters(AccountFilter):
 
 
 class PnlDailyApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, CanViewPnl]
 
     @extend_schema(parameters=[PnlDailyFilters], responses=PnlDailyOutput(many=True))
     def get(self, request):
         filters = query_params(PnlDailyFilters, request)
         account = selectors.account_default_for_user(request.user, filters.get("account"))
         return Response(PnlDailyOutput(pnl_history(account, days=filters["days"]), many=True).data)
+
+
+class ApprovalFilters(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ApprovalRequest.Status.choices, required=False)
+
+
+class ApprovalListApi(APIView):
+    """Requests waiting for a second person: approvers (ops, admin) see all; others see their accounts' own."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[ApprovalFilters], responses=ApprovalOutput(many=True))
+    def get(self, request):
+        found = approvals.approvals_for_user(request.user)
+        status = query_params(ApprovalFilters, request).get("status")
+        if status:
+            found = found.filter(status=status)
+        return paginated(self, request, found, ApprovalOutput)
+
+
+class ApprovalDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=ApprovalOutput)
+    def get(self, request, approval_id: int):
+        return Response(ApprovalOutput(approvals.approval_for_user(request.user, approval_id)).data)
+
+
+class DecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class ApprovalApproveApi(APIView):
+    permission_classes = [IsAuthenticated, CanViewApprovals]
+    approve = True
+
+    @extend_schema(request=DecisionSerializer, responses=ApprovalOutput)
+    def post(self, request, approval_id: int):
+        approval = approvals.approval_for_user(request.user, approval_id)
+        data = DecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        approval = approvals.approval_decide(
+            approval_id=approval.pk, decided_by=request.user, approve=self.approve, note=data.validated_data["note"]
+        )
+        return Response(ApprovalOutput(approval).data)
+
+
+class ApprovalRejectApi(ApprovalApproveApi):
+    approve = False

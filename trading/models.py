@@ -394,3 +394,44 @@ class DayBar(BarFields):
 
     class Meta:
         db_table = "trading_daybar"
+
+
+class ApprovalRequest(models.Model):
+    """Maker-checker: a change that loosens risk control (raising a limit, resuming a halted account)
+    waits here until a second person with the ops or admin role approves it. Requester and approver are
+    both kept here and in the audit trail; nobody approves their own request."""
+
+    class Kind(models.TextChoices):
+        LIMITS_RAISE = "limits_raise", "Raise risk limits"
+        ACCOUNT_RESUME = "account_resume", "Resume a stopped account"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        EXPIRED = "expired", "Expired"
+
+    account = models.ForeignKey(TradingAccount, on_delete=models.PROTECT, related_name="approval_requests")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # For limits: {"field": "new value"} as text (Decimals kept exact).
+    changes = models.JSONField(default=dict, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approvals_requested"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="approvals_decided"
+    )
+    decision_note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("approve_approvalrequest", "Can approve or reject another person's request")]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.account} ({self.status})"

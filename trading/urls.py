@@ -1,5 +1,7 @@
 from django.urls import path
 
+from audit import apis as audit_apis
+
 from . import apis
 
 urlpatterns = [
@@ -17,4 +19,10 @@ urlpatterns = [
     path("accounts/<int:account_id>/limits", apis.AccountLimitsApi.as_view(), name="account-limits"),
     path("accounts/<int:account_id>/halt", apis.AccountHaltApi.as_view(), name="account-halt"),
     path("accounts/<int:account_id>/resume", apis.AccountResumeApi.as_view(), name="account-resume"),
+    path("approvals", apis.ApprovalListApi.as_view(), name="approval-list"),
+    path("approvals/<int:approval_id>", apis.ApprovalDetailApi.as_view(), name="approval-detail"),
+    path("approvals/<int:approval_id>/approve", apis.ApprovalApproveApi.as_view(), name="approval-approve"),
+    path("approvals/<int:approval_id>/reject", apis.ApprovalRejectApi.as_view(), name="approval-reject"),
+    path("audit/events", audit_apis.AuditEventListApi.as_view(), name="audit-event-list"),
+    path("audit/events/<int:sequence>", audit_apis.AuditEventDetailApi.as_view(), name="audit-event-detail"),
 ]

@@ -5,12 +5,16 @@ whenever it could change: the user saved (active, superuser), their groups or pe
 or a group's permissions changed (for each of its members). A short TTL bounds anything missed.
 """
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
+
+from .login_limits import LOCKED_MESSAGE, login_locked
 
 PERMISSIONS_CACHE_SECONDS = 300
 
@@ -27,6 +31,17 @@ def permissions_forget(user_ids) -> None:
 
 
 class CachedPermissionsBackend(ModelBackend):
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        # Local password sign-in: off in production, and refused for an account past its failure limit
+        # (PermissionDenied stops Django trying other backends and is recorded as a failure).
+        if username is None or password is None:
+            return None
+        if not settings.LOCAL_LOGIN_ENABLED:
+            return None
+        if login_locked(username):
+            raise PermissionDenied(LOCKED_MESSAGE)
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()

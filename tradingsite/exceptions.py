@@ -8,7 +8,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class ApplicationError(Exception):
@@ -50,6 +49,10 @@ class UnprocessableError(ApplicationError):
 
 
 def api_exception_handler(exc, context):
+    # Imported here: this module is imported by API authentication classes, which DRF loads while
+    # rest_framework.views itself is still being imported.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, ApplicationError):
         return Response({"error": exc.as_dict()}, status=exc.status)
     if isinstance(exc, Http404):

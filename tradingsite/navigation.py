@@ -27,7 +27,9 @@ NAV_ITEMS = (
     NavItem("Home", "home"),
     NavItem("Trade", "trade", permission="trading.add_order"),
     NavItem("Dashboard", "dashboard", permission="trading.add_order"),
-    NavItem("API", "api-docs", permission="trading.add_order"),
+    NavItem("API", "api-docs", permission="tradingsite.add_apitoken"),
+    NavItem("API tokens", "api-tokens", permission="tradingsite.add_apitoken"),
+    NavItem("Approvals", "admin:trading_approvalrequest_changelist", permission="trading.view_approvalrequest"),
     NavItem("Audit trail", "admin:audit_auditevent_changelist", permission="audit.view_auditevent"),
     NavItem("System status", "system-status", roles=STATUS_ROLES),
     NavItem(

@@ -48,8 +48,15 @@ def local_secret_key() -> str:
     return path.read_text().strip()
 
 
+# PRODUCTION switches on the deployment hardening (HTTPS only, secure cookies, HSTS, no local password
+# login, secrets only from the environment). Local runs and tests leave it off.
+PRODUCTION = env.bool("PRODUCTION", False)
 DEBUG = env.bool("DJANGO_DEBUG", False)
-SECRET_KEY = env_secret("SECRET_KEY") or local_secret_key()
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DJANGO_DEBUG must be off when PRODUCTION is on")
+SECRET_KEY = env_secret("SECRET_KEY") or ("" if PRODUCTION else local_secret_key())
+if PRODUCTION and len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set to at least 50 characters in production")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # How many reverse proxies in front of the site append to X-Forwarded-For (0: trust REMOTE_ADDR only).
@@ -64,10 +71,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "mozilla_django_oidc",
     "django_celery_beat",
     "django_prometheus",
     "tradingsite",
@@ -82,12 +89,14 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "tradingsite.request_context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "tradingsite.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "audit.middleware.AccessRecordMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -106,13 +115,14 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tradingsite.navigation.navigation",
+                "tradingsite.csp.csp_nonce",
             ],
         },
     },
 ]
 
 # PostgreSQL is the system of record; there is no SQLite fallback.
-DATABASE_URL = env.str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tradingsite")
+DATABASE_URL = env_secret("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tradingsite")
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured(f"DATABASE_URL must name a PostgreSQL database, not {DATABASES['default']['ENGINE']}")
@@ -125,7 +135,7 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis carries the channel layer, the Celery broker and the caches.
-REDIS_URL = env.str("REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = env_secret("REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", 2.0)
 CACHES = {
     "default": {
@@ -142,7 +152,7 @@ CHANNEL_LAYERS = {
     }
 }
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_BROKER_URL = env_secret("CELERY_BROKER_URL", REDIS_URL)
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -164,15 +174,77 @@ AUTHENTICATION_BACKENDS = ["tradingsite.auth_backends.CachedPermissionsBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Local username-and-password login is for development; production signs in through OIDC only.
+LOCAL_LOGIN_ENABLED = env.bool("LOCAL_LOGIN_ENABLED", not PRODUCTION)
+# Failed sign-ins per account within an hour before that account's sign-in is refused for the rest of it.
+LOGIN_FAILURES_PER_HOUR = env.int("LOGIN_FAILURES_PER_HOUR", 100)
+
+# OpenID Connect sign-in (mozilla-django-oidc), on when OIDC_ENABLED: authorization code flow with PKCE,
+# state and nonce, RS256 ID tokens checked against the provider's JWKS. Roles come from the claim named
+# OIDC_ROLES_CLAIM (a list or a space-separated string); users are created on first sign-in.
+OIDC_ENABLED = env.bool("OIDC_ENABLED", False)
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = env_secret("OIDC_RP_CLIENT_SECRET", "")
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", "openid email profile")
+# The ID token's `iss` must be this (and its `aud` our client id).
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", "")
+OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", "")
+OIDC_OP_LOGOUT_URL_METHOD = "tradingsite.oidc.provider_logout_url"
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True
+# Seconds to wait for the provider (token, JWKS and userinfo calls) before the sign-in fails.
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", 5.0)
+OIDC_ROLES_CLAIM = env.str("OIDC_ROLES_CLAIM", "roles")
+OIDC_USERNAME_CLAIM = env.str("OIDC_USERNAME_CLAIM", "preferred_username")
+# Provider role names that differ from ours: "their-name=our-role,...".
+OIDC_ROLE_MAP = env.dict("OIDC_ROLE_MAP", default={})
+# Bearer access tokens from the provider are checked at its userinfo endpoint and the answer cached this long.
+OIDC_BEARER_CACHE_SECONDS = env.int("OIDC_BEARER_CACHE_SECONDS", 60)
+# The name on the sign-in button.
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", "single sign-on")
+LOGIN_REDIRECT_URL_FAILURE = "login"
+if OIDC_ENABLED:
+    missing = [
+        name
+        for name in (
+            "OIDC_RP_CLIENT_ID",
+            "OIDC_RP_CLIENT_SECRET",
+            "OIDC_OP_ISSUER",
+            "OIDC_OP_AUTHORIZATION_ENDPOINT",
+            "OIDC_OP_TOKEN_ENDPOINT",
+            "OIDC_OP_USER_ENDPOINT",
+            "OIDC_OP_JWKS_ENDPOINT",
+        )
+        if not globals()[name]
+    ]
+    if missing:
+        raise ImproperlyConfigured(f"OIDC_ENABLED is on but these are not set: {', '.join(missing)}")
+    AUTHENTICATION_BACKENDS.insert(0, "tradingsite.oidc.RoleMappingOIDCBackend")
+if not OIDC_ENABLED and not LOCAL_LOGIN_ENABLED:
+    raise ImproperlyConfigured("with LOCAL_LOGIN_ENABLED off, OIDC_ENABLED must be on, or nobody can sign in")
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tradingsite.api_auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
-    ],
+    ]
+    + (["tradingsite.oidc.OIDCBearerAuthentication"] if OIDC_ENABLED else []),
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["tradingsite.throttles.PerTokenThrottle", "tradingsite.throttles.PerUserThrottle"],
 }
+# Requests per minute, counted in Redis across all web processes: per API token, and per user over
+# all of that user's tokens and sessions. Over the limit is a 429 with Retry-After.
+API_THROTTLE_TOKEN_PER_MINUTE = env.int("API_THROTTLE_TOKEN_PER_MINUTE", 3000)
+API_THROTTLE_USER_PER_MINUTE = env.int("API_THROTTLE_USER_PER_MINUTE", 6000)
+# Personal API tokens: the longest expiry a user may choose.
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", 365)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Trading platform API",
     "VERSION": "1",
@@ -203,6 +275,20 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Behind the load balancer that terminates TLS (TRUSTED_PROXY_COUNT > 0), its X-Forwarded-Proto says https.
+if TRUSTED_PROXY_COUNT:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", PRODUCTION)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", PRODUCTION)
+# Probes and the metrics scrape reach pods over plain HTTP inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", 12 * 3600)
+# Content Security Policy (tradingsite/csp.py): scripts only from this site or with the response's nonce.
+CSP_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", False)
 
 LOG_LEVEL = env.str("LOG_LEVEL", "INFO")
 LOGGING = {
@@ -265,3 +351,21 @@ BARS_HOUR_RETENTION_DAYS = env.int("BARS_HOUR_RETENTION_DAYS", 730)
 # price of every instrument that moved: a slow client gets current prices, never a backlog.
 MARKET_WS_MIN_INTERVAL_MS = env.int("MARKET_WS_MIN_INTERVAL_MS", 25)
 MARKET_WS_MAX_SUBSCRIPTIONS = env.int("MARKET_WS_MAX_SUBSCRIPTIONS", 300)
+
+# Audit trail. Exports and chain checkpoints are signed with HMAC-SHA256 under AUDIT_SIGNING_KEY
+# (or AUDIT_SIGNING_KEY_FILE); without one, a key derived from SECRET_KEY (set one in production, so
+# an auditor can be given the signing key without the site's secret).
+AUDIT_SIGNING_KEY = env_secret("AUDIT_SIGNING_KEY", "")
+if PRODUCTION and len(AUDIT_SIGNING_KEY) < 32:
+    raise ImproperlyConfigured(
+        "AUDIT_SIGNING_KEY (or AUDIT_SIGNING_KEY_FILE) must be at least 32 characters in production"
+    )
+# A signed checkpoint of the chain's head is written this often; verification reports when the newest
+# checkpoint is older than twice this (checkpoints removed, or the schedule stopped).
+AUDIT_CHECKPOINT_MINUTES = env.int("AUDIT_CHECKPOINT_MINUTES", 5)
+# Retention per record type, in days (0 keeps forever). Audit events: seven years by default.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", 7 * 365 + 2)
+ORDER_RETENTION_DAYS = env.int("ORDER_RETENTION_DAYS", 0)
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", 30)
+# Bodies of order requests kept in the API access record, at most this many bytes.
+AUDIT_REQUEST_BODY_LIMIT = env.int("AUDIT_REQUEST_BODY_LIMIT", 4096)

@@ -1,11 +1,12 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 
 from trading import views as trading_views
 
-from . import health, views
+from . import health, login, oidc, views
 
 admin.site.site_header = "Trading platform back office"
 admin.site.site_title = "Trading platform"
@@ -15,14 +16,21 @@ urlpatterns = [
     path("status/", views.system_status, name="system-status"),
     path("trade/", trading_views.trade, name="trade"),
     path("dashboard/", trading_views.dashboard, name="dashboard"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", login.LoginView.as_view(), name="login"),
+    path("accounts/logout/", oidc.LogoutView.as_view(), name="logout"),
+    path("accounts/tokens/", views.api_tokens, name="api-tokens"),
+    path("accounts/tokens/<int:token_id>/revoke", views.api_token_revoke_view, name="api-token-revoke"),
+    path("oidc/authenticate/", OIDCAuthenticationRequestView.as_view(), name="oidc_authentication_init"),
+    path("oidc/callback/", oidc.CallbackView.as_view(), name="oidc_authentication_callback"),
+    # One sign-in page for the site and the back office, so the admin follows the same login rules.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("trading.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file, so the page needs no inline script.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("", include("django_prometheus.urls")),
 ]

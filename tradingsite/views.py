@@ -1,13 +1,22 @@
-from django.contrib.auth.decorators import login_required
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from audit.models import AuditEvent
 from audit.tasks import LAST_VERIFY_CACHE_KEY
 
+from .exceptions import ApplicationError, NotFoundError
 from .health import database_check, redis_check
+from .models import ApiToken
 from .roles import STATUS_ROLES, user_roles
+from .tokens import api_token_create, api_token_revoke, api_tokens_for_user
 
 
 @login_required
@@ -27,3 +36,46 @@ def system_status(request):
         last_verify = None
     context = {"checks": checks, "audit_head": head, "last_verify": last_verify}
     return render(request, "system_status.html", context)
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(max_length=64)
+    scope = forms.ChoiceField(choices=ApiToken.Scope.choices, initial=ApiToken.Scope.READ)
+    days = forms.IntegerField(min_value=1, initial=90, label="Expires after (days)")
+
+
+@login_required
+@permission_required("tradingsite.add_apitoken", raise_exception=True)
+def api_tokens(request):
+    """The user's API tokens: make one (its key shown on this response only), see them, revoke them."""
+    issued = None
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            issued = api_token_create(user=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            form = TokenForm()
+    context = {
+        "form": form,
+        "issued": issued,
+        "tokens": api_tokens_for_user(request.user),
+        "max_days": settings.API_TOKEN_MAX_DAYS,
+        "now": timezone.now(),
+    }
+    response = render(request, "tokens.html", context, status=400 if form.errors else 200)
+    response["Cache-Control"] = "no-store"  # the page may carry a token's key
+    return response
+
+
+@login_required
+@require_POST
+@permission_required("tradingsite.add_apitoken", raise_exception=True)
+def api_token_revoke_view(request, token_id: int):
+    try:
+        token = api_token_revoke(user=request.user, token_id=token_id)
+    except NotFoundError:
+        raise Http404(f"no API token {token_id}") from None
+    messages.success(request, f"Token {token.name!r} is revoked: it no longer works.")
+    return redirect("api-tokens")

@@ -1,24 +1,33 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.chain import chain_verify
+from audit.checkpoints import checkpoints_verify
 
 
 class Command(BaseCommand):
-    help = "Verify the audit trail's hash chain from its first row; name the first broken row and exit 1 if any."
+    help = (
+        "Verify the audit trail: the hash chain from its first row, and the signed checkpoints of its head "
+        "(which catch the newest rows being deleted). Names each problem and exits 1 if there is any."
+    )
 
     def handle(self, **options):
         report = chain_verify()
+        problems = []
         if not report.ok:
-            raise CommandError(
+            problems.append(
                 f"audit chain broken at sequence {report.broken_sequence} (row id {report.broken_id}): "
                 f"{report.problem}. {report.rows_checked} rows before it verified."
             )
+        checkpoints = checkpoints_verify()
+        problems.extend(checkpoints.problems)
+        if problems:
+            raise CommandError("\n".join(problems))
         if report.head_sequence is None:
             self.stdout.write("audit chain is empty: nothing to verify")
-        else:
-            self.stdout.write(
-                self.style.SUCCESS(
-                    f"audit chain intact: {report.rows_checked} rows, head sequence {report.head_sequence}, "
-                    f"head hash {report.head_hash}"
-                )
+            return
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"audit chain intact: {report.rows_checked} rows, head sequence {report.head_sequence}, "
+                f"head hash {report.head_hash}; {checkpoints.checked} signed checkpoints match"
             )
+        )

@@ -3,14 +3,15 @@ from django.core.management.commands import flush
 from django.core.management.sql import emit_post_migrate_signal
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from audit.models import AuditEvent
+from audit.models import AuditCheckpoint, AuditEvent
 
 
 class Command(flush.Command):
     """Django's flush, less the audit trail.
 
-    The audit table is append-only and the database refuses to truncate it; flushing everything else
-    is still useful (test isolation, resetting a demo), and leaves the trail, and its chain, intact.
+    The audit table and its checkpoints are append-only and the database refuses to truncate them;
+    flushing everything else is still useful (test isolation, resetting a demo), and leaves the trail,
+    and its chain, intact.
     """
 
     help = "Removes all data from the database except the append-only audit trail."
@@ -26,7 +27,7 @@ class Command(flush.Command):
             if answer != "yes":
                 self.stdout.write("Flush cancelled.")
                 return
-        kept = {AuditEvent._meta.db_table}
+        kept = {AuditEvent._meta.db_table, AuditCheckpoint._meta.db_table}
         tables = [
             table
             for table in connection.introspection.django_table_names(only_existing=True, include_views=False)

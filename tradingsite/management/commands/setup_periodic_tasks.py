@@ -1,5 +1,6 @@
 import json
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
@@ -12,6 +13,11 @@ WEEKDAYS = "1-5"
 # a backlog of stale runs.
 PERIODIC_TASKS = {
     "audit-chain-verify": ("audit.tasks.audit_chain_verify", ("every", 3600), 3000),
+    "audit-checkpoint": (
+        "audit.tasks.audit_checkpoint_write",
+        ("every", settings.AUDIT_CHECKPOINT_MINUTES * 60),
+        settings.AUDIT_CHECKPOINT_MINUTES * 60 - 5,
+    ),
     "outbox-sweep": ("trading.tasks.outbox_sweep", ("every", 10), 9),
     "idempotency-keys-purge": ("trading.tasks.idempotency_keys_purge", ("every", 3600), 3000),
     "paper-mis-squareoff": ("trading.tasks.paper_mis_squareoff", ("at", "15:20"), 600),
