@@ -4,10 +4,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tradingsite.exceptions import NotFoundError
 from tradingsite.serializers import OutputSerializer
 
 from .models import AuditEvent
@@ -86,14 +84,3 @@ class AuditEventListApi(APIView):
         paginator = AuditPagination()
         page = paginator.paginate_queryset(events, request, view=self)
         return paginator.get_paginated_response(AuditEventOutput(page, many=True).data)
-
-
-class AuditEventDetailApi(APIView):
-    permission_classes = [IsAuthenticated, CanViewAudit]
-
-    @extend_schema(responses=AuditEventOutput)
-    def get(self, request, sequence: int):
-        event = AuditEvent.objects.filter(sequence=sequence).first()
-        if event is None:
-            raise NotFoundError(f"no audit event with sequence {sequence}")
-        return Response(AuditEventOutput(event).data)

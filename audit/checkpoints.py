@@ -69,13 +69,15 @@ def checkpoints_verify(*, stale_after: timedelta | None = None) -> CheckpointRep
                 f"checkpoint {checkpoint.pk} records hash {checkpoint.hash} at sequence {checkpoint.sequence}, "
                 f"but that row now has {hashes.get(checkpoint.sequence)}: rows were replaced"
             )
+    # Rows the schedule should have checkpointed by now but no checkpoint covers: checkpoints removed
+    # (to hide deleted rows behind them), or the schedule stopped.
     stale_after = stale_after or timedelta(minutes=2 * settings.AUDIT_CHECKPOINT_MINUTES)
-    newest = max((checkpoint.created_at for checkpoint in checkpoints), default=None)
     newest_sequence = max(sequences, default=0)
-    if head > newest_sequence and (newest is None or timezone.now() - newest > stale_after):
-        since = "ever" if newest is None else f"since {newest:%Y-%m-%d %H:%M:%S} UTC"
+    uncovered = AuditEvent.objects.filter(sequence__gt=newest_sequence).order_by("sequence").first()
+    if uncovered is not None and timezone.now() - uncovered.created_at > stale_after:
         problems.append(
-            f"no checkpoint {since} although the trail has rows after sequence {newest_sequence}: "
+            f"rows from sequence {uncovered.sequence} (written {uncovered.created_at:%Y-%m-%d %H:%M:%S} UTC) are "
+            f"covered by no checkpoint although checkpoints are due every {settings.AUDIT_CHECKPOINT_MINUTES} min: "
             "checkpoints were removed or the schedule is not running"
         )
     return CheckpointReport(checked=len(checkpoints), problems=problems)

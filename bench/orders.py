@@ -46,12 +46,11 @@ TARGET_P95_MS = 25.0
 
 def fixtures() -> list[tuple[str, int]]:
     """20 traders with a paper account each and an API token; one instrument with a price."""
-    from rest_framework.authtoken.models import Token
-
     from trading.models import Instrument
     from trading.prices import price_record
     from trading.services import account_create, account_limits_set
     from tradingsite.roles import TRADER, user_create
+    from tradingsite.tokens import api_token_create
 
     instrument = Instrument.objects.create(
         instrument_token=738561, tradingsymbol="RELIANCE", name="RELIANCE", exchange="NSE", segment="NSE"
@@ -66,7 +65,7 @@ def fixtures() -> list[tuple[str, int]]:
             account=account,
             changes={"max_order_value": big, "max_position_value": big, "max_gross_exposure": big},
         )
-        clients.append((Token.objects.create(user=user).key, account.pk))
+        clients.append((api_token_create(user=user, name="bench", scope="trade", days=1).key, account.pk))
     return clients
 
 
@@ -101,7 +100,7 @@ def run_rate(base: str, clients, rate: int, seconds: float) -> dict:
             token, _ = clients[i % len(clients)]
             try:
                 response = session.post(
-                    f"{base}/api/v1/orders", json=body, headers={"Authorization": f"Token {token}"}, timeout=10
+                    f"{base}/api/v1/orders", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10
                 )
                 outcome = "ok" if response.status_code == 201 else f"http_{response.status_code}"
             except requests.RequestException as exc:

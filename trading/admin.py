@@ -1,8 +1,20 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from tradingsite.admin import ReadOnlyAdmin
+from tradingsite.exceptions import ApplicationError
 
-from .models import ChargeRate, Instrument, Order, OutboxEntry, Position, Strategy, Trade, TradingAccount
+from .approvals import approval_decide
+from .models import (
+    ApprovalRequest,
+    ChargeRate,
+    Instrument,
+    Order,
+    OutboxEntry,
+    Position,
+    Strategy,
+    Trade,
+    TradingAccount,
+)
 
 
 @admin.register(Instrument)
@@ -71,3 +83,38 @@ class OutboxEntryAdmin(ReadOnlyAdmin):
 @admin.register(ChargeRate)
 class ChargeRateAdmin(ReadOnlyAdmin):
     list_display = ("segment", "effective_from", "brokerage_rate", "stt_buy_rate", "stt_sell_rate", "exchange_rate")
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ReadOnlyAdmin):
+    """Ops and admin approve or reject requests here; the decision runs through the same service as the API
+    (a second person only, pending and unexpired only) and is recorded with both people."""
+
+    list_display = ("id", "created_at", "account", "kind", "changes", "reason", "requested_by", "status", "decided_by")
+    list_filter = ("status", "kind")
+    search_fields = ("account__name", "requested_by__username")
+    date_hierarchy = "created_at"
+    actions = ["approve", "reject"]
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("trading.approve_approvalrequest")
+
+    has_reject_permission = has_approve_permission
+
+    def decide(self, request, queryset, *, approve: bool):
+        for approval in queryset.filter(status=ApprovalRequest.Status.PENDING):
+            try:
+                approval_decide(approval_id=approval.pk, decided_by=request.user, approve=approve)
+            except ApplicationError as exc:
+                self.message_user(request, f"Request {approval.pk}: {exc.message}", messages.ERROR)
+            else:
+                verb = "approved and applied" if approve else "rejected"
+                self.message_user(request, f"Request {approval.pk} {verb}.", messages.SUCCESS)
+
+    @admin.action(description="Approve selected requests", permissions=["approve"])
+    def approve(self, request, queryset):
+        self.decide(request, queryset, approve=True)
+
+    @admin.action(description="Reject selected requests", permissions=["reject"])
+    def reject(self, request, queryset):
+        self.decide(request, queryset, approve=False)

@@ -24,5 +24,4 @@ urlpatterns = [
     path("approvals/<int:approval_id>/approve", apis.ApprovalApproveApi.as_view(), name="approval-approve"),
     path("approvals/<int:approval_id>/reject", apis.ApprovalRejectApi.as_view(), name="approval-reject"),
     path("audit/events", audit_apis.AuditEventListApi.as_view(), name="audit-event-list"),
-    path("audit/events/<int:sequence>", audit_apis.AuditEventDetailApi.as_view(), name="audit-event-detail"),
 ]

@@ -4,12 +4,13 @@ import re
 from decimal import Decimal
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from audit.models import AuditEvent
 from trading.idempotency import idempotency_begin, request_fingerprint
 from trading.models import Order
 from trading.services import account_create
+from tradingsite.tokens import api_token_create
 
 from .conftest import settle
 
@@ -28,7 +29,9 @@ BUY_5 = {
 
 def api_for(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {api_token_create(user=user, name='tests', scope='trade', days=1).key}"
+    )
     return client
 
 
@@ -154,18 +157,34 @@ def test_unauthenticated_requests_are_refused(client):
     assert APIClient().get("/api/v1/orders").status_code in (401, 403)
 
 
-def test_kill_switch_over_the_api(account, alice, reliance):
+def test_kill_switch_over_the_api_and_resume_only_with_a_second_persons_approval(account, alice, dave, reliance):
+    # given alice halts her account with the kill switch
     api = api_for(alice)
     api.post("/api/v1/orders", {**BUY_5, "order_type": "LIMIT", "price": "2450.00"}, format="json")
     settle()
-
     halted = api.post(f"/api/v1/accounts/{account.pk}/halt", {"reason": "stop now"}, format="json")
     open_orders = api.get("/api/v1/orders", {"status": "OPEN"}).json()["results"]
-    resumed = api.post(f"/api/v1/accounts/{account.pk}/resume", {}, format="json")
+
+    # when she asks to resume, and tries to approve her own request
+    asked = api.post(f"/api/v1/accounts/{account.pk}/resume", {"reason": "checked the algo"}, format="json")
+    approval_id = asked.json()["approval"]["id"]
+    self_approved = api.post(f"/api/v1/approvals/{approval_id}/approve", {}, format="json")
+    still = api.get(f"/api/v1/accounts/{account.pk}").json()["status"]
+    # then dave (ops) approves it
+    approved = api_for(dave).post(f"/api/v1/approvals/{approval_id}/approve", {"note": "ok"}, format="json")
 
     assert halted.json()["status"] == "halted" and halted.json()["status_reason"] == "stop now"
     assert open_orders == []
-    assert resumed.json()["status"] == "active"
+    assert asked.status_code == 202 and asked.json()["approval"]["status"] == "pending"
+    assert self_approved.status_code == 403 and "ops or admin" in self_approved.json()["error"]["message"]
+    assert still == "halted"
+    assert approved.status_code == 200 and approved.json()["decided_by"] == "dave"
+    assert api.get(f"/api/v1/accounts/{account.pk}").json()["status"] == "active"
+    recorded = AuditEvent.objects.filter(object_type="approval", object_id=str(approval_id)).order_by("sequence")
+    assert [(event.action, event.actor) for event in recorded] == [
+        ("approval.request", "alice"),
+        ("approval.approved", "dave"),
+    ]
 
 
 # Path ids of shared reference data, which every user may read: market data of an instrument.
@@ -189,12 +208,14 @@ def test_another_users_ids_get_404_on_every_endpoint_that_takes_an_id(account, a
     bobs_account = account_create(owner=bob, name="bob-paper", cash=D("1000000"))
     bobs_api = api_for(bob)
     bobs_order = bobs_api.post("/api/v1/orders", {**BUY_5, "order_type": "LIMIT", "price": "2450.00"}, format="json")
-    ids = {"order_id": bobs_order.json()["id"], "account_id": bobs_account.pk}
+    bobs_api.post(f"/api/v1/accounts/{bobs_account.pk}/halt", {}, format="json")
+    bobs_approval = bobs_api.post(f"/api/v1/accounts/{bobs_account.pk}/resume", {}, format="json").json()["approval"]
+    ids = {"order_id": bobs_order.json()["id"], "account_id": bobs_account.pk, "approval_id": bobs_approval["id"]}
     alices_api = api_for(alice)
 
     # when alice uses bob's ids on every operation in the schema that takes one
     operations = schema_operations_with_ids(alices_api)
-    assert len(operations) >= 7
+    assert len(operations) >= 10
     answers = {}
     for method, path in operations:
         url = re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
@@ -205,7 +226,9 @@ def test_another_users_ids_get_404_on_every_endpoint_that_takes_an_id(account, a
     assert alices_api.get("/api/v1/positions", {"account": bobs_account.pk}).status_code == 404
     assert alices_api.get("/api/v1/portfolio/summary", {"account": bobs_account.pk}).status_code == 404
     assert alices_api.post("/api/v1/orders", {**BUY_5, "account": bobs_account.pk}, format="json").status_code == 404
-    assert bobs_api.get(f"/api/v1/orders/{ids['order_id']}").json()["status"] == "PUT ORDER REQ RECEIVED"
+    assert bobs_api.get(f"/api/v1/orders/{ids['order_id']}").json()["status"] == "CANCELLED"
+    assert bobs_api.get(f"/api/v1/approvals/{ids['approval_id']}").json()["status"] == "pending"
+    assert bobs_api.get(f"/api/v1/accounts/{bobs_account.pk}").json()["status"] == "halted"
 
 
 def test_portfolio_summary_reports_cash_pnl_and_performance(account, alice, reliance):

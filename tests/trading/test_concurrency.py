@@ -11,7 +11,6 @@ from decimal import Decimal
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.threads import run_threads, wait_for
@@ -21,6 +20,7 @@ from trading.outbox import outbox_sweep
 from trading.services import account_limits_set, order_cancel
 from tradingsite.celery import app as celery_app
 from tradingsite.embedded import database_url_of
+from tradingsite.tokens import api_token_create
 
 from .conftest import settle
 
@@ -49,7 +49,7 @@ def test_64_concurrent_orders_never_take_the_position_over_its_limit(account, pl
 
 @pytest.mark.django_db(transaction=True)
 def test_32_clients_retrying_one_idempotency_key_make_one_order_and_one_submission(account, alice, reliance):
-    token = Token.objects.create(user=alice)
+    token = api_token_create(user=alice, name="tests", scope="trade", days=1)
     body = {
         "tradingsymbol": "RELIANCE",
         "exchange": "NSE",
@@ -61,7 +61,7 @@ def test_32_clients_retrying_one_idempotency_key_make_one_order_and_one_submissi
 
     def post(n: int):
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_IDEMPOTENCY_KEY="retry-me-0001")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}", HTTP_IDEMPOTENCY_KEY="retry-me-0001")
         response = client.post("/api/v1/orders", body, format="json")
         return response.status_code, response.json()
 

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
-from rest_framework.authtoken.models import Token
 
 from tests.trading.conftest import instrument_make
 from trading.services import account_create
+from tradingsite.tokens import api_token_create
 from tradingsite.wsgi_bridge import BUFFER_LIMIT, WsgiBridge
 
 
@@ -72,7 +72,7 @@ def test_an_order_posted_in_several_body_parts_is_placed_over_the_asgi_applicati
 
     account_create(owner=alice, name="alice-paper", cash=Decimal("1000000"), created_by=alice)
     instrument_make("RELIANCE", 738561, "2500.00")
-    token = Token.objects.create(user=alice).key
+    token = api_token_create(user=alice, name="tests", scope="trade", days=1).key
     payload = json.dumps(
         {
             "exchange": "NSE",
@@ -85,7 +85,7 @@ def test_an_order_posted_in_several_body_parts_is_placed_over_the_asgi_applicati
         }
     ).encode()
     headers = [
-        (b"authorization", f"Token {token}".encode()),
+        (b"authorization", f"Bearer {token}".encode()),
         (b"content-type", b"application/json"),
         (b"content-length", str(len(payload)).encode()),
     ]

@@ -15,11 +15,19 @@ def labels(user) -> list[str]:
 
 
 def test_navigation_shows_each_role_what_it_may_use(alice, carol, dave, root_admin):
-    assert labels(alice) == ["Home", "Trade", "Dashboard", "API"]
-    assert labels(carol) == ["Home", "Audit trail", "Administration"]
-    assert labels(dave) == ["Home", "System status", "Scheduled jobs", "Administration"]
+    assert labels(alice) == ["Home", "Trade", "Dashboard", "API", "API tokens"]
+    assert labels(carol) == ["Home", "API", "API tokens", "Audit trail", "Administration"]
+    assert labels(dave) == [
+        "Home",
+        "API",
+        "API tokens",
+        "Approvals",
+        "System status",
+        "Scheduled jobs",
+        "Administration",
+    ]
     assert labels(root_admin) == [
-        *["Home", "Trade", "Dashboard", "API", "Audit trail"],
+        *["Home", "Trade", "Dashboard", "API", "API tokens", "Approvals", "Audit trail"],
         *["System status", "Scheduled jobs", "Administration"],
     ]
 
@@ -55,9 +63,9 @@ def test_a_failed_login_is_audited_with_the_name_tried_and_no_password(client, a
     response = client.post("/accounts/login/", {"username": "alice", "password": "wrong-password"})
 
     assert response.status_code == 200
-    assert "Please enter a correct username and password" in response.content.decode()
+    assert "That username and password do not match an active account." in response.content.decode()
     event = AuditEvent.objects.filter(action="auth.login_failed").latest("sequence")
-    assert event.payload == {"username": "alice"}
+    assert event.payload == {"username": "alice", "via": "password"}
     assert "wrong-password" not in str(event.payload)
 
 
