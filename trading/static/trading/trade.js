@@ -646,6 +646,8 @@
   $("#resume").addEventListener("click", async () => {
     const result = await api("POST", `/api/v1/accounts/${account.id}/resume`, { reason: "resumed from the trade page" });
     if (!result.ok) $("#ticket-error").textContent = `Resume: ${result.message}`;
+    // Resuming needs a second person (ops or admin): the account stays stopped until they approve.
+    else if (result.status === 202) $("#ticket-error").textContent = "Resume requested: it takes effect when ops approve it.";
     await summaryLoad();
   });
 

@@ -1,0 +1,106 @@
+"""What compliance finds in the trail about access: every API call, every refusal, every sign-in outcome
+and every admin change, with who, how and how long; and password guessing bounded per account."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from audit.models import AuditEvent
+from tests.conftest import PASSWORD
+from tests.trading.conftest import instrument_make
+from trading.services import account_create
+from tradingsite.tokens import api_token_create
+
+pytestmark = pytest.mark.django_db
+
+
+def latest(action: str) -> AuditEvent:
+    return AuditEvent.objects.filter(action=action).latest("sequence")
+
+
+def test_an_order_request_is_recorded_with_its_body_token_status_and_latency(alice):
+    instrument_make("RELIANCE", 738561, "2500.00")
+    account_create(owner=alice, name="alice-paper", cash=Decimal("1000000"), created_by=alice)
+    token = api_token_create(user=alice, name="bot", scope="trade", days=1)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}")
+    body = {"exchange": "NSE", "tradingsymbol": "RELIANCE", "transaction_type": "BUY", "order_type": "MARKET"}
+    body |= {"product": "CNC", "quantity": 3}
+
+    response = client.post("/api/v1/orders", body, format="json", HTTP_X_REQUEST_ID="req-42")
+
+    event = latest("api.request")
+    assert response.status_code == 201
+    assert (event.actor, event.actor_id, event.request_id) == ("alice", alice.pk, "req-42")
+    assert event.payload["method"] == "POST" and event.payload["path"] == "/api/v1/orders"
+    assert event.payload["status"] == 201 and event.payload["latency_ms"] > 0
+    assert (event.payload["auth"], event.payload["token_id"]) == ("api_token", token.token.pk)
+    assert json.loads(event.payload["body"]) == body
+    # the order's own event is in the trail too, before the access record
+    assert AuditEvent.objects.filter(action="order.place", sequence__lt=event.sequence).exists()
+
+
+def test_reads_are_recorded_without_a_body(client_for, alice):
+    client_for(alice).get("/api/v1/orders?status=OPEN")
+
+    event = latest("api.request")
+    assert event.payload["query"] == "status=OPEN" and event.payload["auth"] == "session"
+    assert "body" not in event.payload
+
+
+def test_refusals_are_recorded_as_access_denied_on_the_api_and_on_pages(client_for, alice):
+    client = client_for(alice)
+
+    api = client.get("/api/v1/audit/events")
+    page = client.get("/status/")
+    anonymous = APIClient().get("/api/v1/orders")
+
+    assert (api.status_code, page.status_code, anonymous.status_code) == (403, 403, 401)
+    denied = list(AuditEvent.objects.filter(action="access.denied").order_by("sequence"))
+    assert [(event.actor, event.object_type, event.payload["path"]) for event in denied] == [
+        ("alice", "api", "/api/v1/audit/events"),
+        ("alice", "page", "/status/"),
+        ("", "api", "/api/v1/orders"),
+    ]
+
+
+def test_an_admin_change_is_recorded(client_for, root_admin):
+    reliance = instrument_make("RELIANCE", 738561, "2500.00")
+    client = client_for(root_admin)
+
+    response = client.post(
+        f"/admin/trading/instrument/{reliance.pk}/change/",
+        {
+            "instrument_token": reliance.instrument_token,
+            "exchange_token": reliance.exchange_token,
+            "tradingsymbol": "RELIANCE",
+            "name": "Reliance Industries",
+            "exchange": "NSE",
+            "segment": "NSE",
+            "instrument_type": "EQ",
+            "tick_size": "0.05",
+            "lot_size": 1,
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    event = latest("admin.change")
+    assert (event.actor, event.object_type, event.object_id) == ("admin", "instrument", str(reliance.pk))
+    assert "Name" in event.payload["change"]
+
+
+def test_password_guessing_is_refused_past_the_hourly_limit_even_with_the_right_password(settings, client, alice):
+    settings.LOGIN_FAILURES_PER_HOUR = 3
+    for _ in range(3):
+        client.post("/accounts/login/", {"username": "alice", "password": "guess"})
+
+    refused = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+    other = client.post("/accounts/login/", {"username": "bob", "password": "guess"})
+
+    assert refused.status_code == 200
+    assert "Too many failed sign-ins for this account in the last hour" in refused.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert "Too many" not in other.content.decode()
+    assert AuditEvent.objects.filter(action="auth.login_failed", payload__username="alice").count() >= 3
