@@ -90,6 +90,11 @@ def export_verify(path: str, key: bytes) -> ExportReport:
                     report.problems.append(
                         f"line {line} (sequence {sequence}): out of order after sequence {previous['sequence']}"
                     )
+                elif manifest.get("contiguous") and sequence != previous["sequence"] + 1:
+                    report.problems.append(
+                        f"line {line}: sequence {previous['sequence'] + 1} is missing before sequence {sequence}: "
+                        "rows removed from an export that holds every row in its range"
+                    )
                 elif sequence == previous["sequence"] + 1 and record.get("prev_hash") != previous["hash"]:
                     report.problems.append(
                         f"line {line} (sequence {sequence}): prev_hash is not the hash of sequence "

@@ -83,6 +83,8 @@ def audit_export(*, events: QuerySet[AuditEvent], export_format: str, actor, fil
         "last_sequence": last and last["sequence"],
         "last_hash": last and last["hash"],
         "filters": {name: str(value) for name, value in filters.items()},
+        # Unfiltered: every row from the first to the last sequence is in the file, so a gap is a removal.
+        "contiguous": not filters,
         "hash_fields": list(HASHED_FIELDS),
         "created_at": canonical_timestamp(now),
         "created_by": actor.get_username() if hasattr(actor, "get_username") else str(actor),
