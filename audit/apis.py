@@ -75,6 +75,7 @@ def audit_events_filtered(
 
 class AuditEventListApi(APIView):
     permission_classes = [IsAuthenticated, CanViewAudit]
+    pagination_class = AuditPagination
 
     @extend_schema(parameters=[AuditEventFilters], responses=AuditEventOutput(many=True))
     def get(self, request):

@@ -169,17 +169,19 @@ class AccountOutput(OutputSerializer):
         ]
 
 
+class InstrumentFilters(serializers.Serializer):
+    search = serializers.CharField(required=False, allow_blank=True, max_length=64, help_text="Symbol prefix or name.")
+    exchange = serializers.CharField(required=False, allow_blank=True, max_length=8)
+
+
 class InstrumentListApi(APIView):
+    pagination_class = Pagination
     permission_classes = [IsAuthenticated, CanViewInstruments]
 
-    @extend_schema(
-        parameters=[OpenApiParameter("search", str), OpenApiParameter("exchange", str)],
-        responses=InstrumentOutput(many=True),
-    )
+    @extend_schema(parameters=[InstrumentFilters], responses=InstrumentOutput(many=True))
     def get(self, request):
-        found = selectors.instruments_search(
-            request.query_params.get("search", ""), request.query_params.get("exchange", "")
-        )
+        filters = query_params(InstrumentFilters, request)
+        found = selectors.instruments_search(filters.get("search", ""), filters.get("exchange", ""))
         return paginated(self, request, found, InstrumentOutput)
 
 
@@ -222,7 +224,11 @@ class InstrumentBarsApi(APIView):
 
 
 class QuoteFilters(serializers.Serializer):
-    instruments = serializers.CharField(help_text="Comma-separated instrument tokens, at most 500.")
+    instruments = serializers.RegexField(
+        r"^\d{1,12}(,\d{1,12}){0,499}$",
+        help_text="Comma-separated instrument tokens, at most 500.",
+        error_messages={"invalid": "instrument tokens are whole numbers separated by commas, at most 500"},
+    )
 
     def validate_instruments(self, value):
         try:
@@ -267,6 +273,8 @@ class OrderListFilters(AccountFilter):
 
 
 class OrderListCreateApi(APIView):
+    pagination_class = Pagination
+
     class InputSerializer(serializers.Serializer):
         account = serializers.IntegerField(required=False, help_text="Needed when you have several accounts.")
         instrument_token = serializers.IntegerField(required=False)
@@ -390,7 +398,7 @@ class OrderDetailApi(APIView):
         order = services.order_modify(order=order, modified_by=request.user, **data.validated_data)
         return Response(OrderOutput(order).data)
 
-    @extend_schema(responses=OrderOutput)
+    @extend_schema(responses={200: OrderOutput}, description="Cancels the order; answers with it as cancelled.")
     def delete(self, request, order_id: int):
         order = selectors.order_for_user(request.user, order_id)
         order = services.order_cancel(order=order, cancelled_by=request.user, reason="cancelled by user")
@@ -403,6 +411,7 @@ class TradeListFilters(AccountFilter):
 
 
 class TradeListApi(APIView):
+    pagination_class = Pagination
     permission_classes = [IsAuthenticated, CanViewTrades]
 
     @extend_schema(parameters=[TradeListFilters], responses=TradeOutput(many=True))
@@ -631,6 +640,7 @@ class ApprovalFilters(serializers.Serializer):
 class ApprovalListApi(APIView):
     """Requests waiting for a second person: approvers (ops, admin) see all; others see their accounts' own."""
 
+    pagination_class = Pagination
     permission_classes = [IsAuthenticated]
 
     @extend_schema(parameters=[ApprovalFilters], responses=ApprovalOutput(many=True))

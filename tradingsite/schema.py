@@ -1,6 +1,8 @@
-"""How the API's authentication appears in the OpenAPI schema (loaded by TradingSiteConfig.ready)."""
+"""The OpenAPI schema's authentication schemes (registered by TradingSiteConfig.ready) and error answers."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
+from rest_framework import serializers
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
@@ -21,3 +23,46 @@ class OIDCBearerScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "description": "An access token from the OpenID provider."}
+
+
+class ErrorDetail(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, for programs: e.g. invalid, not_found, risk_rejected.")
+    message = serializers.CharField(help_text="A sentence for a person.")
+    details = serializers.DictField(required=False)
+
+
+class ErrorOutput(serializers.Serializer):
+    error = ErrorDetail()
+
+
+# The errors any operation can answer with, all in the one shape tradingsite.exceptions renders.
+ERROR_RESPONSES = {
+    "400": "The request is malformed; the message names the parameter or field.",
+    "401": "No credentials, or a token that is unknown, expired or revoked.",
+    "403": "The role or the token's scope does not allow this.",
+    "404": "No such object among those you may see (another user's objects are not found either).",
+    "406": "The requested response format is not available (ask for JSON).",
+    "409": "The object is not in a state that allows this.",
+    "415": "The request body is not in a supported format (send JSON).",
+    "429": "Rate limited: the Retry-After header says when to try again.",
+}
+
+
+class AutoSchema(BaseAutoSchema):
+    """drf-spectacular's schema, with the common error answers documented on every operation, and
+    text fields saying what DRF enforces but the schema omits: they may not contain NUL characters."""
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        result = super()._map_serializer_field(field, direction, bypass_extensions)
+        plain_text = result.get("type") == "string" and not {"pattern", "enum", "format"} & set(result)
+        if direction == "request" and type(field) is serializers.CharField and plain_text:
+            result["pattern"] = "^[^\\x00]*$"
+        return result
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for status, description in ERROR_RESPONSES.items():
+            if status not in responses:
+                responses[status] = self._get_response_for_code(ErrorOutput, status)
+                responses[status]["description"] = description
+        return responses

@@ -230,7 +230,7 @@ if not OIDC_ENABLED and not LOCAL_LOGIN_ENABLED:
     raise ImproperlyConfigured("with LOCAL_LOGIN_ENABLED off, OIDC_ENABLED must be on, or nobody can sign in")
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "tradingsite.schema.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "tradingsite.api_auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",

@@ -11,6 +11,9 @@ from . import health, login, oidc, views
 admin.site.site_header = "Trading platform back office"
 admin.site.site_title = "Trading platform"
 
+handler404 = "tradingsite.views.not_found"
+handler500 = "tradingsite.views.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("status/", views.system_status, name="system-status"),

@@ -4,9 +4,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views import defaults
 from django.views.decorators.http import require_POST
 
 from audit.models import AuditEvent
@@ -79,3 +80,19 @@ def api_token_revoke_view(request, token_id: int):
         raise Http404(f"no API token {token_id}") from None
     messages.success(request, f"Token {token.name!r} is revoked: it no longer works.")
     return redirect("api-tokens")
+
+
+def not_found(request, exception=None):
+    """Under /api/ a JSON error like every other API answer (an id that is not a number matches no path)."""
+    if request.path.startswith("/api/"):
+        message = f"no API operation at {request.path}: check the path against /api/schema/"
+        return JsonResponse({"error": {"code": "not_found", "message": message}}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        request_id = getattr(request, "request_id", "")
+        message = f"an unexpected error; it is logged under request id {request_id}"
+        return JsonResponse({"error": {"code": "server_error", "message": message}}, status=500)
+    return defaults.server_error(request)
