@@ -208,7 +208,8 @@ OIDC_ROLE_MAP = env.dict("OIDC_ROLE_MAP", default={})
 OIDC_BEARER_CACHE_SECONDS = env.int("OIDC_BEARER_CACHE_SECONDS", 60)
 # The name on the sign-in button.
 OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", "single sign-on")
-LOGIN_REDIRECT_URL_FAILURE = "login"
+# Where a failed OIDC sign-in lands (the library redirects to this as a URL, not a URL name).
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"
 if OIDC_ENABLED:
     missing = [
         name

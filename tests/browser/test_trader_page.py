@@ -51,11 +51,13 @@ def test_trader_sees_ticks_places_a_limit_order_watches_it_fill_and_pnl_move(sta
     stack.feed(FEED="replay", FEED_REPLAY_PATH=str(replay), FEED_REPLAY_SPEED="1")
     alice_page = logged_in_page(chromium, stack.base_url, "alice")
     bob_page = logged_in_page(chromium, stack.base_url, "bob")
-    alice_page.evaluate("window.notReloaded = true")
+    alice_page.evaluate("() => { window.notReloaded = true; }")
 
     # then alice's chart takes live ticks and the watchlist shows the live price
     expect(alice_page.locator("#market-state")).to_have_attribute("data-state", "live", timeout=20_000)
-    alice_page.wait_for_function("Number(document.querySelector('#chart').dataset.liveUpdates) >= 5", timeout=30_000)
+    alice_page.wait_for_function(
+        "() => Number(document.querySelector('#chart').dataset.liveUpdates) >= 5", timeout=30_000
+    )
     watch_ltp = alice_page.locator(f'#watchlist tr[data-token="{TOKEN}"] .ltp')
     assert D("1000") <= number(watch_ltp.inner_text()) <= D("1010")
 
@@ -79,7 +81,9 @@ def test_trader_sees_ticks_places_a_limit_order_watches_it_fill_and_pnl_move(sta
     assert rejected.rejection_rule == "max_order_quantity"
 
     # when the price is well above 1002 she places a BUY LIMIT 10 @ 1002.00
-    alice_page.wait_for_function("Number(document.querySelector('#chart').dataset.lastPrice) >= 1006", timeout=30_000)
+    alice_page.wait_for_function(
+        "() => Number(document.querySelector('#chart').dataset.lastPrice) >= 1006", timeout=30_000
+    )
     ticket.locator("input[name=quantity]").fill("10")
     ticket.locator("button[type=submit]").click()
     expect(alice_page.locator("#ticket-result")).to_contain_text("Order", timeout=10_000)
@@ -92,7 +96,9 @@ def test_trader_sees_ticks_places_a_limit_order_watches_it_fill_and_pnl_move(sta
     trade = Trade.objects.get(order=order)
     assert trade.price == D("1002.00") and trade.quantity == 10
     expect(row.locator(".filled")).to_have_text("10/10")
-    alice_page.wait_for_function("Number(document.querySelector('#chart').dataset.fillMarkers) >= 1", timeout=10_000)
+    alice_page.wait_for_function(
+        "() => Number(document.querySelector('#chart').dataset.fillMarkers) >= 1", timeout=10_000
+    )
     position = alice_page.locator(f'#positions tr[data-token="{TOKEN}"]')
     expect(position.locator(".qty")).to_have_text("10", timeout=10_000)
 
@@ -106,7 +112,7 @@ def test_trader_sees_ticks_places_a_limit_order_watches_it_fill_and_pnl_move(sta
     last = number(alice_page.locator("#chart").get_attribute("data-last-price"))
     shown = number(unrealised.inner_text())
     assert abs(shown - (last - D("1002.00")) * 10) <= D("10") * D("0.25") * 2  # a tick or two behind at most
-    assert alice_page.evaluate("window.notReloaded") is True
+    assert alice_page.evaluate("() => window.notReloaded") is True
 
     # when she halts the account from the kill switch, after saying no once
     ticket.locator("input[name=price]").fill("985.00")
@@ -144,7 +150,7 @@ def test_the_page_recovers_its_streams_when_the_web_process_restarts(stack, chro
     page = logged_in_page(chromium, stack.base_url, "alice")
     chart, market_state = page.locator("#chart"), page.locator("#market-state")
     expect(market_state).to_have_attribute("data-state", "live", timeout=20_000)
-    page.wait_for_function("Number(document.querySelector('#chart').dataset.liveUpdates) >= 3", timeout=30_000)
+    page.wait_for_function("() => Number(document.querySelector('#chart').dataset.liveUpdates) >= 3", timeout=30_000)
 
     # and she adds an instrument that has no price yet, so the page's starting list does not carry it
     page.fill("#watch-add input[name=symbol]", "quietco")
@@ -176,7 +182,7 @@ def test_the_page_recovers_its_streams_when_the_web_process_restarts(stack, chro
     expect(market_state).to_have_attribute("data-state", "live")
     expect(page.locator("#account-state")).to_have_attribute("data-connects", "2", timeout=20_000)
     page.wait_for_function(
-        f"Number(document.querySelector('#chart').dataset.liveUpdates) >= {updates_before + 3}", timeout=30_000
+        f"() => Number(document.querySelector('#chart').dataset.liveUpdates) >= {updates_before + 3}", timeout=30_000
     )
     row = page.locator(f'#orders tr[data-order-id="{missed.pk}"]')
     expect(row).to_be_visible(timeout=10_000)

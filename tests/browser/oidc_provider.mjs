@@ -1,0 +1,54 @@
+// A real OpenID provider for the sign-in tests: the npm package oidc-provider, on loopback.
+// Its own development sign-in page accepts any password for the accounts in OIDC_ACCOUNTS.
+// Env: PORT, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, POST_LOGOUT_REDIRECT_URI,
+//      OIDC_ACCOUNTS (JSON: {"username": {"email": "...", "roles": ["trader"]}}).
+import Provider from "oidc-provider";
+
+const port = Number(process.env.PORT);
+const accounts = JSON.parse(process.env.OIDC_ACCOUNTS);
+const issuer = `http://127.0.0.1:${port}`;
+
+const provider = new Provider(issuer, {
+  clients: [
+    {
+      client_id: process.env.CLIENT_ID,
+      client_secret: process.env.CLIENT_SECRET,
+      redirect_uris: [process.env.REDIRECT_URI],
+      post_logout_redirect_uris: [process.env.POST_LOGOUT_REDIRECT_URI],
+      grant_types: ["authorization_code"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "client_secret_post",
+      id_token_signed_response_alg: "RS256",
+    },
+  ],
+  claims: {
+    openid: ["sub"],
+    email: ["email", "email_verified"],
+    profile: ["preferred_username", "name"],
+    roles: ["roles"],
+  },
+  scopes: ["openid", "email", "profile", "roles"],
+  pkce: { required: () => true },
+  features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
+  async findAccount(ctx, id) {
+    const account = accounts[id];
+    if (!account) return undefined;
+    return {
+      accountId: id,
+      async claims() {
+        return {
+          sub: id,
+          preferred_username: id,
+          name: id,
+          email: account.email,
+          email_verified: true,
+          roles: account.roles,
+        };
+      },
+    };
+  },
+});
+provider.proxy = false;
+provider.listen(port, "127.0.0.1", () => {
+  console.log(`oidc-provider listening on ${issuer}`);
+});
