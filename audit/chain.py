@@ -20,6 +20,15 @@ class ChainReport:
         return self.broken_sequence is None
 
 
+def purge_anchor_matches(first_row: dict) -> bool:
+    """A retention purge recorded (in the chain itself) that it removed every row before this one."""
+    return AuditEvent.objects.filter(
+        action="audit.retention_purge",
+        payload__through_sequence=first_row["sequence"] - 1,
+        payload__through_hash=first_row["prev_hash"],
+    ).exists()
+
+
 def chain_verify(*, chunk_size: int = 2000) -> ChainReport:
     """Walk the whole chain in order and report the first row that does not follow from the one before."""
     expected_sequence = 1
@@ -28,6 +37,9 @@ def chain_verify(*, chunk_size: int = 2000) -> ChainReport:
     rows = AuditEvent.objects.order_by("sequence").values("id", "prev_hash", "hash", *HASHED_FIELDS)
     for row in rows.iterator(chunk_size=chunk_size):
         problem = ""
+        if checked == 0 and row["sequence"] > 1 and purge_anchor_matches(row):
+            # The oldest rows left by retention: the chain resumes from the purge's recorded anchor.
+            expected_sequence, prev_hash = row["sequence"], row["prev_hash"]
         if row["sequence"] != expected_sequence:
             problem = f"sequence {expected_sequence} is missing: the next row found is {row['sequence']} (rows deleted)"
         elif row["prev_hash"] != prev_hash:

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from .chain import chain_verify
 from .checkpoints import checkpoint_write
+from .retention import audit_retention_apply
 
 logger = logging.getLogger(__name__)
 LAST_VERIFY_CACHE_KEY = "audit:last-verify"
@@ -35,3 +36,10 @@ def audit_checkpoint_write():
     checkpoint = checkpoint_write()
     if checkpoint is not None:
         logger.info("audit checkpoint at sequence %s", checkpoint.sequence)
+
+
+@shared_task(ignore_result=True)
+def retention_apply():
+    """Remove records past their retention (audit.retention); what went is logged and, for audit rows, chained."""
+    removed = audit_retention_apply()
+    logger.info("retention: removed %s", removed)

@@ -364,9 +364,9 @@ if PRODUCTION and len(AUDIT_SIGNING_KEY) < 32:
 # A signed checkpoint of the chain's head is written this often; verification reports when the newest
 # checkpoint is older than twice this (checkpoints removed, or the schedule stopped).
 AUDIT_CHECKPOINT_MINUTES = env.int("AUDIT_CHECKPOINT_MINUTES", 5)
-# Retention per record type, in days (0 keeps forever). Audit events: seven years by default.
+# Retention per record type, in days (0 keeps forever); audit.retention applies them daily. Audit events
+# and checkpoints: seven years by default. Orders, trades and positions are the books and are kept.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", 7 * 365 + 2)
-ORDER_RETENTION_DAYS = env.int("ORDER_RETENTION_DAYS", 0)
 OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", 30)
 # Bodies of order requests kept in the API access record, at most this many bytes.
 AUDIT_REQUEST_BODY_LIMIT = env.int("AUDIT_REQUEST_BODY_LIMIT", 4096)

@@ -1,0 +1,61 @@
+"""Retention per record type: audit events and checkpoints after AUDIT_RETENTION_DAYS (seven years by
+default), sent outbox rows after OUTBOX_RETENTION_DAYS; bars and idempotency keys have their own
+(trading.bars, trading.idempotency). Orders, trades and positions are the books and are kept.
+
+Audit rows leave only as the oldest prefix of the chain, and the purge is itself recorded as a chained
+event naming the last removed row's sequence and hash: verification then starts from that anchor, so
+a purge is distinguishable from rows deleted behind the trail's back.
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from trading.models import OutboxEntry
+
+from .models import AuditCheckpoint, AuditEvent
+from .services import CHAIN_LOCK_KEY, audit_record
+
+PURGE_ACTION = "audit.retention_purge"
+
+
+@transaction.atomic
+def audit_retention_apply(now: datetime | None = None) -> dict:
+    now = now or timezone.now()
+    removed = {"audit_events": 0, "audit_checkpoints": 0, "outbox_entries": 0}
+    if settings.OUTBOX_RETENTION_DAYS:
+        cutoff = now - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
+        removed["outbox_entries"], _ = OutboxEntry.objects.filter(sent_at__lt=cutoff).delete()
+    if not settings.AUDIT_RETENTION_DAYS:
+        return removed
+    cutoff = now - timedelta(days=settings.AUDIT_RETENTION_DAYS)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+    last = AuditEvent.objects.filter(created_at__lt=cutoff).order_by("-sequence").values("sequence", "hash").first()
+    if last is None:
+        return removed
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('audit.purge_before', %s, true)", [cutoff.isoformat()])
+        cursor.execute("DELETE FROM audit_auditevent WHERE sequence <= %s", [last["sequence"]])
+        removed["audit_events"] = cursor.rowcount
+        cursor.execute(
+            f"DELETE FROM {AuditCheckpoint._meta.db_table} WHERE created_at < %s AND sequence <= %s",
+            [cutoff, last["sequence"]],
+        )
+        removed["audit_checkpoints"] = cursor.rowcount
+        cursor.execute("SELECT set_config('audit.purge_before', '', true)")
+    audit_record(
+        action=PURGE_ACTION,
+        actor="system:retention",
+        object_type="audit_trail",
+        payload={
+            "through_sequence": last["sequence"],
+            "through_hash": last["hash"],
+            "before": cutoff,
+            "retention_days": settings.AUDIT_RETENTION_DAYS,
+            **removed,
+        },
+    )
+    return removed
