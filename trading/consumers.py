@@ -14,12 +14,34 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
+from audit.services import audit_record
+
 from .market_hub import market_hub
 from .prices import quotes_latest
 from .streams import user_group
 
-# Close codes: 4401 not logged in; 4400 a malformed message.
+# Close codes: 4401 not logged in; 4403 the role does not allow this stream; 4400 a malformed message.
 UNAUTHENTICATED = 4401
+FORBIDDEN = 4403
+
+
+@database_sync_to_async
+def stream_allowed(scope, permission: str) -> bool:
+    """Whether the socket's user may open this stream; a refusal is recorded like any other denial."""
+    user = scope["user"]
+    if user.has_perm(permission):
+        return True
+    client = scope.get("client") or ("", 0)
+    audit_record(
+        action="access.denied",
+        actor=user,
+        object_type="websocket",
+        object_id=scope.get("path", "")[:64],
+        payload={"path": scope.get("path", ""), "needs": permission},
+        client_ip=client[0] or "",
+        request_id="",
+    )
+    return False
 
 
 class MarketConsumer(AsyncJsonWebsocketConsumer):
@@ -27,6 +49,9 @@ class MarketConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=UNAUTHENTICATED)
+            return
+        if not await stream_allowed(self.scope, "trading.view_instrument"):
+            await self.close(code=FORBIDDEN)
             return
         self.subscribed: set[int] = set()
         self.pending: dict[int, dict] = {}
@@ -115,6 +140,9 @@ class AccountConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=UNAUTHENTICATED)
+            return
+        if not await stream_allowed(self.scope, "trading.view_order"):
+            await self.close(code=FORBIDDEN)
             return
         # The group is the connected user's own; nothing a client sends can name another.
         self.group = user_group(user.pk)

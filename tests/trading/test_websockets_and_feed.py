@@ -66,6 +66,28 @@ def test_streams_refuse_anonymous_clients_and_foreign_origins(alice):
     run(go())
 
 
+def test_a_user_without_a_role_is_refused_the_streams_and_the_refusals_are_recorded(dave):
+    from audit.models import AuditEvent
+    from tests.conftest import persona
+
+    noras, daves = session_cookie(persona("nora", set())), session_cookie(dave)
+
+    async def go():
+        # nora signed in but has no role yet; dave (ops) may watch prices
+        assert await socket("/ws/account/", noras).connect() == (False, 4403)
+        assert await socket("/ws/market/", noras).connect() == (False, 4403)
+        market_stream = socket("/ws/market/", daves)
+        assert (await market_stream.connect())[0] is True
+        await market_stream.disconnect()
+
+    run(go())
+    denied = AuditEvent.objects.filter(action="access.denied").order_by("sequence")
+    assert [(event.actor, event.object_type, event.payload["needs"]) for event in denied] == [
+        ("nora", "websocket", "trading.view_order"),
+        ("nora", "websocket", "trading.view_instrument"),
+    ]
+
+
 def test_market_stream_sends_quotes_then_coalesced_ticks_of_subscribed_instruments_only(alice):
     reliance = instrument_make("RELIANCE", 738561, "2500.00")
     instrument_make("INFY", 408065, "1500.00")
