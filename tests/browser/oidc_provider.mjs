@@ -1,6 +1,6 @@
 // A real OpenID provider for the sign-in tests: the npm package oidc-provider, on loopback.
 // Its own development sign-in page accepts any password for the accounts in OIDC_ACCOUNTS.
-// Env: PORT, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, POST_LOGOUT_REDIRECT_URI,
+// Env: PORT, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, TOOL_REDIRECT_URI, POST_LOGOUT_REDIRECT_URI,
 //      OIDC_ACCOUNTS (JSON: {"username": {"email": "...", "roles": ["trader"]}}).
 import Provider from "oidc-provider";
 
@@ -13,7 +13,8 @@ const provider = new Provider(issuer, {
     {
       client_id: process.env.CLIENT_ID,
       client_secret: process.env.CLIENT_SECRET,
-      redirect_uris: [process.env.REDIRECT_URI],
+      // The site's callback, and one the bearer-token test reads the code from.
+      redirect_uris: [process.env.REDIRECT_URI, process.env.TOOL_REDIRECT_URI],
       post_logout_redirect_uris: [process.env.POST_LOGOUT_REDIRECT_URI],
       grant_types: ["authorization_code"],
       response_types: ["code"],

@@ -3,9 +3,12 @@ role comes from the provider's claim, sign-out ends the provider's session too, 
 is refused, and a provider that stops answering fails the sign-in within the timeout while the rest of
 the site keeps serving."""
 
+import base64
+import hashlib
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import threading
@@ -45,6 +48,7 @@ def provider(tmp_path):
         "CLIENT_ID": "tradingsite",
         "CLIENT_SECRET": "a-client-secret-for-tests",
         "REDIRECT_URI": f"http://127.0.0.1:{web_port}/oidc/callback/",
+        "TOOL_REDIRECT_URI": f"http://127.0.0.1:{web_port}/tool-callback",
         "POST_LOGOUT_REDIRECT_URI": f"http://127.0.0.1:{web_port}/accounts/login/",
         "OIDC_ACCOUNTS": json.dumps(ACCOUNTS),
     }
@@ -251,3 +255,70 @@ def test_an_unreachable_provider_fails_the_sign_in_within_the_timeout_while_the_
     assert TIMEOUT_SECONDS - 0.5 <= took <= TIMEOUT_SECONDS + 4, took
     assert len(others) >= 3 and all(status == 200 and seconds < 1.5 for status, seconds in others), others
     assert AuditEvent.objects.filter(action="auth.login_failed", payload__reason__icontains="did not answer").exists()
+
+
+def test_an_integrator_calls_the_api_with_an_access_token_from_the_provider(site, provider, chromium):
+    """A tool signs the user in at the provider itself (code flow with PKCE) and sends the provider's
+    access token as a bearer token: the site checks it at the provider and acts as that user."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    redirect_uri = f"{site.base_url}/tool-callback"
+    query = {
+        "client_id": "tradingsite",
+        "response_type": "code",
+        "scope": "openid profile roles",
+        "redirect_uri": redirect_uri,
+        "state": "tool",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    page = new_page(chromium, site.base_url)
+    arrived = {}
+
+    def tool_callback(route):
+        arrived["url"] = route.request.url
+        route.fulfill(status=200, body="signed in")
+
+    page.route(re.compile(re.escape(redirect_uri)), tool_callback)
+    consent_redirect = re.compile(re.escape(f"{provider.issuer}/interaction/"))
+    page.route(consent_redirect, lambda route: follow_to_tool(route, page, redirect_uri, arrived))
+    page.goto(f"{provider.issuer}/auth?{urlencode(query)}")
+    sign_in_at_provider(page, "erin")
+    code = dict(parse_qsl(urlsplit(arrived["url"]).query))["code"]
+    tokens = requests.post(
+        f"{provider.issuer}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": "tradingsite",
+            "client_secret": "a-client-secret-for-tests",
+            "code_verifier": verifier,
+        },
+        timeout=10,
+    ).json()
+
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {tokens['access_token']}"
+    accounts = api.get(f"{site.base_url}/api/v1/accounts", timeout=10)
+    refused = requests.get(
+        f"{site.base_url}/api/v1/accounts", headers={"Authorization": "Bearer not-a-token"}, timeout=10
+    )
+
+    assert accounts.status_code == 200 and accounts.json() == []
+    assert refused.status_code == 401
+    event = AuditEvent.objects.filter(action="api.request", actor="erin").latest("sequence")
+    assert event.payload["auth"] == "oidc_bearer" and event.payload["status"] == 200
+
+
+def follow_to_tool(route, page, redirect_uri: str, arrived: dict) -> None:
+    """The provider's redirects after consent lead to the tool's address, where nothing listens: follow
+    them here and note where they end."""
+    if route.request.method != "POST" or "prompt=consent" not in (route.request.post_data or ""):
+        route.continue_()
+        return
+    location = route.fetch(max_redirects=0).headers["location"]
+    while not location.startswith(redirect_uri):
+        location = page.context.request.get(location, max_redirects=0).headers["location"]
+    arrived["url"] = location
+    route.fulfill(status=200, body="signed in")
