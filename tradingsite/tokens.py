@@ -62,7 +62,8 @@ def api_token_create(*, user, name: str, scope: str, days: int) -> IssuedToken:
 
 
 @transaction.atomic
-def api_token_revoke(*, user, token_id: int) -> ApiToken:
+def api_token_revoke(*, user, token_id: int, revoked_by=None) -> ApiToken:
+    """Revoke one of `user`'s tokens: by the user, or by an administrator (`revoked_by`)."""
     token = ApiToken.objects.select_for_update().filter(user=user, pk=token_id).first()
     if token is None:
         raise NotFoundError(f"no API token {token_id}")
@@ -71,10 +72,10 @@ def api_token_revoke(*, user, token_id: int) -> ApiToken:
         token.save(update_fields=["revoked_at"])
         audit_record(
             action="api_token.revoke",
-            actor=user,
+            actor=revoked_by or user,
             object_type="api_token",
             object_id=token.pk,
-            payload={"name": token.name, "prefix": token.prefix},
+            payload={"name": token.name, "prefix": token.prefix, "owner": user.get_username()},
         )
     return token
 

@@ -126,3 +126,18 @@ def test_each_token_and_each_user_is_rate_limited_in_redis(settings, alice, mark
     assert by_second[:1] == [200] and 429 in by_second
     refused = second.get("/api/v1/accounts")
     assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 60
+
+
+def test_an_admin_revokes_another_users_token_in_the_back_office_without_seeing_its_key(client_for, root_admin, alice):
+    issued = api_token_create(user=alice, name="leaked", scope="trade", days=1)
+    admin = client_for(root_admin)
+
+    listed = admin.get("/admin/tradingsite/apitoken/").content.decode()
+    admin.post("/admin/tradingsite/apitoken/", {"action": "revoke", "_selected_action": [issued.token.pk]})
+
+    assert "leaked" in listed and issued.key not in listed and issued.token.key_hash not in listed
+    assert bearer(issued.key).get("/api/v1/orders").status_code == 401
+    from audit.models import AuditEvent
+
+    event = AuditEvent.objects.filter(action="api_token.revoke").latest("sequence")
+    assert (event.actor, event.payload["owner"]) == ("admin", "alice")
