@@ -238,7 +238,7 @@ REST_FRAMEWORK = {
     ]
     + (["tradingsite.oidc.OIDCBearerAuthentication"] if OIDC_ENABLED else []),
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_THROTTLE_CLASSES": ["tradingsite.throttles.PerTokenThrottle", "tradingsite.throttles.PerUserThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["tradingsite.throttles.ApiThrottle"],
 }
 # Requests per minute, counted in Redis across all web processes: per API token, and per user over
 # all of that user's tokens and sessions. Over the limit is a 429 with Retry-After.
