@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from tradingsite.serializers import OutputSerializer
 
+from .exports import COLUMNS
 from .models import AuditEvent
 
 
@@ -21,20 +22,7 @@ class CanViewAudit(BasePermission):
 class AuditEventOutput(OutputSerializer):
     class Meta:
         model = AuditEvent
-        fields = [
-            "sequence",
-            "created_at",
-            "actor_id",
-            "actor",
-            "action",
-            "object_type",
-            "object_id",
-            "request_id",
-            "client_ip",
-            "payload",
-            "prev_hash",
-            "hash",
-        ]
+        fields = list(COLUMNS)  # the hashed content, then prev_hash and hash: what an export holds
 
 
 class AuditEventFilters(serializers.Serializer):
