@@ -435,3 +435,21 @@ class ApprovalRequest(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} on {self.account} ({self.status})"
+
+
+class KiteLink(models.Model):
+    """A trading account's link to a Zerodha Kite Connect app: the app's key, its secret and the day's
+    access token (both encrypted at rest, tradingsite.encryption), and when that token expires."""
+
+    account = models.OneToOneField(TradingAccount, on_delete=models.CASCADE, related_name="kite_link")
+    api_key = models.CharField(max_length=64)
+    api_secret_encrypted = models.TextField()
+    access_token_encrypted = models.TextField(blank=True)
+    kite_user_id = models.CharField(max_length=32, blank=True)
+    logged_in_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Kite app {self.api_key} for {self.account}"

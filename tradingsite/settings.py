@@ -370,3 +370,11 @@ AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", 7 * 365 + 2)
 OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", 30)
 # Bodies of order requests kept in the API access record, at most this many bytes.
 AUDIT_REQUEST_BODY_LIMIT = env.int("AUDIT_REQUEST_BODY_LIMIT", 4096)
+
+# Zerodha Kite Connect. The API root and the login page are settings so tests can point the real
+# kiteconnect client at a fake Kite on loopback. Access tokens expire at Kite's daily reset (06:00 IST).
+KITE_API_ROOT = env.str("KITE_API_ROOT", "https://api.kite.trade")
+KITE_LOGIN_URL = env.str("KITE_LOGIN_URL", "https://kite.zerodha.com/connect/login")
+KITE_TIMEOUT_SECONDS = env.int("KITE_TIMEOUT_SECONDS", 7)
+# Kite secrets and tokens are encrypted at rest with a key derived from this (else from SECRET_KEY).
+FIELD_ENCRYPTION_KEY = env_secret("FIELD_ENCRYPTION_KEY", "")

@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 
+from trading import kite_views
 from trading import views as trading_views
 
 from . import health, login, oidc, views
@@ -19,6 +20,10 @@ urlpatterns = [
     path("status/", views.system_status, name="system-status"),
     path("trade/", trading_views.trade, name="trade"),
     path("dashboard/", trading_views.dashboard, name="dashboard"),
+    path("kite/", kite_views.kite_page, name="kite"),
+    path("kite/login/<int:account_id>", kite_views.kite_login, name="kite-login"),
+    path("kite/callback", kite_views.kite_callback, name="kite-callback"),
+    path("kite/logout/<int:account_id>", kite_views.kite_logout_view, name="kite-logout"),
     path("accounts/login/", login.LoginView.as_view(), name="login"),
     path("accounts/logout/", oidc.LogoutView.as_view(), name="logout"),
     path("accounts/tokens/", views.api_tokens, name="api-tokens"),
