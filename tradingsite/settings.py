@@ -376,5 +376,10 @@ AUDIT_REQUEST_BODY_LIMIT = env.int("AUDIT_REQUEST_BODY_LIMIT", 4096)
 KITE_API_ROOT = env.str("KITE_API_ROOT", "https://api.kite.trade")
 KITE_LOGIN_URL = env.str("KITE_LOGIN_URL", "https://kite.zerodha.com/connect/login")
 KITE_TIMEOUT_SECONDS = env.int("KITE_TIMEOUT_SECONDS", 7)
+# Orders of Kite-linked accounts go to Kite only when this is on. Off by default until order updates
+# (postbacks, the ticker's order messages) and reconciliation track what Kite does with them.
+KITE_ORDERS_ENABLED = env.bool("KITE_ORDERS_ENABLED", False)
+# The exchange-approved algo id sent with every order (SEBI's algo rules), when there is one.
+KITE_ALGO_ID = env.str("KITE_ALGO_ID", "")
 # Kite secrets and tokens are encrypted at rest with a key derived from this (else from SECRET_KEY).
 FIELD_ENCRYPTION_KEY = env_secret("FIELD_ENCRYPTION_KEY", "")

@@ -11,6 +11,7 @@ import hashlib
 import json
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -37,6 +38,11 @@ class FakeKite:
     request_tokens: set[str] = field(default_factory=set)
     access_tokens: set[str] = field(default_factory=set)
     invalidated: set[str] = field(default_factory=set)
+    # Orders placed, by Kite order id; and what the next placements meet: "429", "reject", or
+    # "timeout_after_accept" (the order is taken, the answer comes after the client has given up).
+    orders: dict[str, dict] = field(default_factory=dict)
+    next_place: list[str] = field(default_factory=list)
+    answer_delay_seconds: float = 3.0
 
     def start(self) -> "FakeKite":
         fixture("generate_session.json")  # skips the test, with the reason, when the fixtures are absent
@@ -77,11 +83,57 @@ class FakeKite:
                     self.send_header("Location", f"{fake.redirect_url}?{urlencode(query)}")
                     self.end_headers()
                     return
+                if path == "/orders":
+                    if self.authorised():
+                        template = fixture("orders.json")["data"][0]
+                        rows = [
+                            {**template, **order, "quantity": int(order["quantity"])} for order in fake.orders.values()
+                        ]
+                        self.answer(200, {"status": "success", "data": rows})
+                    return
                 self.error(404, "GeneralException", "Route not found")
+
+            def authorised(self) -> bool:
+                scheme, _, credentials = self.headers.get("Authorization", "").partition(" ")
+                key, _, token = credentials.partition(":")
+                if scheme != "token" or key != fake.api_key or token not in fake.access_tokens:
+                    self.error(403, "TokenException", "Incorrect `api_key` or `access_token`.")
+                    return False
+                return True
+
+            def do_PUT(self):
+                path, params = urlsplit(self.path).path, self.params()
+                fake.calls.append(("PUT", path, params))
+                if self.authorised():
+                    order_id = path.rsplit("/", 1)[-1]
+                    fake.orders[order_id].update(params)
+                    self.answer(200, {"status": "success", "data": {"order_id": order_id}})
+
+            def place(self, params: dict) -> None:
+                behaviour = fake.next_place.pop(0) if fake.next_place else ""
+                if behaviour == "429":
+                    self.error(429, "NetworkException", "Too many requests")
+                    return
+                if behaviour == "reject":
+                    self.error(
+                        400,
+                        "InputException",
+                        "Tick size for this script is 0.05. Kindly enter the price in the multiple of tick size.",
+                    )
+                    return
+                order_id = str(151220000000000 + len(fake.orders))
+                fake.orders[order_id] = {**params, "order_id": order_id, "status": "OPEN"}
+                if behaviour == "timeout_after_accept":
+                    time.sleep(fake.answer_delay_seconds)
+                self.answer(200, {"status": "success", "data": {"order_id": order_id}})
 
             def do_POST(self):
                 path, params = urlsplit(self.path).path, self.params()
                 fake.calls.append(("POST", path, params))
+                if path == "/orders/regular":
+                    if self.authorised():
+                        self.place(params)
+                    return
                 if path != "/session/token":
                     self.error(404, "GeneralException", "Route not found")
                     return
@@ -104,6 +156,12 @@ class FakeKite:
             def do_DELETE(self):
                 path, params = urlsplit(self.path).path, self.params()
                 fake.calls.append(("DELETE", path, params))
+                if path.startswith("/orders/regular/"):
+                    if self.authorised():
+                        order_id = path.rsplit("/", 1)[-1]
+                        fake.orders[order_id]["status"] = "CANCELLED"
+                        self.answer(200, {"status": "success", "data": {"order_id": order_id}})
+                    return
                 if path == "/session/token" and params.get("access_token") in fake.access_tokens:
                     fake.access_tokens.discard(params["access_token"])
                     fake.invalidated.add(params["access_token"])

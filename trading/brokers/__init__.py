@@ -23,4 +23,11 @@ def broker_for(account: TradingAccount) -> Broker:
         from .paper import PaperExchange
 
         return PaperExchange()
+    if account.broker == TradingAccount.Broker.KITE:
+        from ..models import KiteLink
+        from .kite import KiteBroker
+
+        link = KiteLink.objects.filter(account=account).first()
+        if link is not None:
+            return KiteBroker(link)
     raise BrokerUnavailable(f"the {account.broker} broker is not linked for account {account.name}")
