@@ -5,12 +5,16 @@ import secrets
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from audit.services import audit_record
 from tradingsite.exceptions import ApplicationError
 
 from .kite import kite_link_set, kite_login_url, kite_logout, kite_session_complete, kite_session_live
+from .kite_updates import UpdateRefused, kite_postback_receive
 from .models import KiteLink
 from .selectors import account_for_user, accounts_for_user
 
@@ -99,3 +103,20 @@ def kite_logout_view(request, account_id: int):
     else:
         messages.success(request, "Logged out of Kite: the access token is invalidated.")
     return redirect("kite")
+
+
+@csrf_exempt
+@require_POST
+def kite_postback(request):
+    """Kite's postback URL. No session: the checksum is what authenticates it."""
+    try:
+        outcome = kite_postback_receive(request.body)
+    except UpdateRefused as exc:
+        audit_record(
+            action="kite.postback_refused",
+            actor="broker:kite",
+            object_type="kite_order",
+            payload={"reason": str(exc), "body": request.body[:2000].decode("utf-8", errors="replace")},
+        )
+        return JsonResponse({"error": {"code": "postback_refused", "message": str(exc)}}, status=403)
+    return JsonResponse({"status": "ok", "applied": outcome})

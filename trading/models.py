@@ -453,3 +453,22 @@ class KiteLink(models.Model):
 
     def __str__(self):
         return f"Kite app {self.api_key} for {self.account}"
+
+
+class BrokerUpdate(models.Model):
+    """One order update received from the broker (a Kite postback or ticker order message), kept so a
+    repeated or stale update is recognised and refused rather than applied twice or out of order."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="broker_updates")
+    source = models.CharField(max_length=16)
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the update's content.")
+    exchange_update_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=32)
+    filled_quantity = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["order", "exchange_update_at"])]
+
+    def __str__(self):
+        return f"{self.source} update of order {self.order_id}: {self.status}"

@@ -24,6 +24,7 @@ urlpatterns = [
     path("kite/login/<int:account_id>", kite_views.kite_login, name="kite-login"),
     path("kite/callback", kite_views.kite_callback, name="kite-callback"),
     path("kite/logout/<int:account_id>", kite_views.kite_logout_view, name="kite-logout"),
+    path("kite/postback", kite_views.kite_postback, name="kite-postback"),
     path("accounts/login/", login.LoginView.as_view(), name="login"),
     path("accounts/logout/", oidc.LogoutView.as_view(), name="logout"),
     path("accounts/tokens/", views.api_tokens, name="api-tokens"),

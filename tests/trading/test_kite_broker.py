@@ -2,15 +2,18 @@
 market, rejected with Kite's reason, and never placed twice, whether Kite rate-limits the call or takes
 the order and the answer is lost."""
 
+import hashlib
+import json
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
-from tests.fakes.kite import FakeKite
+from audit.models import AuditEvent
+from tests.fakes.kite import FakeKite, fixture
 from trading.brokers.kite import kite_tag
 from trading.kite import token_expiry
-from trading.models import KiteLink, Order, OutboxEntry, TradingAccount
+from trading.models import KiteLink, Order, OutboxEntry, Trade, TradingAccount
 from trading.services import account_create, order_cancel, order_place
 from tradingsite.encryption import encrypt
 
@@ -145,3 +148,64 @@ def test_with_kite_routing_switched_off_an_order_is_rejected_not_sent(settings, 
 
     assert "switched off on this site (KITE_ORDERS_ENABLED)" in refreshed(order).status_message
     assert kite.orders == {}
+
+
+def postback(order: Order, *, status: str, filled: int, average: str, at: str, secret: str = "secret") -> str:
+    """Kite's postback for this order, from the official mock, with its checksum."""
+    body = fixture("postback.json")
+    body.update(
+        order_id=order.broker_order_id,
+        order_timestamp="2026-11-24 09:20:00",
+        exchange_update_timestamp=at,
+        status=status,
+        tradingsymbol=order.tradingsymbol,
+        quantity=order.quantity,
+        filled_quantity=filled,
+        pending_quantity=order.quantity - filled,
+        average_price=float(average),
+        tag=kite_tag(order),
+    )
+    body["checksum"] = hashlib.sha256(f"{body['order_id']}{body['order_timestamp']}{secret}".encode()).hexdigest()
+    return json.dumps(body)
+
+
+def post(client, body: str):
+    return client.post("/kite/postback", body, content_type="application/json")
+
+
+def test_postbacks_book_fills_at_the_prices_kite_reports(kite, alice, infy, client):
+    order = place(kite, alice, infy, order_type="LIMIT", price=D("1495.00"))
+    settle()
+    order = refreshed(order)
+
+    first = post(client, postback(order, status="OPEN", filled=1, average="1490.00", at="2026-11-24 09:21:00"))
+    second = post(client, postback(order, status="COMPLETE", filled=2, average="1490.50", at="2026-11-24 09:21:05"))
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert list(Trade.objects.filter(order=order).order_by("pk").values_list("quantity", "price")) == [
+        (1, D("1490.00")),
+        (1, D("1491.00")),
+    ]
+    assert refreshed(order).status == Order.Status.COMPLETE
+
+
+def test_forged_repeated_and_stale_postbacks_are_refused_and_recorded(kite, alice, infy, client):
+    order = place(kite, alice, infy, order_type="LIMIT", price=D("1495.00"))
+    settle()
+    order = refreshed(order)
+    early = postback(order, status="OPEN", filled=1, average="1490.00", at="2026-11-24 09:21:00")
+    late = postback(order, status="OPEN", filled=1, average="1490.00", at="2026-11-24 09:22:00")
+    post(client, late)
+
+    forged = post(
+        client, postback(order, status="COMPLETE", filled=2, average="1.00", at="2026-11-24 09:23:00", secret="guess")
+    )
+    repeated = post(client, late)
+    stale = post(client, early)
+
+    assert forged.status_code == repeated.status_code == stale.status_code == 403
+    assert "checksum" in forged.json()["error"]["message"]
+    assert "received before" in repeated.json()["error"]["message"]
+    assert "older than the one already applied" in stale.json()["error"]["message"]
+    assert Trade.objects.filter(order=order).count() == 1 and refreshed(order).filled_quantity == 1
+    assert AuditEvent.objects.filter(action="kite.postback_refused").count() == 3
