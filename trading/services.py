@@ -202,6 +202,13 @@ def order_modify(
         order = locks.order_lock(order.pk)
         if not order.is_live:
             raise IllegalTransition(f"order {order.pk} is {order.status} and can no longer be modified")
+        limit = settings.KITE_MODIFICATIONS_PER_ORDER
+        if account.broker == TradingAccount.Broker.KITE and order.modification_count >= limit:
+            raise ValidationError(
+                f"Kite allows {limit} modifications per order and order {order.pk} has had them: "
+                "cancel it and place a new one",
+                code="kite_modification_limit",
+            )
         new_type = order_type or order.order_type
         new_quantity = quantity if quantity is not None else order.quantity
         if new_quantity <= order.filled_quantity:

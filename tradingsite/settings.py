@@ -379,6 +379,11 @@ KITE_TIMEOUT_SECONDS = env.int("KITE_TIMEOUT_SECONDS", 7)
 # Orders of Kite-linked accounts go to Kite only when this is on. Off by default until order updates
 # (postbacks, the ticker's order messages) and reconciliation track what Kite does with them.
 KITE_ORDERS_ENABLED = env.bool("KITE_ORDERS_ENABLED", False)
+# Kite's order limits per account, enforced before each call (Kite refuses beyond them anyway).
+KITE_ORDERS_PER_SECOND = env.int("KITE_ORDERS_PER_SECOND", 10)
+KITE_ORDERS_PER_MINUTE = env.int("KITE_ORDERS_PER_MINUTE", 400)
+KITE_ORDERS_PER_DAY = env.int("KITE_ORDERS_PER_DAY", 5000)
+KITE_MODIFICATIONS_PER_ORDER = env.int("KITE_MODIFICATIONS_PER_ORDER", 25)
 # The exchange-approved algo id sent with every order (SEBI's algo rules), when there is one.
 KITE_ALGO_ID = env.str("KITE_ALGO_ID", "")
 # Kite secrets and tokens are encrypted at rest with a key derived from this (else from SECRET_KEY).

@@ -4,6 +4,7 @@ the order and the answer is lost."""
 
 import hashlib
 import json
+import time
 from decimal import Decimal
 
 import pytest
@@ -14,8 +15,9 @@ from tests.fakes.kite import FakeKite, fixture
 from trading.brokers.kite import kite_tag
 from trading.kite import token_expiry
 from trading.models import KiteLink, Order, OutboxEntry, Trade, TradingAccount
-from trading.services import account_create, order_cancel, order_place
+from trading.services import account_create, order_cancel, order_modify, order_place
 from tradingsite.encryption import encrypt
+from tradingsite.exceptions import ValidationError
 
 from .conftest import instrument_make, refreshed, settle
 
@@ -209,3 +211,41 @@ def test_forged_repeated_and_stale_postbacks_are_refused_and_recorded(kite, alic
     assert "older than the one already applied" in stale.json()["error"]["message"]
     assert Trade.objects.filter(order=order).count() == 1 and refreshed(order).filled_quantity == 1
     assert AuditEvent.objects.filter(action="kite.postback_refused").count() == 3
+
+
+def test_kites_per_second_limit_holds_orders_back_and_sends_them_after(settings, kite, alice, infy):
+    settings.KITE_ORDERS_PER_SECOND = 2
+    orders = [place(kite, alice, infy) for _ in range(3)]
+    time.sleep(1.02 - time.time() % 1)  # start at the top of a second, so the three sends share one
+
+    settle()
+    waiting = [refreshed(order).status for order in orders]
+    time.sleep(1.1)
+    settle()
+
+    assert sorted(waiting) == ["OPEN", "OPEN", "PUT ORDER REQ RECEIVED"]
+    assert [refreshed(order).status for order in orders] == ["OPEN"] * 3 and len(kite.orders) == 3
+
+
+def test_past_kites_daily_limit_an_order_is_rejected_with_the_reason(settings, kite, alice, infy):
+    settings.KITE_ORDERS_PER_DAY = 1
+    first, second = place(kite, alice, infy), place(kite, alice, infy)
+
+    settle()
+
+    assert refreshed(first).status == Order.Status.OPEN
+    assert "Kite allows 1 orders per day per account" in refreshed(second).status_message
+
+
+def test_past_kites_modification_limit_a_modification_is_refused_at_once(settings, kite, alice, infy):
+    settings.KITE_MODIFICATIONS_PER_ORDER = 1
+    order = place(kite, alice, infy, order_type="LIMIT", price=D("1490.00"))
+    settle()
+    order_modify(order=refreshed(order), price=D("1491.00"), modified_by=alice)
+
+    with pytest.raises(ValidationError, match="Kite allows 1 modifications per order"):
+        order_modify(order=refreshed(order), price=D("1492.00"), modified_by=alice)
+    settle()
+
+    (sent,) = kite.orders.values()
+    assert sent["price"] == "1491.00"

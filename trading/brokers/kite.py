@@ -7,11 +7,16 @@ message; a lapsed session rejects with a prompt to log in again; rate limiting a
 leave the order to be sent again by the outbox.
 """
 
+import time
+from datetime import datetime
+
 import requests
 from django.conf import settings
+from django.core.cache import cache
 from kiteconnect import exceptions as kite_errors
 
 from audit.services import audit_record
+from tradingsite.ist import IST
 
 from .. import services
 from ..kite import kite_client, kite_session_live
@@ -48,6 +53,8 @@ class KiteBroker:
             return
         if self.sent_before(order) and self.adopt_if_at_kite(order):
             return
+        if not self.within_limits(order):
+            return
         try:
             kite_order_id = self.client.place_order(**self.place_params(order))
         except kite_errors.TokenException as exc:
@@ -64,6 +71,31 @@ class KiteBroker:
                 return
             raise BrokerUnavailable(f"Kite did not take the order ({exc}); it is sent again shortly") from exc
         self.accepted(order, kite_order_id)
+
+    def within_limits(self, order: Order) -> bool:
+        """Kite's per-account order limits, counted in Redis across workers. Past the per-second or
+        per-minute limit the order waits for the outbox to send it again; past the day's, it is rejected."""
+        now = time.time()
+        windows = [
+            (f"s:{int(now)}", 2, settings.KITE_ORDERS_PER_SECOND, "second"),
+            (f"m:{int(now // 60)}", 120, settings.KITE_ORDERS_PER_MINUTE, "minute"),
+            (f"d:{datetime.now(IST).date()}", 2 * 86400, settings.KITE_ORDERS_PER_DAY, "day"),
+        ]
+        keys = [cache.make_and_validate_key(f"kite-orders:{order.account_id}:{window}") for window, *_ in windows]
+        pipeline = cache._cache.get_client(keys[0], write=True).pipeline(transaction=False)
+        for key, (_, ttl, _, _) in zip(keys, windows, strict=True):
+            pipeline.incr(key)
+            pipeline.expire(key, ttl)
+        counts = pipeline.execute()[::2]
+        for count, (_, _, limit, per) in zip(counts, windows, strict=True):
+            if count <= limit:
+                continue
+            if per == "day":
+                reason = f"Kite allows {limit} orders per day per account; this account has reached it"
+                services.order_broker_reject(order=order, reason=reason)
+                return False
+            raise BrokerUnavailable(f"Kite's limit of {limit} orders per {per} for this account: sent again shortly")
+        return True
 
     def place_params(self, order: Order) -> dict:
         params = {
