@@ -117,7 +117,7 @@ def apply(order: Order, update: dict, filled: int) -> str:
     status = update.get("status")
     message = update.get("status_message") or ""
     if status == "CANCELLED" and order.is_live:
-        services.order_cancel(order=order, reason=f"cancelled at Kite {message}".strip())
+        services.order_cancel(order=order, reason=f"cancelled at Kite {message}".strip(), by_broker=True)
         done.append("cancelled")
     elif status == "REJECTED" and order.is_live and order.filled_quantity == 0:
         services.order_broker_reject(order=order, reason=f"Kite rejected the order: {message or 'no reason given'}")

@@ -263,8 +263,9 @@ def order_modify(
     return order
 
 
-def order_cancel(*, order: Order, cancelled_by=None, reason: str = "") -> Order:
-    """Cancel what is left of a live order; its filled part stands."""
+def order_cancel(*, order: Order, cancelled_by=None, reason: str = "", by_broker: bool = False) -> Order:
+    """Cancel what is left of a live order; its filled part stands. `by_broker`: the broker reported the
+    cancellation itself (an order update), so no cancel is sent back to it."""
     with transaction.atomic():
         locks.account_lock(order.account_id)
         order = locks.order_lock(order.pk)
@@ -278,7 +279,7 @@ def order_cancel(*, order: Order, cancelled_by=None, reason: str = "") -> Order:
             cancelled_quantity=remaining,
             status_message=reason or "cancelled",
         )
-        if order.broker_order_id:
+        if order.broker_order_id and not by_broker:
             entry = OutboxEntry.objects.create(order=order, action=OutboxEntry.Action.CANCEL)
             outbox_notify(entry)
         audit_record(

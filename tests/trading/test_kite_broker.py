@@ -249,3 +249,16 @@ def test_past_kites_modification_limit_a_modification_is_refused_at_once(setting
 
     (sent,) = kite.orders.values()
     assert sent["price"] == "1491.00"
+
+
+def test_a_cancel_reported_by_kite_is_followed_without_sending_a_cancel_back(kite, alice, infy, client):
+    order = place(kite, alice, infy, order_type="LIMIT", price=D("1490.00"))
+    settle()
+    order = refreshed(order)
+
+    answered = post(client, postback(order, status="CANCELLED", filled=0, average="0", at="2026-11-24 15:30:00"))
+    settle()
+
+    assert answered.status_code == 200 and refreshed(order).status == Order.Status.CANCELLED
+    assert not OutboxEntry.objects.filter(order=order, action=OutboxEntry.Action.CANCEL).exists()
+    assert not [call for call in kite.calls if call[0] == "DELETE"]
