@@ -19,7 +19,8 @@ from portfolio.selectors import (
 )
 
 from .apis import AccountOutput
-from .models import Instrument, Order, TradingAccount
+from .kite import kite_session_live
+from .models import Instrument, KiteLink, Order, TradingAccount
 from .selectors import accounts_for_user
 
 WATCHLIST_SIZE = 50
@@ -69,7 +70,12 @@ def trade(request):
         },
         "csrf": get_token(request),
     }
-    return render(request, "trading/trade.html", {"boot": boot, "account": account, "accounts": accounts})
+    kite_login_needed = False
+    if account is not None and account.broker == TradingAccount.Broker.KITE:
+        link = KiteLink.objects.filter(account=account).first()
+        kite_login_needed = link is None or not kite_session_live(link)
+    context = {"boot": boot, "account": account, "accounts": accounts, "kite_login_needed": kite_login_needed}
+    return render(request, "trading/trade.html", context)
 
 
 def bars_scaled(rows: list[dict], key: str) -> list[dict]:

@@ -136,3 +136,16 @@ def test_the_session_ends_at_kites_daily_reset_and_the_page_asks_for_a_new_login
 )
 def test_a_token_expires_at_the_next_six_oclock_ist(logged_in, expires):
     assert token_expiry(logged_in) == expires
+
+
+def test_the_trade_page_asks_for_a_kite_login_when_the_session_has_ended(linked, fake_kite):
+    page, account = linked
+    before = page.get(f"/trade/?account={account.pk}").content.decode()
+    kite_login(page, account)
+    during = page.get(f"/trade/?account={account.pk}").content.decode()
+    KiteLink.objects.filter(account=account).update(expires_at=timezone.now())
+    after = page.get(f"/trade/?account={account.pk}").content.decode()
+
+    assert 'id="kite-login-needed"' in before
+    assert 'id="kite-login-needed"' not in during
+    assert 'id="kite-login-needed"' in after and 'href="/kite/"' in after

@@ -102,6 +102,9 @@ def test_pages_carry_a_nonce_csp_and_refuse_framing(client_for, alice):
     scripts = re.findall(r"<script([^>]*)>", first.content.decode())
     code = [attributes for attributes in scripts if 'type="application/json"' not in attributes]
     assert code and all('src="/static/' in attributes for attributes in code)
+    # nor inline event handlers, which the policy would block, on any page
+    for path in ("/trade/", "/dashboard/", "/", "/accounts/tokens/"):
+        assert not re.search(r"\son[a-z]+=", client_for(alice).get(path).content.decode()), path
 
 
 @pytest.mark.django_db
