@@ -62,3 +62,15 @@ def bars_maintain() -> None:
 
     partitions_ensure()
     bars_retention_apply()
+
+
+@shared_task(ignore_result=True)
+def kite_reconcile():
+    """Every account with a live Kite session: apply what Kite did that its updates did not tell us."""
+    from .kite import kite_session_live
+    from .kite_reconcile import kite_reconcile as reconcile
+    from .models import KiteLink
+
+    for link in KiteLink.objects.exclude(access_token_encrypted=""):
+        if kite_session_live(link):
+            reconcile(link)

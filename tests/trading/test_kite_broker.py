@@ -14,6 +14,7 @@ from audit.models import AuditEvent
 from tests.fakes.kite import FakeKite, fixture
 from trading.brokers.kite import kite_tag
 from trading.kite import token_expiry
+from trading.kite_reconcile import kite_reconcile
 from trading.models import KiteLink, Order, OutboxEntry, Trade, TradingAccount
 from trading.services import account_create, order_cancel, order_modify, order_place
 from tradingsite.encryption import encrypt
@@ -262,3 +263,28 @@ def test_a_cancel_reported_by_kite_is_followed_without_sending_a_cancel_back(kit
     assert answered.status_code == 200 and refreshed(order).status == Order.Status.CANCELLED
     assert not OutboxEntry.objects.filter(order=order, action=OutboxEntry.Action.CANCEL).exists()
     assert not [call for call in kite.calls if call[0] == "DELETE"]
+
+
+def test_reconciliation_repairs_a_fill_missed_during_an_outage_once(kite, alice, infy):
+    # given an order at Kite that filled while no postback reached the platform
+    order = place(kite, alice, infy, order_type="LIMIT", price=D("1495.00"))
+    settle()
+    order = refreshed(order)
+    kite.orders[order.broker_order_id].update(
+        status="COMPLETE",
+        filled_quantity=2,
+        pending_quantity=0,
+        average_price=1494.5,
+        exchange_update_timestamp="2026-11-24 10:05:00",
+    )
+    # and an order at Kite the platform never placed
+    kite.orders["999"] = {"order_id": "999", "tradingsymbol": "SBIN", "quantity": "1", "status": "OPEN", "tag": None}
+
+    first = kite_reconcile(KiteLink.objects.get(account=kite.account))
+    second = kite_reconcile(KiteLink.objects.get(account=kite.account))
+
+    order = refreshed(order)
+    assert order.status == Order.Status.COMPLETE and order.filled_quantity == 2
+    assert list(Trade.objects.filter(order=order).values_list("quantity", "price")) == [(2, D("1494.50"))]
+    assert (first["updated"], first["unknown"], second["updated"]) == (1, 1, 0)
+    assert AuditEvent.objects.filter(action="kite.order_unknown", object_id="999").count() == 2

@@ -19,6 +19,7 @@ PERIODIC_TASKS = {
         settings.AUDIT_CHECKPOINT_MINUTES * 60 - 5,
     ),
     "retention": ("audit.tasks.retention_apply", ("every", 86400), 3600),
+    "kite-reconcile": ("trading.tasks.kite_reconcile", ("every", 60), 55),
     "outbox-sweep": ("trading.tasks.outbox_sweep", ("every", 10), 9),
     "idempotency-keys-purge": ("trading.tasks.idempotency_keys_purge", ("every", 3600), 3000),
     "paper-mis-squareoff": ("trading.tasks.paper_mis_squareoff", ("at", "15:20"), 600),
