@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .hashing import canonical_timestamp, signature, signature_valid
@@ -16,8 +16,6 @@ from .signing import signing_key
 @transaction.atomic
 def checkpoint_write() -> AuditCheckpoint | None:
     """Sign the chain's current head; None when the trail is empty or the head is already checkpointed."""
-    from django.db import connection
-
     with connection.cursor() as cursor:  # the head cannot move while it is read and signed
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
     head = AuditEvent.objects.order_by("-sequence").values("sequence", "hash").first()

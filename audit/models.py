@@ -1,7 +1,5 @@
 from django.db import models
 
-from .hashing import GENESIS_HASH  # noqa: F401 - part of this module's interface
-
 
 class AuditEvent(models.Model):
     """One entry of the append-only, hash-chained audit trail.

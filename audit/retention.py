@@ -1,6 +1,6 @@
-"""Retention per record type: audit events and checkpoints after AUDIT_RETENTION_DAYS (seven years by
-default), sent outbox rows after OUTBOX_RETENTION_DAYS; bars and idempotency keys have their own
-(trading.bars, trading.idempotency). Orders, trades and positions are the books and are kept.
+"""Retention of audit events and checkpoints: AUDIT_RETENTION_DAYS (seven years by default). The other
+record types keep their own retention next to them: sent outbox rows (trading.outbox), bars
+(trading.bars), idempotency keys (trading.idempotency). Orders, trades and positions are the books.
 
 Audit rows leave only as the oldest prefix of the chain, and the purge is itself recorded as a chained
 event naming the last removed row's sequence and hash: verification then starts from that anchor, so
@@ -13,8 +13,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from trading.models import OutboxEntry
-
 from .models import AuditCheckpoint, AuditEvent
 from .services import CHAIN_LOCK_KEY, audit_record
 
@@ -24,10 +22,7 @@ PURGE_ACTION = "audit.retention_purge"
 @transaction.atomic
 def audit_retention_apply(now: datetime | None = None) -> dict:
     now = now or timezone.now()
-    removed = {"audit_events": 0, "audit_checkpoints": 0, "outbox_entries": 0}
-    if settings.OUTBOX_RETENTION_DAYS:
-        cutoff = now - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
-        removed["outbox_entries"], _ = OutboxEntry.objects.filter(sent_at__lt=cutoff).delete()
+    removed = {"audit_events": 0, "audit_checkpoints": 0}
     if not settings.AUDIT_RETENTION_DAYS:
         return removed
     cutoff = now - timedelta(days=settings.AUDIT_RETENTION_DAYS)

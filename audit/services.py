@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from tradingsite import request_context
 
-from .chain import event_hash
-from .models import GENESIS_HASH, AuditEvent
+from .hashing import GENESIS_HASH, event_hash
+from .models import AuditEvent
 
 # Every writer takes this transaction-scoped advisory lock before reading the chain's head, so two
 # transactions can never both append after the same row. It is held until the caller's transaction

@@ -40,6 +40,6 @@ def audit_checkpoint_write():
 
 @shared_task(ignore_result=True)
 def retention_apply():
-    """Remove records past their retention (audit.retention); what went is logged and, for audit rows, chained."""
+    """Remove audit records past their retention (audit.retention); what went is logged and chained."""
     removed = audit_retention_apply()
     logger.info("retention: removed %s", removed)

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from tradingsite.exceptions import ConflictError, NotFoundError, ValidationError
+from tradingsite.exceptions import ApplicationError, ConflictError, NotFoundError, ValidationError
 
 from . import locks
 from .models import ApprovalRequest, TradingAccount
@@ -24,7 +24,7 @@ ACTION_STRICTNESS = {TradingAccount.Status.HALTED: 1, TradingAccount.Status.REDU
 Kind, State = ApprovalRequest.Kind, ApprovalRequest.Status
 
 
-class ApprovalRefused(ValidationError):
+class ApprovalRefused(ApplicationError):
     code = "approval_refused"
     status = 403
 

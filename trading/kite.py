@@ -32,11 +32,6 @@ class KiteError(ApplicationError):
     status = 502
 
 
-class KiteLoginNeeded(ApplicationError):
-    code = "kite_login_needed"
-    status = 409
-
-
 def token_expiry(logged_in_at: datetime) -> datetime:
     """The next daily reset after a login."""
     local = logged_in_at.astimezone(IST)

@@ -56,3 +56,12 @@ def outbox_sweep(*, min_age_seconds: float = 5) -> int:
         except Exception:
             logger.exception("outbox entry %s could not be sent; it stays for the next sweep", entry_id)
     return sent
+
+
+def outbox_retention_apply() -> int:
+    """Remove entries sent more than OUTBOX_RETENTION_DAYS ago (0 keeps them); returns how many."""
+    if not settings.OUTBOX_RETENTION_DAYS:
+        return 0
+    cutoff = timezone.now() - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
+    removed, _ = OutboxEntry.objects.filter(sent_at__lt=cutoff).delete()
+    return removed

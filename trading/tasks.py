@@ -67,10 +67,14 @@ def bars_maintain() -> None:
 @shared_task(ignore_result=True)
 def kite_reconcile():
     """Every account with a live Kite session: apply what Kite did that its updates did not tell us."""
-    from .kite import kite_session_live
     from .kite_reconcile import kite_reconcile as reconcile
     from .models import KiteLink
 
     for link in KiteLink.objects.exclude(access_token_encrypted=""):
-        if kite_session_live(link):
-            reconcile(link)
+        reconcile(link)  # skips a link whose session has ended
+
+
+@shared_task(ignore_result=True)
+def outbox_retention():
+    """Sent outbox entries past OUTBOX_RETENTION_DAYS."""
+    outbox.outbox_retention_apply()

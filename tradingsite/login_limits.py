@@ -12,6 +12,8 @@ from django.contrib.auth.signals import user_login_failed
 from django.core.cache import cache
 from django.dispatch import receiver
 
+from .counters import counts_increment
+
 WINDOW_SECONDS = 3600
 
 
@@ -39,9 +41,7 @@ def login_failure_counted(sender, credentials, request=None, **kwargs):
     username = str(credentials.get("username", ""))
     if not username:
         return
-    key = failures_key(username)
     try:
-        cache.add(key, 0, WINDOW_SECONDS * 2)
-        cache.incr(key)
+        counts_increment([(failures_key(username), WINDOW_SECONDS * 2)])
     except Exception:  # noqa: S110 - without Redis the limit cannot count; the failure is still audited
         pass

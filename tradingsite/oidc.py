@@ -23,7 +23,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.contrib.drf import OIDCAuthentication
-from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCLogoutView
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 from rest_framework import exceptions
 
 from audit.services import audit_record
@@ -132,7 +132,7 @@ class RoleMappingOIDCBackend(OIDCAuthenticationBackend):
             raise OIDCLoginRefused(str(exc)) from exc
 
 
-def login_failure_record(request, reason: str, **details) -> None:
+def login_failure_record(reason: str, **details) -> None:
     audit_record(
         action="auth.login_failed", actor=None, object_type="user", payload={"via": "oidc", "reason": reason, **details}
     )
@@ -145,16 +145,16 @@ class CallbackView(OIDCAuthenticationCallbackView):
     def get(self, request):
         if request.GET.get("error"):
             reason = f"the provider answered {request.GET['error']}: {request.GET.get('error_description', '')}"
-            login_failure_record(request, reason.strip(": "))
+            login_failure_record(reason.strip(": "))
             messages.error(request, f"Sign-in failed: {reason.strip(': ')}.")
         try:
             return super().get(request)
         except OIDCLoginRefused as exc:
-            login_failure_record(request, str(exc))
+            login_failure_record(str(exc))
             return refused(request, str(exc))
         except SuspiciousOperation as exc:  # the state is not one this browser's session started
             reason = "the sign-in answer does not belong to a sign-in started in this browser (state)"
-            login_failure_record(request, reason, detail=str(exc))
+            login_failure_record(reason, detail=str(exc))
             return refused(request, reason)
         except requests.RequestException as exc:
             reason = (
@@ -163,14 +163,14 @@ class CallbackView(OIDCAuthenticationCallbackView):
                 else "the sign-in provider could not be reached"
             )
             logger.warning("OIDC sign-in failed: %s", exc)
-            login_failure_record(request, reason, detail=type(exc).__name__)
+            login_failure_record(reason, detail=type(exc).__name__)
             messages.error(request, f"Sign-in failed: {reason}. Try again in a moment.")
             return HttpResponseRedirect(reverse("login"))
 
     def login_failure(self):
         if not self.request.GET.get("error"):
             reason = getattr(self.request, "oidc_refusal", "") or "the provider's answer did not sign anyone in"
-            login_failure_record(self.request, reason)
+            login_failure_record(reason)
             messages.error(self.request, f"Sign-in failed: {reason}.")
         return super().login_failure()
 
@@ -182,10 +182,6 @@ def is_timeout(exc: requests.RequestException) -> bool:
 def refused(request, reason: str):
     body = render_to_string("registration/refused.html", {"reason": reason}, request=request)
     return HttpResponseBadRequest(body)
-
-
-class LogoutView(OIDCLogoutView):
-    """Signs out here, and at the provider when the session came from it."""
 
 
 def provider_logout_url(request) -> str:

@@ -364,7 +364,7 @@ if PRODUCTION and len(AUDIT_SIGNING_KEY) < 32:
 # A signed checkpoint of the chain's head is written this often; verification reports when the newest
 # checkpoint is older than twice this (checkpoints removed, or the schedule stopped).
 AUDIT_CHECKPOINT_MINUTES = env.int("AUDIT_CHECKPOINT_MINUTES", 5)
-# Retention per record type, in days (0 keeps forever); audit.retention applies them daily. Audit events
+# Retention per record type, in days (0 keeps forever), each applied daily by its own beat job. Audit events
 # and checkpoints: seven years by default. Orders, trades and positions are the books and are kept.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", 7 * 365 + 2)
 OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", 30)

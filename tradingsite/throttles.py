@@ -9,9 +9,9 @@ import logging
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
 
+from .counters import counts_increment
 from .models import ApiToken
 
 logger = logging.getLogger(__name__)
@@ -29,12 +29,7 @@ class ApiThrottle(BaseThrottle):
             return True
         window = int(time.time() // WINDOW_SECONDS)
         try:
-            keys = [cache.make_and_validate_key(f"throttle:{name}:{window}") for name, _ in limits]
-            pipeline = cache._cache.get_client(keys[0], write=True).pipeline(transaction=False)
-            for key in keys:
-                pipeline.incr(key)
-                pipeline.expire(key, WINDOW_SECONDS * 2)
-            counts = pipeline.execute()[::2]
+            counts = counts_increment([(f"throttle:{name}:{window}", WINDOW_SECONDS * 2) for name, _ in limits])
         except Exception:
             logger.warning("rate limit not applied: Redis unreachable", exc_info=True)
             return True

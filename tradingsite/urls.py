@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
-from mozilla_django_oidc.views import OIDCAuthenticationRequestView
+from mozilla_django_oidc.views import OIDCAuthenticationRequestView, OIDCLogoutView
 
 from trading import kite_views
 from trading import views as trading_views
@@ -26,7 +26,8 @@ urlpatterns = [
     path("kite/logout/<int:account_id>", kite_views.kite_logout_view, name="kite-logout"),
     path("kite/postback", kite_views.kite_postback, name="kite-postback"),
     path("accounts/login/", login.LoginView.as_view(), name="login"),
-    path("accounts/logout/", oidc.LogoutView.as_view(), name="logout"),
+    # Signs out here, and at the provider when the session came from it (OIDC_OP_LOGOUT_URL_METHOD).
+    path("accounts/logout/", OIDCLogoutView.as_view(), name="logout"),
     path("accounts/tokens/", views.api_tokens, name="api-tokens"),
     path("accounts/tokens/<int:token_id>/revoke", views.api_token_revoke_view, name="api-token-revoke"),
     path("oidc/authenticate/", OIDCAuthenticationRequestView.as_view(), name="oidc_authentication_init"),

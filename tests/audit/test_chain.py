@@ -7,7 +7,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from audit.chain import chain_verify, event_hash
-from audit.models import GENESIS_HASH, AuditEvent
+from audit.hashing import GENESIS_HASH
+from audit.models import AuditEvent
 from audit.services import AuditPayloadError, audit_record
 from tests.threads import run_threads
 

@@ -12,10 +12,10 @@ from datetime import datetime
 
 import requests
 from django.conf import settings
-from django.core.cache import cache
 from kiteconnect import exceptions as kite_errors
 
 from audit.services import audit_record
+from tradingsite.counters import counts_increment
 from tradingsite.ist import IST
 
 from .. import services
@@ -81,12 +81,7 @@ class KiteBroker:
             (f"m:{int(now // 60)}", 120, settings.KITE_ORDERS_PER_MINUTE, "minute"),
             (f"d:{datetime.now(IST).date()}", 2 * 86400, settings.KITE_ORDERS_PER_DAY, "day"),
         ]
-        keys = [cache.make_and_validate_key(f"kite-orders:{order.account_id}:{window}") for window, *_ in windows]
-        pipeline = cache._cache.get_client(keys[0], write=True).pipeline(transaction=False)
-        for key, (_, ttl, _, _) in zip(keys, windows, strict=True):
-            pipeline.incr(key)
-            pipeline.expire(key, ttl)
-        counts = pipeline.execute()[::2]
+        counts = counts_increment([(f"kite-orders:{order.account_id}:{window}", ttl) for window, ttl, _, _ in windows])
         for count, (_, _, limit, per) in zip(counts, windows, strict=True):
             if count <= limit:
                 continue

@@ -1,0 +1,15 @@
+"""Counters in Redis shared by every process: rate limits (API throttles, Kite's order limits) and the
+sign-in failure limit. Each count lives under a key that names its window and expires after it."""
+
+from django.core.cache import cache
+
+
+def counts_increment(keys_ttls: list[tuple[str, int]]) -> list[int]:
+    """Add one to each (key, ttl seconds) counter in one pipelined round trip; the new counts, in order.
+    Keys take the cache's prefix, so tests and benches keep theirs apart. Raises if Redis is unreachable."""
+    keys = [cache.make_and_validate_key(key) for key, _ in keys_ttls]
+    pipeline = cache._cache.get_client(keys[0], write=True).pipeline(transaction=False)
+    for key, (_, ttl) in zip(keys, keys_ttls, strict=True):
+        pipeline.incr(key)
+        pipeline.expire(key, ttl)
+    return pipeline.execute()[::2]
