@@ -2,6 +2,7 @@ import uuid
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
 
 from tradingsite.roles import ADMIN, COMPLIANCE, OPS, TRADER, user_create
 
@@ -85,3 +86,13 @@ def client_for():
         return client
 
     return logged_in
+
+
+def api_for(user, scope: str = "trade") -> APIClient:
+    """An API client sending a fresh personal token of `user` (a new one per call, so several may coexist)."""
+    from tradingsite.tokens import api_token_create
+
+    token = api_token_create(user=user, name=f"tests-{uuid.uuid4().hex[:8]}", scope=scope, days=1)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}")
+    return client

@@ -7,10 +7,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
+from tests.conftest import api_for
 from trading.idempotency import idempotency_begin, request_fingerprint
 from trading.models import Order
 from trading.services import account_create
-from tradingsite.tokens import api_token_create
 
 from .conftest import settle
 
@@ -25,14 +25,6 @@ BUY_5 = {
     "product": "CNC",
     "quantity": 5,
 }
-
-
-def api_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {api_token_create(user=user, name='tests', scope='trade', days=1).key}"
-    )
-    return client
 
 
 def test_a_trader_places_a_market_order_with_a_token_and_sees_it_fill(account, alice, reliance):

@@ -4,22 +4,14 @@ account, waits for a second person with the ops or admin role, and both people a
 from decimal import Decimal
 
 import pytest
-from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
+from tests.conftest import api_for
 from trading.models import ApprovalRequest, TradingAccount
 from trading.services import account_create
-from tradingsite.tokens import api_token_create
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-def api_for(user) -> APIClient:
-    client = APIClient()
-    token = api_token_create(user=user, name=f"t{user.api_tokens.count()}", scope="trade", days=1)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}")
-    return client
 
 
 @pytest.fixture
