@@ -35,13 +35,65 @@ class FeedInstrument:
     reference_price: Decimal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class DepthLevel:
+    price: Decimal
+    quantity: int
+    orders: int
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """What an exchange feed says beyond the traded price (Kite's quote and full modes): the day's
+    totals, OHLC, open interest and five levels of depth. Fields a mode does not carry are None."""
+
+    mode: str  # ltp, quote or full
+    tradable: bool
+    last_quantity: int | None = None
+    average_price: Decimal | None = None
+    volume: int | None = None  # the day's traded volume so far
+    buy_quantity: int | None = None
+    sell_quantity: int | None = None
+    open: Decimal | None = None
+    high: Decimal | None = None
+    low: Decimal | None = None
+    close: Decimal | None = None  # the previous session's close
+    change: Decimal | None = None  # last price less the previous close
+    last_trade_time: datetime | None = None
+    oi: int | None = None
+    oi_day_high: int | None = None
+    oi_day_low: int | None = None
+    timestamp: datetime | None = None  # the exchange's time of the tick
+    depth_buy: tuple[DepthLevel, ...] = ()
+    depth_sell: tuple[DepthLevel, ...] = ()
+
+    def as_message(self) -> dict:
+        """JSON-ready: Decimals as strings, times as ISO 8601, fields the mode lacks left out."""
+        message = {}
+        for name in self.__slots__:
+            value = getattr(self, name)
+            if value is None or value == ():
+                continue
+            if isinstance(value, Decimal):
+                value = str(value)
+            elif isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, tuple):
+                value = [
+                    {"price": str(level.price), "quantity": level.quantity, "orders": level.orders} for level in value
+                ]
+            message[name] = value
+        return message
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     instrument_id: int
     instrument_token: int
     price: Decimal
-    volume: int
+    volume: int  # traded since the instrument's previous tick
     ts: datetime  # when the feed produced (or the market printed) it
+    quote: Quote | None = None
 
 
 def session_open(at: datetime) -> bool:

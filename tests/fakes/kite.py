@@ -3,13 +3,18 @@
 HTTP: form-encoded requests; answers in Kite's `{"status": "success", "data": ...}` envelope or its
 error envelope `{"status": "error", "message": ..., "error_type": ...}` with Kite's HTTP status codes.
 Answers are seeded from the official mock responses in ../shared/fixtures/kite-mocks/.
+The websocket (`FakeTicker`) streams binary tick frames built from the official ticker packets.
 The login page (`/connect/login`) stands in for Kite's: it sends the browser to the app's redirect URL
 with a request_token, the `redirect_params` it was given, `status=success` and `action=login`.
 """
 
+import base64
+import contextlib
 import hashlib
 import json
 import secrets
+import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -177,3 +182,146 @@ class FakeKite:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def ticker_packet(name: str) -> bytes:
+    """One of the official ticker packets (`ticker_quote`, `ticker_full`), without the frame header."""
+    path = FIXTURES / f"{name}.packet"
+    if not path.exists():
+        pytest.skip(f"the Kite ticker packets are not at {FIXTURES} (../shared/fixtures/kite-mocks)")
+    return base64.b64decode(path.read_text())
+
+
+def packet_with(
+    packet: bytes, *, token: int | None = None, paise: int | None = None, volume: int | None = None
+) -> bytes:
+    """A copy of a quote or full packet for another instrument, last price (in paise) or day volume."""
+    data = bytearray(packet)
+    if token is not None:
+        data[0:4] = struct.pack(">I", token)
+    if paise is not None:
+        data[4:8] = struct.pack(">I", paise)
+    if volume is not None:
+        data[16:20] = struct.pack(">I", volume)
+    return bytes(data)
+
+
+def ticker_frame(packets: list[bytes]) -> bytes:
+    """Kite's binary frame: a uint16 packet count, then each packet after its uint16 length."""
+    return struct.pack(">H", len(packets)) + b"".join(struct.pack(">H", len(p)) + p for p in packets)
+
+
+@dataclass
+class TickerConnection:
+    socket: object
+    access_token: str
+    modes: dict[int, str] = field(default_factory=dict)  # instrument token -> mode
+    messages: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class FakeTicker:
+    """Kite's websocket on loopback: connections authenticated by api_key and access_token in the query
+    string; `subscribe`, `unsubscribe` and `mode` messages as Kite takes them (a new subscription streams
+    in quote mode); binary tick frames carrying, per connection, only the instruments it subscribed and
+    in its mode; text order messages; and `drop()`, which cuts every connection without a close frame."""
+
+    api_key: str
+    access_tokens: set[str]
+    connections: list[TickerConnection] = field(default_factory=list)
+    opened: int = 0
+    refused: int = 0
+
+    def start(self) -> "FakeTicker":
+        from websockets.sync.server import serve
+
+        ticker_packet("ticker_full")  # skips the test, with the reason, when the fixtures are absent
+        self.lock = threading.Lock()
+        self.server = serve(self.handle, "127.0.0.1", 0, process_request=self.check, compression=None)
+        self.root = f"ws://127.0.0.1:{self.server.socket.getsockname()[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+    def check(self, connection, request):
+        query = dict(parse_qsl(urlsplit(request.path).query))
+        if query.get("api_key") != self.api_key or query.get("access_token") not in self.access_tokens:
+            with self.lock:
+                self.refused += 1
+            return connection.respond(403, "Invalid api_key or access_token")
+        return None
+
+    def handle(self, websocket) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        query = dict(parse_qsl(urlsplit(websocket.request.path).query))
+        connection = TickerConnection(websocket, query["access_token"])
+        with self.lock:
+            self.connections.append(connection)
+            self.opened += 1
+        try:
+            for text in websocket:
+                message = json.loads(text)
+                with self.lock:
+                    connection.messages.append(message)
+                    action, value = message.get("a"), message.get("v")
+                    if action == "subscribe":
+                        for token in value:
+                            connection.modes.setdefault(int(token), "quote")
+                    elif action == "unsubscribe":
+                        for token in value:
+                            connection.modes.pop(int(token), None)
+                    elif action == "mode":
+                        mode, tokens = value
+                        for token in tokens:
+                            if int(token) in connection.modes:
+                                connection.modes[int(token)] = mode
+        except ConnectionClosed:
+            pass
+        finally:
+            with self.lock:
+                if connection in self.connections:
+                    self.connections.remove(connection)
+
+    def live(self) -> list[TickerConnection]:
+        with self.lock:
+            return list(self.connections)
+
+    def subscribed(self) -> dict[int, str]:
+        """Every instrument some connection streams, and its mode."""
+        return {token: mode for connection in self.live() for token, mode in connection.modes.items()}
+
+    def send_ticks(self, packet_for) -> int:
+        """`packet_for(token, mode)` gives each subscribed instrument's packet (None: no tick); each
+        connection gets one frame of its own instruments. Returns the number of packets sent."""
+        sent = 0
+        for connection in self.live():
+            packets = [p for token, mode in list(connection.modes.items()) if (p := packet_for(token, mode))]
+            if packets:
+                try:
+                    connection.socket.send(ticker_frame(packets))
+                    sent += len(packets)
+                except Exception:  # noqa: S112 - a connection closing under us misses this frame
+                    continue
+        return sent
+
+    def send_order(self, update: dict) -> None:
+        """An order message, as Kite sends it to every connection of the order's user."""
+        for connection in self.live():
+            connection.socket.send(json.dumps({"type": "order", "data": update}))
+
+    def drop(self) -> None:
+        """The network fails: every connection is cut at the TCP level, no close frame."""
+        for connection in self.live():
+            with contextlib.suppress(OSError):
+                connection.socket.socket.shutdown(socket.SHUT_RDWR)
+
+
+def wait_until(predicate, timeout: float = 10.0, what: str = "the condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout} s")
+        time.sleep(0.02)

@@ -1,11 +1,15 @@
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
-from trading.models import Instrument, Order
+from tests.fakes.kite import FakeKite
+from trading.kite import token_expiry
+from trading.models import Instrument, KiteLink, Order, TradingAccount
 from trading.outbox import outbox_sweep
 from trading.prices import price_record
 from trading.services import account_create, order_place
+from tradingsite.encryption import encrypt
 
 D = Decimal
 
@@ -68,3 +72,29 @@ def settle() -> None:
 def refreshed(order: Order) -> Order:
     order.refresh_from_db()
     return order
+
+
+@pytest.fixture
+def kite(settings, alice):
+    """Alice's account linked to a Kite app and logged in for the day; the fake knows the token."""
+    fake = FakeKite(api_key="kiteapp1", api_secret="secret", redirect_url="http://testserver/kite/callback").start()
+    settings.KITE_API_ROOT = fake.root
+    settings.KITE_TIMEOUT_SECONDS = 1
+    settings.KITE_ALGO_ID = "ALGO42"
+    settings.KITE_ORDERS_ENABLED = True
+    fake.access_tokens.add("day-token")
+    account = account_create(
+        owner=alice, name="alice-kite", cash=D("1000000"), broker=TradingAccount.Broker.KITE, created_by=alice
+    )
+    now = timezone.now()
+    KiteLink.objects.create(
+        account=account,
+        api_key="kiteapp1",
+        api_secret_encrypted=encrypt("secret"),
+        access_token_encrypted=encrypt("day-token"),
+        logged_in_at=now,
+        expires_at=token_expiry(now),
+    )
+    fake.account = account
+    yield fake
+    fake.stop()

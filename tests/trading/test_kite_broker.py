@@ -11,50 +11,17 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from tests.fakes.kite import FakeKite, fixture
+from tests.fakes.kite import fixture
 from trading.brokers.kite import kite_tag
-from trading.kite import token_expiry
 from trading.kite_reconcile import kite_reconcile
-from trading.models import KiteLink, Order, OutboxEntry, Trade, TradingAccount
-from trading.services import account_create, order_cancel, order_modify, order_place
-from tradingsite.encryption import encrypt
+from trading.models import KiteLink, Order, OutboxEntry, Trade
+from trading.services import order_cancel, order_modify, order_place
 from tradingsite.exceptions import ValidationError
 
-from .conftest import instrument_make, refreshed, settle
+from .conftest import refreshed, settle
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-@pytest.fixture
-def kite(settings, alice):
-    """Alice's account linked to a Kite app and logged in for the day; the fake knows the token."""
-    fake = FakeKite(api_key="kiteapp1", api_secret="secret", redirect_url="http://testserver/kite/callback").start()
-    settings.KITE_API_ROOT = fake.root
-    settings.KITE_TIMEOUT_SECONDS = 1
-    settings.KITE_ALGO_ID = "ALGO42"
-    settings.KITE_ORDERS_ENABLED = True
-    fake.access_tokens.add("day-token")
-    account = account_create(
-        owner=alice, name="alice-kite", cash=D("1000000"), broker=TradingAccount.Broker.KITE, created_by=alice
-    )
-    now = timezone.now()
-    KiteLink.objects.create(
-        account=account,
-        api_key="kiteapp1",
-        api_secret_encrypted=encrypt("secret"),
-        access_token_encrypted=encrypt("day-token"),
-        logged_in_at=now,
-        expires_at=token_expiry(now),
-    )
-    fake.account = account
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def infy(db):
-    return instrument_make("INFY", 408065, "1500.00")
 
 
 def place(kite, alice, instrument, **fields) -> Order:
