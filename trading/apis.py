@@ -240,6 +240,38 @@ class QuoteFilters(serializers.Serializer):
         return tokens
 
 
+class DepthLevelOutput(serializers.Serializer):
+    price = serializers.DecimalField(max_digits=14, decimal_places=4)
+    quantity = serializers.IntegerField()
+    orders = serializers.IntegerField()
+
+
+class MarketOutput(serializers.Serializer):
+    """An exchange feed's view of the instrument (FEED=kite); fields its mode does not carry are absent."""
+
+    mode = serializers.ChoiceField(choices=["ltp", "quote", "full"])
+    tradable = serializers.BooleanField()
+    last_quantity = serializers.IntegerField(required=False)
+    average_price = serializers.DecimalField(max_digits=14, decimal_places=4, required=False)
+    volume = serializers.IntegerField(required=False, help_text="The day's traded volume so far.")
+    buy_quantity = serializers.IntegerField(required=False)
+    sell_quantity = serializers.IntegerField(required=False)
+    open = serializers.DecimalField(max_digits=14, decimal_places=4, required=False)
+    high = serializers.DecimalField(max_digits=14, decimal_places=4, required=False)
+    low = serializers.DecimalField(max_digits=14, decimal_places=4, required=False)
+    close = serializers.DecimalField(
+        max_digits=14, decimal_places=4, required=False, help_text="The previous session's close."
+    )
+    change = serializers.DecimalField(max_digits=14, decimal_places=4, required=False)
+    last_trade_time = serializers.DateTimeField(required=False)
+    oi = serializers.IntegerField(required=False)
+    oi_day_high = serializers.IntegerField(required=False)
+    oi_day_low = serializers.IntegerField(required=False)
+    timestamp = serializers.DateTimeField(required=False, help_text="The exchange's time of the tick.")
+    depth_buy = DepthLevelOutput(many=True, required=False)
+    depth_sell = DepthLevelOutput(many=True, required=False)
+
+
 class QuoteOutput(serializers.Serializer):
     instrument_token = serializers.IntegerField()
     exchange = serializers.CharField()
@@ -252,6 +284,7 @@ class QuoteOutput(serializers.Serializer):
         allow_null=True,
         help_text="The day's change is measured from it: the last daily close before today, else today's open.",
     )
+    market = MarketOutput(allow_null=True, help_text="Day totals, OHLC and depth from an exchange feed, else null.")
 
 
 class QuoteListApi(APIView):

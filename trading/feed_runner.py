@@ -9,6 +9,7 @@ prices to PostgreSQL and re-read which instruments have resting orders.
 import asyncio
 import logging
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -24,7 +25,7 @@ from .bars import BarBuilder, bars_write, partitions_ensure
 from .brokers.paper import instruments_with_resting_orders, resting_orders_work
 from .feeds import FeedInstrument, ReplayFeed, SimulatedFeed, replay_events_from_csv
 from .models import Instrument
-from .prices import price_key
+from .prices import price_key, quote_key
 from .streams import pubsub_channel
 
 logger = logging.getLogger("trading.feed")
@@ -34,17 +35,25 @@ def tick_group(instrument_token: int) -> str:
     return f"ticks.{instrument_token}"
 
 
-def feed_instruments(symbols: list[str] | None = None) -> list[FeedInstrument]:
-    instruments = Instrument.objects.exclude(last_price=None).order_by("pk")
+def feed_instruments(symbols: list[str] | None = None, *, priced_only: bool = True) -> list[FeedInstrument]:
+    """The named instruments, or all; only those with a last price unless `priced_only` is off (an
+    exchange feed prices them itself)."""
+    instruments = Instrument.objects.order_by("pk")
+    if priced_only:
+        instruments = instruments.exclude(last_price=None)
     if symbols:
         instruments = instruments.filter(tradingsymbol__in=[symbol.upper() for symbol in symbols])
     return [
-        FeedInstrument(i.pk, i.instrument_token, i.tradingsymbol, i.tick_size.normalize(), i.last_price)
+        FeedInstrument(i.pk, i.instrument_token, i.tradingsymbol, i.tick_size.normalize(), i.last_price or Decimal(0))
         for i in instruments
     ]
 
 
 def feed_from_settings():
+    if settings.FEED == "kite":
+        from .kite_feed import kite_feed_from_settings
+
+        return kite_feed_from_settings()
     instruments = feed_instruments(settings.FEED_INSTRUMENTS)
     if settings.FEED == "replay":
         if not settings.FEED_REPLAY_PATH:
@@ -130,6 +139,8 @@ class FeedRunner:
                     "v": tick.volume,
                     "t": tick.ts.timestamp(),
                 }
+                if tick.quote is not None:
+                    message["q"] = tick.quote.as_message()
                 pipeline.publish(pubsub_channel(tick_group(tick.instrument_token)), self.layer.serialize(message))
             try:
                 await pipeline.execute()
@@ -138,11 +149,12 @@ class FeedRunner:
         for tick in batch:
             self.builder.add(tick.instrument_id, tick.price, tick.volume, tick.ts)
             self.latest[tick.instrument_id] = tick
+        latest = {price_key(tick.instrument_token): str(tick.price) for tick in batch}
+        latest.update(
+            {quote_key(tick.instrument_token): tick.quote.as_message() for tick in batch if tick.quote is not None}
+        )
         try:
-            cache.set_many(
-                {price_key(tick.instrument_token): str(tick.price) for tick in batch},
-                timeout=settings.PRICE_CACHE_SECONDS,
-            )
+            cache.set_many(latest, timeout=settings.PRICE_CACHE_SECONDS)
         except Exception:  # Redis down: prices still reach the database at the next flush
             logger.warning("could not store latest prices in Redis", exc_info=True)
 

@@ -21,12 +21,17 @@ from decimal import Decimal
 
 import daphne.server  # noqa: F401 - before kiteconnect: daphne installs the asyncio Twisted reactor first
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import close_old_connections
 from kiteconnect import KiteTicker
 
+from tradingsite.encryption import decrypt
 from tradingsite.exceptions import ValidationError
 
 from .feeds import DepthLevel, FeedInstrument, Quote, Tick
+from .kite import kite_session_live
+from .kite_updates import kite_ticker_order_update
+from .models import KiteLink
 
 logger = logging.getLogger("trading.feed")
 
@@ -354,3 +359,48 @@ class KiteFeed:
         finally:
             self.close()
             self._loop = None
+
+
+def feed_link() -> KiteLink:
+    """The Kite link whose session streams prices: FEED_KITE_ACCOUNT (an id or a name), else the only one."""
+    links = KiteLink.objects.select_related("account").order_by("account_id")
+    wanted = settings.FEED_KITE_ACCOUNT.strip()
+    if wanted:
+        links = links.filter(account_id=int(wanted)) if wanted.isdigit() else links.filter(account__name=wanted)
+        link = links.first()
+        if link is None:
+            raise ValidationError(f"FEED_KITE_ACCOUNT={wanted!r} names no Kite-linked account")
+    else:
+        found = list(links[:2])
+        if len(found) != 1:
+            names = ", ".join(link.account.name for link in links) or "none"
+            raise ValidationError(
+                f"FEED=kite needs FEED_KITE_ACCOUNT: which Kite-linked account streams (linked: {names})"
+            )
+        link = found[0]
+    if not kite_session_live(link):
+        raise ValidationError(
+            f"the Kite session of account {link.account.name} has ended (Kite resets sessions at 06:00 IST): "
+            "log in at /kite/, then start the feed again"
+        )
+    return link
+
+
+def kite_feed_from_settings() -> KiteFeed:
+    from .feed_runner import feed_instruments
+
+    link = feed_link()
+
+    def instruments() -> list[FeedInstrument]:
+        return feed_instruments(settings.FEED_INSTRUMENTS, priced_only=False)
+
+    return KiteFeed(
+        instruments(),
+        api_key=link.api_key,
+        access_token=decrypt(link.access_token_encrypted),
+        mode=settings.FEED_KITE_MODE,
+        root=settings.KITE_TICKER_ROOT,
+        order_update=kite_ticker_order_update,
+        instruments_source=instruments,
+        refresh_seconds=settings.FEED_KITE_REFRESH_SECONDS,
+    )

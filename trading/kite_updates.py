@@ -1,5 +1,5 @@
-"""Kite's order updates (postbacks now; the ticker's order messages use the same entry point), applied
-idempotently and in order.
+"""Kite's order updates (postbacks, the ticker's order messages, reconciliation), applied idempotently
+and in order.
 
 A postback is trusted only if its checksum, SHA-256 of order_id + order_timestamp + the app's API
 secret, matches. That checksum is the same for every update of one order, so a captured postback
@@ -75,6 +75,25 @@ def kite_postback_receive(body: bytes) -> str:
     if not hmac.compare_digest(str(update.get("checksum", "")), expected):
         raise UpdateRefused(f"the checksum of the postback for Kite order {update['order_id']} does not match")
     return kite_order_update(order=order, update=update, source="postback")
+
+
+def kite_ticker_order_update(update: dict) -> str:
+    """One of the ticker's order messages. The websocket is Kite's own, opened with the access token, so
+    no checksum; the same update arriving again (or also as a postback) changes nothing."""
+    order, _ = order_for_update(update)
+    if order is None:
+        audit_record(
+            action="kite.ticker_unknown",
+            actor="broker:kite",
+            object_type="kite_order",
+            object_id=str(update.get("order_id", ""))[:64],
+            payload={"status": str(update.get("status", ""))},
+        )
+        return "unknown order: recorded for reconciliation"
+    try:
+        return kite_order_update(order=order, update=update, source="ticker")
+    except UpdateRefused as exc:
+        return f"not applied: {exc}"
 
 
 def kite_order_update(*, order: Order, update: dict, source: str) -> str:

@@ -16,6 +16,10 @@ def price_key(instrument_token: int) -> str:
     return f"price:last:{instrument_token}"
 
 
+def quote_key(instrument_token: int) -> str:
+    return f"price:quote:{instrument_token}"
+
+
 def price_last(instrument: Instrument) -> Decimal | None:
     try:
         cached = cache.get(price_key(instrument.instrument_token))
@@ -40,8 +44,9 @@ def price_record(*, instrument: Instrument, price: Decimal, volume: int = 0, at:
 def quotes_latest(tokens: list[int]) -> list[dict]:
     """Latest prices for these instrument tokens (unknown ones left out), saying where each came from."""
     instruments = list(Instrument.objects.filter(instrument_token__in=tokens).order_by("tradingsymbol"))
+    keys = [price_key(i.instrument_token) for i in instruments] + [quote_key(i.instrument_token) for i in instruments]
     try:
-        cached = cache.get_many([price_key(i.instrument_token) for i in instruments])
+        cached = cache.get_many(keys)
     except Exception:  # Redis down: the database copy is the fallback
         cached = {}
     closes = previous_closes([instrument.pk for instrument in instruments])
@@ -62,6 +67,8 @@ def quotes_latest(tokens: list[int]) -> list[dict]:
                 "last_price": price,
                 "source": source,
                 "previous_close": closes.get(instrument.pk),
+                # from an exchange feed (FEED=kite): day totals, OHLC, open interest, depth; else null
+                "market": cached.get(quote_key(instrument.instrument_token)),
             }
         )
     return quotes

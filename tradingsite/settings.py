@@ -328,10 +328,11 @@ if OUTBOX_DISPATCH not in {"celery", "sweep"}:
     raise ImproperlyConfigured(f"OUTBOX_DISPATCH must be 'celery' or 'sweep', not {OUTBOX_DISPATCH!r}")
 
 # Market data. The feed process (manage.py run_feed) takes ticks from FEED: "simulated" (a seeded
-# random walk) or "replay" (FEED_REPLAY_PATH, a CSV of ticks or bars, played at FEED_REPLAY_SPEED).
+# random walk), "replay" (FEED_REPLAY_PATH, a CSV of ticks or bars, played at FEED_REPLAY_SPEED) or
+# "kite" (KiteTicker, on the day's session of the Kite-linked account FEED_KITE_ACCOUNT).
 FEED = env.str("FEED", "simulated")
-if FEED not in {"simulated", "replay"}:
-    raise ImproperlyConfigured(f"FEED must be 'simulated' or 'replay', not {FEED!r}")
+if FEED not in {"simulated", "replay", "kite"}:
+    raise ImproperlyConfigured(f"FEED must be 'simulated', 'replay' or 'kite', not {FEED!r}")
 FEED_SEED = env.int("FEED_SEED", 20241231)
 FEED_TICKS_PER_SECOND = env.float("FEED_TICKS_PER_SECOND", 2.0)
 # NSE hours (09:15-15:30 IST, weekdays) unless always open (the demo runs at any hour).
@@ -342,6 +343,13 @@ FEED_VOLATILITY = env_decimal("FEED_VOLATILITY", "0.25")
 FEED_INSTRUMENTS = env.list("FEED_INSTRUMENTS", default=[])
 FEED_REPLAY_PATH = env.str("FEED_REPLAY_PATH", "")
 FEED_REPLAY_SPEED = env.float("FEED_REPLAY_SPEED", 1.0)
+# FEED=kite: the account (id or name) whose Kite session streams prices (empty: the only linked one),
+# the streaming mode (ltp, quote or full), and how often the instrument list is re-read for new ones.
+FEED_KITE_ACCOUNT = env.str("FEED_KITE_ACCOUNT", "")
+FEED_KITE_MODE = env.str("FEED_KITE_MODE", "full")
+if FEED_KITE_MODE not in {"ltp", "quote", "full"}:
+    raise ImproperlyConfigured(f"FEED_KITE_MODE must be 'ltp', 'quote' or 'full', not {FEED_KITE_MODE!r}")
+FEED_KITE_REFRESH_SECONDS = env.float("FEED_KITE_REFRESH_SECONDS", 60.0)
 # How often the feed writes bars and last prices to PostgreSQL and refreshes its view of resting orders.
 FEED_FLUSH_SECONDS = env.float("FEED_FLUSH_SECONDS", 1.0)
 # Bars: minute-bar partitions made this many months ahead; retention of minute and hourly bars.
@@ -375,6 +383,7 @@ AUDIT_REQUEST_BODY_LIMIT = env.int("AUDIT_REQUEST_BODY_LIMIT", 4096)
 # kiteconnect client at a fake Kite on loopback. Access tokens expire at Kite's daily reset (06:00 IST).
 KITE_API_ROOT = env.str("KITE_API_ROOT", "https://api.kite.trade")
 KITE_LOGIN_URL = env.str("KITE_LOGIN_URL", "https://kite.zerodha.com/connect/login")
+KITE_TICKER_ROOT = env.str("KITE_TICKER_ROOT", "wss://ws.kite.trade")
 KITE_TIMEOUT_SECONDS = env.int("KITE_TIMEOUT_SECONDS", 7)
 # Orders of Kite-linked accounts go to Kite only when this is on. Off by default until order updates
 # (postbacks, the ticker's order messages) and reconciliation track what Kite does with them.

@@ -193,10 +193,13 @@ def ticker_packet(name: str) -> bytes:
 
 
 def packet_with(
-    packet: bytes, *, token: int | None = None, paise: int | None = None, volume: int | None = None
+    packet: bytes, *, token: int | None = None, paise: int | None = None, volume: int | None = None, at=None
 ) -> bytes:
-    """A copy of a quote or full packet for another instrument, last price (in paise) or day volume."""
+    """A copy of a quote or full packet for another instrument, last price (in paise), day volume, or
+    (full packets) last trade and exchange time."""
     data = bytearray(packet)
+    if at is not None:
+        data[44:48] = data[60:64] = struct.pack(">I", int(at.timestamp()))
     if token is not None:
         data[0:4] = struct.pack(">I", token)
     if paise is not None:
@@ -231,6 +234,7 @@ class FakeTicker:
     connections: list[TickerConnection] = field(default_factory=list)
     opened: int = 0
     refused: int = 0
+    refuse: bool = False  # refuse every connection (the network is down)
 
     def start(self) -> "FakeTicker":
         from websockets.sync.server import serve
@@ -247,6 +251,10 @@ class FakeTicker:
 
     def check(self, connection, request):
         query = dict(parse_qsl(urlsplit(request.path).query))
+        if self.refuse:
+            with self.lock:
+                self.refused += 1
+            return connection.respond(503, "Service unavailable")
         if query.get("api_key") != self.api_key or query.get("access_token") not in self.access_tokens:
             with self.lock:
                 self.refused += 1

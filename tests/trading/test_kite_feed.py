@@ -2,16 +2,28 @@
 that sends Kite's binary tick frames (built from the official packets) and text order messages."""
 
 import asyncio
-from datetime import datetime
+import hashlib
+import json
+import time
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 
 from tests.fakes.kite import FakeTicker, fixture, packet_with, ticker_packet, wait_until
+from trading.feed_runner import FeedRunner, feed_from_settings
 from trading.feeds import FeedInstrument
 from trading.kite_feed import TOKENS_PER_CONNECTION, KiteFeed
+from trading.kite_reconcile import kite_reconcile
+from trading.models import KiteLink, MinuteBar, Order, Position, Trade
+from trading.prices import price_key
+from trading.services import order_place
 from tradingsite.exceptions import ValidationError
 from tradingsite.ist import IST
+
+from .conftest import instrument_make, refreshed, settle
+from .test_websockets_and_feed import session_cookie, socket
 
 D = Decimal
 INFY = FeedInstrument(1, 408065, "INFY", D("0.05"), D("1500"))
@@ -188,3 +200,197 @@ def test_bad_feed_settings_are_refused_with_the_reason(ticker):
         feed_for(ticker, [INFY], mode="depth")
     with pytest.raises(ValidationError, match="no instruments"):
         feed_for(ticker, [])
+
+
+def kite_order_message(kite, order: Order, **fields) -> dict:
+    """Kite's order message (the ticker's text frame, the postback body) for an order the fake holds."""
+    held = kite.orders[order.broker_order_id]
+    template = fixture("postback.json")
+    return {
+        **template,
+        "order_id": order.broker_order_id,
+        "tag": held["tag"],
+        "tradingsymbol": held["tradingsymbol"],
+        "transaction_type": held["transaction_type"],
+        "quantity": int(held["quantity"]),
+        "order_timestamp": "2026-11-24 10:00:00",
+        **fields,
+    }
+
+
+@pytest.fixture
+def kite_feed(kite, settings):
+    """Alice's Kite account streaming INFY in full mode through FEED=kite, on a fake Kite websocket that
+    knows the day's token; `kite_feed.ticker` is that websocket."""
+    fake_ticker = FakeTicker(api_key="kiteapp1", access_tokens={"day-token"}).start()
+    settings.FEED = "kite"
+    settings.FEED_KITE_ACCOUNT = "alice-kite"
+    settings.FEED_INSTRUMENTS = ["INFY"]
+    settings.KITE_TICKER_ROOT = fake_ticker.root
+    kite.ticker = fake_ticker
+    yield kite
+    fake_ticker.stop()
+
+
+def run_feed_with(script, timeout: float = 30.0) -> None:
+    """The feed process (FeedRunner on FEED=kite) running while `script()` plays Kite's side."""
+
+    runner = FeedRunner(feed_from_settings(), flush_seconds=0)
+
+    async def go():
+        task = asyncio.create_task(runner.run())
+        try:
+            async with asyncio.timeout(timeout):
+                await asyncio.to_thread(script)
+        finally:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+
+    asyncio.run(go())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_kite_ticks_reach_redis_the_sockets_bars_and_the_quotes_api(kite_feed, alice, client_for):
+    infy = instrument_make("INFY", 408065, "1500.00")
+    ticker = kite_feed.ticker
+    now = datetime.now(UTC).replace(microsecond=0)
+    full = ticker_packet("ticker_full")
+    cookie = session_cookie(alice)
+    frames = []
+
+    async def watch():
+        ws = socket("/ws/market/", cookie)
+        assert (await ws.connect())[0]
+        await ws.send_json_to({"action": "subscribe", "instruments": [408065]})
+        await ws.receive_json_from(timeout=5)
+        return ws
+
+    def script():
+        wait_until(lambda: ticker.subscribed() == {408065: "full"}, what="the subscription")
+        ticker.send_ticks(lambda token, mode: packet_with(full, volume=1000, at=now))
+        wait_until(lambda: cache.get(price_key(408065)) == "1573.70", what="the price in Redis")
+        ticker.send_ticks(lambda token, mode: packet_with(full, paise=157400, volume=1250, at=now))
+        wait_until(lambda: cache.get(price_key(408065)) == "1574.00", what="the second price in Redis")
+
+    async def both():
+        ws = await watch()
+        await asyncio.to_thread(run_feed_with, script)
+        while not await ws.receive_nothing(timeout=0.5):
+            frames.append(await ws.receive_json_from())
+        await ws.disconnect()
+
+    asyncio.run(both())
+
+    last = [tick for frame in frames for tick in frame.get("ticks", [])][-1]
+    assert last["p"] == "1574.00" and last["q"]["depth_sell"][0] == {"price": "1573.70", "quantity": 172, "orders": 3}
+    bar = MinuteBar.objects.get(instrument=infy)
+    assert (bar.open, bar.close, bar.volume) == (D("1573.70"), D("1574.00"), 250)  # the day's volume grew 250
+    infy.refresh_from_db()
+    assert infy.last_price == D("1574.00")
+    (quote,) = client_for(alice).get("/api/v1/quotes", {"instruments": "408065"}).json()
+    assert quote["market"]["mode"] == "full" and quote["market"]["volume"] == 1250
+    assert quote["market"]["close"] == "1567.8000" and len(quote["market"]["depth_buy"]) == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_partial_fills_from_the_tickers_order_messages_are_booked_once(kite_feed, alice, client):
+    infy = instrument_make("INFY", 408065, "1500.00")
+    ticker = kite_feed.ticker
+    order = order_place(
+        account=kite_feed.account,
+        instrument=infy,
+        transaction_type="BUY",
+        order_type="MARKET",
+        product="CNC",
+        quantity=2,
+        placed_by=alice,
+    )
+    settle()
+    order.refresh_from_db()
+    partial = kite_order_message(
+        kite_feed,
+        order,
+        status="OPEN",
+        filled_quantity=1,
+        pending_quantity=1,
+        average_price=1500.5,
+        exchange_update_timestamp="2026-11-24 10:00:01",
+    )
+    complete = kite_order_message(
+        kite_feed,
+        order,
+        status="COMPLETE",
+        filled_quantity=2,
+        pending_quantity=0,
+        average_price=1500.75,
+        exchange_update_timestamp="2026-11-24 10:00:02",
+    )
+
+    def script():
+        wait_until(lambda: ticker.subscribed() == {408065: "full"}, what="the subscription")
+        ticker.send_order(partial)
+        ticker.send_order(partial)  # Kite may send an update again
+        wait_until(lambda: Trade.objects.filter(order=order).count() == 1, what="the partial fill")
+        ticker.send_order(complete)
+        wait_until(lambda: refreshed(order).status == Order.Status.COMPLETE, what="the completion")
+
+    run_feed_with(script)
+
+    # and the same completion arriving as a postback changes nothing
+    complete["checksum"] = hashlib.sha256(f"{order.broker_order_id}2026-11-24 10:00:00secret".encode()).hexdigest()
+    answer = client.post("/kite/postback", json.dumps(complete), content_type="application/json")
+    assert answer.json()["applied"] == "nothing new"
+    order.refresh_from_db()
+    fills = list(Trade.objects.filter(order=order).order_by("pk").values_list("quantity", "price"))
+    assert fills == [(1, D("1500.50")), (1, D("1501.00"))]
+    assert (order.filled_quantity, order.average_price) == (2, D("1500.7500"))
+    assert Position.objects.get(account=kite_feed.account).quantity == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fill_missed_while_the_websocket_was_down_is_repaired_by_reconciliation_once(kite_feed, alice):
+    infy = instrument_make("INFY", 408065, "1500.00")
+    ticker = kite_feed.ticker
+    order = order_place(
+        account=kite_feed.account,
+        instrument=infy,
+        transaction_type="BUY",
+        order_type="MARKET",
+        product="CNC",
+        quantity=2,
+        placed_by=alice,
+    )
+    settle()
+    order.refresh_from_db()
+    filled = {
+        "status": "COMPLETE",
+        "filled_quantity": 2,
+        "pending_quantity": 0,
+        "average_price": 1500.0,
+        "exchange_update_timestamp": "2026-11-24 10:00:05",
+    }
+    outcome = {}
+
+    def script():
+        wait_until(lambda: ticker.subscribed() == {408065: "full"}, what="the subscription")
+        ticker.refuse = True  # the network fails and stays down for a while
+        ticker.drop()
+        kite_feed.orders[order.broker_order_id].update(filled)  # meanwhile the order fills at Kite
+        wait_until(lambda: ticker.refused >= 1, timeout=20, what="a refused reconnection")
+        assert refreshed(order).status == Order.Status.OPEN  # the fill's message was lost
+        outcome.update(kite_reconcile(KiteLink.objects.get(account=kite_feed.account)))
+        ticker.refuse = False
+        wait_until(lambda: ticker.subscribed() == {408065: "full"}, timeout=20, what="the re-subscription")
+        ticker.send_order(kite_order_message(kite_feed, order, **filled))  # the late message, after all
+        time.sleep(0.5)
+
+    run_feed_with(script)
+
+    order.refresh_from_db()
+    assert outcome["updated"] == 1
+    assert (order.status, order.filled_quantity) == (Order.Status.COMPLETE, 2)
+    assert list(Trade.objects.filter(order=order).values_list("quantity", "price")) == [(2, D("1500.00"))]
+    assert Position.objects.get(account=kite_feed.account).quantity == 2

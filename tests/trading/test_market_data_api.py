@@ -143,6 +143,7 @@ def test_quotes_come_from_redis_and_fall_back_to_the_database(client_for, alice,
             "last_price": "1500.00",
             "source": "database",
             "previous_close": None,
+            "market": None,
         },
         {
             "instrument_token": 738561,
@@ -151,6 +152,7 @@ def test_quotes_come_from_redis_and_fall_back_to_the_database(client_for, alice,
             "last_price": "2500.00",
             "source": "redis",
             "previous_close": None,
+            "market": None,
         },
     ]
     bad = client.get("/api/v1/quotes", {"instruments": "RELIANCE"})
