@@ -68,22 +68,43 @@ class Quote:
     depth_sell: tuple[DepthLevel, ...] = ()
 
     def as_message(self) -> dict:
-        """JSON-ready: Decimals as strings, times as ISO 8601, fields the mode lacks left out."""
-        message = {}
-        for name in self.__slots__:
+        """JSON-ready: Decimals as strings, times as ISO 8601, fields the mode does not carry left out."""
+        message = {"mode": self.mode, "tradable": self.tradable}
+        for name in QUOTE_FIELDS:
             value = getattr(self, name)
-            if value is None or value == ():
-                continue
-            if isinstance(value, Decimal):
-                value = str(value)
-            elif isinstance(value, datetime):
-                value = value.isoformat()
-            elif isinstance(value, tuple):
-                value = [
-                    {"price": str(level.price), "quantity": level.quantity, "orders": level.orders} for level in value
-                ]
-            message[name] = value
+            if value is not None:
+                message[name] = value if isinstance(value, int) else str(value)
+        for name in ("last_trade_time", "timestamp"):
+            value = getattr(self, name)
+            if value is not None:
+                message[name] = value.isoformat()
+        if self.depth_buy or self.depth_sell:
+            message["depth_buy"] = [
+                {"price": str(level.price), "quantity": level.quantity, "orders": level.orders}
+                for level in self.depth_buy
+            ]
+            message["depth_sell"] = [
+                {"price": str(level.price), "quantity": level.quantity, "orders": level.orders}
+                for level in self.depth_sell
+            ]
         return message
+
+
+QUOTE_FIELDS = (
+    "last_quantity",
+    "average_price",
+    "volume",
+    "buy_quantity",
+    "sell_quantity",
+    "open",
+    "high",
+    "low",
+    "close",
+    "change",
+    "oi",
+    "oi_day_high",
+    "oi_day_low",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ as postbacks.
 
 import asyncio
 import collections
+import functools
 import logging
 import threading
 import time
@@ -35,6 +36,8 @@ from .models import KiteLink
 
 logger = logging.getLogger("trading.feed")
 
+# Ticks waiting for the feed loop, at most; beyond it the oldest give way (the newest prices matter).
+PENDING_MOST = 200_000
 TOKENS_PER_CONNECTION = 3000
 CONNECTIONS_PER_API_KEY = 3
 MODES = ("ltp", "quote", "full")
@@ -67,8 +70,10 @@ def in_reactor(function, *args, **kwargs) -> None:
 PAISA = Decimal("0.01")
 
 
+@functools.lru_cache(maxsize=65536)
 def decimal_of(value, quantum: Decimal = PAISA) -> Decimal | None:
-    """KiteTicker's float prices (integers over a divisor) as the Decimals they stand for, to `quantum`."""
+    """KiteTicker's float prices (integers over a divisor) as the Decimals they stand for, to `quantum`.
+    Cached: a full tick has 15 prices, most of them near the last ones."""
     return None if value is None else Decimal(repr(value)).quantize(quantum)
 
 
@@ -153,7 +158,7 @@ class KiteFeed:
         self.tickers: list[KiteTicker] = []
         self.held: list[set[int]] = []  # the tokens each connection is to hold
         self.day_volume: dict[int, int] = {}
-        self.pending: collections.deque[Tick] = collections.deque()
+        self.pending: collections.deque[Tick] = collections.deque(maxlen=PENDING_MOST)
         self.updates: collections.deque[dict] = collections.deque()
         self.connected = threading.Event()  # every connection has opened at least once
         self.reconnects = 0  # connections re-opened after a drop
