@@ -49,7 +49,7 @@ class OrderAdmin(ReadOnlyAdmin):
         "average_price",
         "rejection_rule",
     )
-    list_filter = ("status", "order_type", "product", "transaction_type", "rejection_rule")
+    list_filter = ("status", "order_type", "product", "transaction_type", "rejection_rule", "adopted")
     search_fields = ("tradingsymbol", "broker_order_id", "client_order_id", "tag", "account__name")
     date_hierarchy = "created_at"
 

@@ -122,6 +122,7 @@ class OrderOutput(OutputSerializer):
             "cancelled_quantity",
             "average_price",
             "modification_count",
+            "adopted",
             "created_at",
             "updated_at",
         ]

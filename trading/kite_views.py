@@ -12,8 +12,10 @@ from django.views.decorators.http import require_POST
 
 from audit.services import audit_record
 from tradingsite.exceptions import ApplicationError
+from tradingsite.ist import IST
 
 from .kite import kite_link_set, kite_login_url, kite_logout, kite_session_complete, kite_session_live
+from .kite_reconcile import kite_reconcile
 from .kite_updates import UpdateRefused, kite_postback_receive
 from .models import KiteLink
 from .selectors import account_for_user, accounts_for_user
@@ -88,7 +90,17 @@ def kite_callback(request):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Logged in to Kite as {link.kite_user_id} until {link.expires_at:%d %b %H:%M} UTC.")
+        ends = link.expires_at.astimezone(IST)
+        messages.success(request, f"Logged in to Kite as {link.kite_user_id} until {ends:%d %b %H:%M} IST.")
+        # The session starts: what happened at Kite since the last one is taken in before trading.
+        outcome = kite_reconcile(link)
+        if outcome.get("error"):
+            messages.error(request, f"Reconciliation with Kite could not run: {outcome['error']}")
+        elif outcome.get("problems"):
+            messages.error(
+                request,
+                "Kite's books differ from the platform's; the account is halted: " + "; ".join(outcome["problems"]),
+            )
     return redirect("kite")
 
 

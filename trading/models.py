@@ -176,6 +176,9 @@ class Order(models.Model):
     modification_count = models.PositiveIntegerField(default=0)
     broker_order_id = models.CharField(max_length=32, blank=True, db_index=True)
     client_order_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    adopted = models.BooleanField(
+        default=False, help_text="Placed at the broker outside the platform; taken in by reconciliation."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -448,6 +451,9 @@ class KiteLink(models.Model):
     kite_user_id = models.CharField(max_length=32, blank=True)
     logged_in_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    # The last reconciliation: what it found and did, and the mismatches beyond tolerance, if any.
+    reconcile_report = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -393,6 +393,10 @@ KITE_ORDERS_PER_SECOND = env.int("KITE_ORDERS_PER_SECOND", 10)
 KITE_ORDERS_PER_MINUTE = env.int("KITE_ORDERS_PER_MINUTE", 400)
 KITE_ORDERS_PER_DAY = env.int("KITE_ORDERS_PER_DAY", 5000)
 KITE_MODIFICATIONS_PER_ORDER = env.int("KITE_MODIFICATIONS_PER_ORDER", 25)
+# Reconciliation halts an account whose quantities differ from Kite's by more than this (shares or
+# units), after looking again this many seconds later.
+KITE_RECONCILE_TOLERANCE = env.int("KITE_RECONCILE_TOLERANCE", 0)
+KITE_RECONCILE_RECHECK_SECONDS = env.float("KITE_RECONCILE_RECHECK_SECONDS", 1.0)
 # The exchange-approved algo id sent with every order (SEBI's algo rules), when there is one.
 KITE_ALGO_ID = env.str("KITE_ALGO_ID", "")
 # Kite secrets and tokens are encrypted at rest with a key derived from this (else from SECRET_KEY).

@@ -48,6 +48,43 @@ class FakeKite:
     orders: dict[str, dict] = field(default_factory=dict)
     next_place: list[str] = field(default_factory=list)
     answer_delay_seconds: float = 3.0
+    # Holdings (delivered shares) the account has at Kite: rows over the holdings.json template.
+    holdings: list[dict] = field(default_factory=list)
+
+    def filled(self) -> list[dict]:
+        return [order for order in self.orders.values() if int(order.get("filled_quantity") or 0) > 0]
+
+    def trades(self) -> list[dict]:
+        """One trade per filled order, for its filled quantity at its average price."""
+        template = fixture("trades.json")["data"][0]
+        return [
+            {
+                **template,
+                "trade_id": str(10000000 + n),
+                "order_id": order["order_id"],
+                "exchange": order["exchange"],
+                "tradingsymbol": order["tradingsymbol"],
+                "product": order["product"],
+                "transaction_type": order["transaction_type"],
+                "quantity": int(order["filled_quantity"]),
+                "average_price": float(order.get("average_price") or 0),
+            }
+            for n, order in enumerate(self.filled())
+        ]
+
+    def positions(self) -> dict:
+        """Today's positions from the filled orders: net and day are the same (no overnight positions)."""
+        template = fixture("positions.json")["data"]["net"][0]
+        net: dict[tuple, int] = {}
+        for order in self.filled():
+            key = (order["exchange"], order["tradingsymbol"], order["product"])
+            sign = 1 if order["transaction_type"] == "BUY" else -1
+            net[key] = net.get(key, 0) + sign * int(order["filled_quantity"])
+        rows = [
+            {**template, "exchange": e, "tradingsymbol": t, "product": p, "quantity": q, "overnight_quantity": 0}
+            for (e, t, p), q in net.items()
+        ]
+        return {"net": rows, "day": [dict(row) for row in rows]}
 
     def start(self) -> "FakeKite":
         fixture("generate_session.json")  # skips the test, with the reason, when the fixtures are absent
@@ -87,6 +124,17 @@ class FakeKite:
                     self.send_response(302)
                     self.send_header("Location", f"{fake.redirect_url}?{urlencode(query)}")
                     self.end_headers()
+                    return
+                portfolio = {
+                    "/trades": fake.trades,
+                    "/portfolio/positions": fake.positions,
+                    "/portfolio/holdings": lambda: [
+                        {**fixture("holdings.json")["data"][0], **row} for row in fake.holdings
+                    ],
+                }
+                if path in portfolio:
+                    if self.authorised():
+                        self.answer(200, {"status": "success", "data": portfolio[path]()})
                     return
                 if path == "/orders":
                     if self.authorised():

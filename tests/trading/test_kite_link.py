@@ -74,6 +74,9 @@ def test_the_kite_login_round_trip_stores_the_days_token_encrypted(linked, fake_
     posted = [params for method, path, params in fake_kite.calls if (method, path) == ("POST", "/session/token")]
     assert posted and set(posted[0]) == {"api_key", "request_token", "checksum"}  # never the secret itself
     assert AuditEvent.objects.filter(action="kite.login", object_id=str(account.pk)).exists()
+    # the session's start reconciles with Kite before any trading
+    assert link.reconciled_at is not None and link.reconcile_report["problems"] == []
+    assert {path for _, path, _ in fake_kite.calls} >= {"/orders", "/trades", "/portfolio/positions"}
 
 
 def test_a_wrong_secret_is_refused_by_kite_and_the_page_says_so(client_for, alice, fake_kite):

@@ -528,6 +528,13 @@
       });
       actions.append(cancel);
     }
+    if (data.adopted) {
+      const flag = document.createElement("small");
+      flag.className = "adopted";
+      flag.title = "Placed at Kite outside the platform; taken in by reconciliation";
+      flag.textContent = "from Kite";
+      actions.append(flag);
+    }
     if (data.status === "REJECTED" && data.status_message) {
       const reason = document.createElement("small");
       reason.className = "bad";
@@ -614,10 +621,12 @@
     $("#acct-daypnl").className = signClass(day);
     statusShow(summary.status);
   }
-  function statusShow(status) {
+  function statusShow(status, reason) {
     const badge = $("#acct-status");
     badge.textContent = status;
     badge.dataset.status = status;
+    // Why the account is halted or reducing (the kill switch's reason, a reconciliation mismatch).
+    if (reason !== undefined) $("#acct-status-reason").textContent = status === "active" ? "" : reason;
     $("#kill-switch").hidden = !boot.can.halt || status === "halted";
     $("#resume").hidden = !boot.can.resume || status === "active";
   }
@@ -673,13 +682,13 @@
         }
         refreshSoon();
       } else if (message.type === "account" && message.data.id === account.id) {
-        statusShow(message.data.status);
+        statusShow(message.data.status, message.data.reason || "");
         refreshSoon();
       }
     },
   });
 
-  statusShow(account.status);
+  statusShow(account.status, account.status_reason || "");
   watchRender();
   ticketRules();
   quotesLoad(watch);

@@ -1,0 +1,150 @@
+"""Reconciliation against a fake Kite's orders, trades, positions and holdings, through the real
+kiteconnect client: orders placed outside the platform adopted, differing books halting the account."""
+
+from decimal import Decimal
+
+import pytest
+
+from audit.models import AuditEvent
+from trading.kite_reconcile import kite_reconcile
+from trading.models import KiteLink, Order, Position, Trade, TradingAccount
+from trading.services import order_place
+
+from .conftest import settle
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+@pytest.fixture(autouse=True)
+def no_pause(settings):
+    settings.KITE_RECONCILE_RECHECK_SECONDS = 0
+
+
+def reconcile(kite) -> dict:
+    return kite_reconcile(KiteLink.objects.get(account=kite.account))
+
+
+def test_an_order_placed_in_kites_own_app_is_adopted_flagged_and_its_fill_booked_once(kite, alice, infy, client_for):
+    kite.orders["151229999"] = {
+        "order_id": "151229999",
+        "exchange": "NSE",
+        "tradingsymbol": "INFY",
+        "transaction_type": "BUY",
+        "order_type": "LIMIT",
+        "product": "CNC",
+        "quantity": "3",
+        "price": 1490.0,
+        "trigger_price": 0,
+        "tag": None,
+        "status": "COMPLETE",
+        "filled_quantity": 3,
+        "pending_quantity": 0,
+        "average_price": 1489.95,
+        "exchange_update_timestamp": "2026-11-24 10:01:00",
+    }
+
+    first = reconcile(kite)
+    page = client_for(alice).get("/kite/").content.decode()
+    second = reconcile(kite)
+
+    order = Order.objects.get(account=kite.account)
+    assert (first["adopted"], first["problems"], second["adopted"], second["updated"]) == (1, [], 0, 0)
+    assert order.adopted and order.broker_order_id == "151229999" and order.placed_by is None
+    assert (order.status, order.filled_quantity, order.price) == (Order.Status.COMPLETE, 3, D("1490.00"))
+    assert list(Trade.objects.filter(order=order).values_list("quantity", "price")) == [(3, D("1489.95"))]
+    assert Position.objects.get(account=kite.account).quantity == 3
+    assert AuditEvent.objects.filter(action="kite.order_adopted", object_id=str(order.pk)).count() == 1
+    kite.account.refresh_from_db()
+    assert kite.account.status == TradingAccount.Status.ACTIVE
+    listed = client_for(alice).get("/api/v1/orders", {"account": kite.account.pk}).json()["results"]
+    assert [(row["id"], row["adopted"]) for row in listed] == [(order.pk, True)]
+    assert "books agree; 1 order placed outside the platform adopted" in page
+
+
+def test_positions_differing_from_kites_beyond_the_tolerance_halt_the_account_and_say_why(
+    kite, alice, infy, client_for
+):
+    # the platform's books hold 2 INFY bought today; Kite's also hold 10 delivered from before
+    order = order_place(
+        account=kite.account,
+        instrument=infy,
+        transaction_type="BUY",
+        order_type="MARKET",
+        product="CNC",
+        quantity=2,
+        placed_by=alice,
+    )
+    settle()
+    order.refresh_from_db()
+    kite.orders[order.broker_order_id].update(
+        status="COMPLETE",
+        filled_quantity=2,
+        pending_quantity=0,
+        average_price=1500.0,
+        exchange_update_timestamp="2026-11-24 10:02:00",
+    )
+    kite.holdings = [{"exchange": "NSE", "tradingsymbol": "INFY", "instrument_token": 408065, "quantity": 10}]
+
+    outcome = reconcile(kite)
+
+    problem = "NSE:INFY CNC: 2 here, 12 at Kite"
+    assert outcome["problems"] == [problem]
+    kite.account.refresh_from_db()
+    assert kite.account.status == TradingAccount.Status.HALTED and problem in kite.account.status_reason
+    event = AuditEvent.objects.get(action="kite.reconcile_mismatch")
+    assert event.payload["problems"] == [problem]
+    # fail closed: no new order until someone looks
+    refused = order_place(
+        account=kite.account,
+        instrument=infy,
+        transaction_type="SELL",
+        order_type="MARKET",
+        product="CNC",
+        quantity=1,
+        placed_by=alice,
+    )
+    assert refused.status == Order.Status.REJECTED and "halted" in refused.status_message
+    # and both pages show why
+    client = client_for(alice)
+    assert problem in client.get("/kite/").content.decode()
+    trade_page = client.get("/trade/", {"account": kite.account.pk}).content.decode()
+    assert 'id="acct-status-reason"' in trade_page and problem in trade_page
+
+
+def test_a_difference_within_the_tolerance_does_not_halt(settings, kite, infy):
+    settings.KITE_RECONCILE_TOLERANCE = 10
+    kite.holdings = [{"exchange": "NSE", "tradingsymbol": "INFY", "instrument_token": 408065, "quantity": 10}]
+
+    outcome = reconcile(kite)
+
+    kite.account.refresh_from_db()
+    assert outcome["problems"] == [] and kite.account.status == TradingAccount.Status.ACTIVE
+
+
+def test_a_fill_kite_traded_but_the_platform_never_heard_of_is_a_mismatch(kite, alice, infy):
+    # Kite's trade book has a fill of an order whose order-book row still says nothing was filled
+    order = order_place(
+        account=kite.account,
+        instrument=infy,
+        transaction_type="BUY",
+        order_type="LIMIT",
+        product="MIS",
+        quantity=2,
+        price=D("1495.00"),
+        placed_by=alice,
+    )
+    settle()
+    order.refresh_from_db()
+    held = kite.orders[order.broker_order_id]
+    kite.trades = lambda: [
+        {"order_id": held["order_id"], "exchange": "NSE", "tradingsymbol": "INFY", "product": "MIS", "quantity": 1}
+    ]
+
+    outcome = reconcile(kite)
+
+    assert (
+        f"order {order.pk} (INFY, Kite {order.broker_order_id}): 0 filled here, 1 traded at Kite" in outcome["problems"]
+    )
+    kite.account.refresh_from_db()
+    assert kite.account.status == TradingAccount.Status.HALTED
