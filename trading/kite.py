@@ -118,6 +118,23 @@ def kite_session_complete(*, link: KiteLink, request_token: str, logged_in_by) -
     return link
 
 
+def kite_link_named(wanted: str) -> KiteLink:
+    """The Kite link of an account given by id or name; with nothing given, the only link there is."""
+    links = KiteLink.objects.select_related("account").order_by("account_id")
+    wanted = (wanted or "").strip()
+    if wanted:
+        found = links.filter(account_id=int(wanted)) if wanted.isdigit() else links.filter(account__name=wanted)
+        link = found.first()
+        if link is None:
+            raise ValidationError(f"no Kite-linked account is called {wanted!r}")
+        return link
+    found = list(links[:2])
+    if len(found) != 1:
+        names = ", ".join(link.account.name for link in links) or "none"
+        raise ValidationError(f"name the Kite-linked account to use (linked: {names})")
+    return found[0]
+
+
 def kite_session_live(link: KiteLink) -> bool:
     return bool(link.access_token_encrypted) and link.expires_at is not None and link.expires_at > timezone.now()
 

@@ -30,7 +30,7 @@ from tradingsite.encryption import decrypt
 from tradingsite.exceptions import ValidationError
 
 from .feeds import DepthLevel, FeedInstrument, Quote, Tick
-from .kite import kite_session_live
+from .kite import kite_link_named, kite_session_live
 from .kite_updates import kite_ticker_order_update
 from .models import KiteLink
 
@@ -368,21 +368,10 @@ class KiteFeed:
 
 def feed_link() -> KiteLink:
     """The Kite link whose session streams prices: FEED_KITE_ACCOUNT (an id or a name), else the only one."""
-    links = KiteLink.objects.select_related("account").order_by("account_id")
-    wanted = settings.FEED_KITE_ACCOUNT.strip()
-    if wanted:
-        links = links.filter(account_id=int(wanted)) if wanted.isdigit() else links.filter(account__name=wanted)
-        link = links.first()
-        if link is None:
-            raise ValidationError(f"FEED_KITE_ACCOUNT={wanted!r} names no Kite-linked account")
-    else:
-        found = list(links[:2])
-        if len(found) != 1:
-            names = ", ".join(link.account.name for link in links) or "none"
-            raise ValidationError(
-                f"FEED=kite needs FEED_KITE_ACCOUNT: which Kite-linked account streams (linked: {names})"
-            )
-        link = found[0]
+    try:
+        link = kite_link_named(settings.FEED_KITE_ACCOUNT)
+    except ValidationError as exc:
+        raise ValidationError(f"FEED=kite: {exc} (FEED_KITE_ACCOUNT)") from exc
     if not kite_session_live(link):
         raise ValidationError(
             f"the Kite session of account {link.account.name} has ended (Kite resets sessions at 06:00 IST): "

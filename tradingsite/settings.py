@@ -397,6 +397,8 @@ KITE_MODIFICATIONS_PER_ORDER = env.int("KITE_MODIFICATIONS_PER_ORDER", 25)
 # units), after looking again this many seconds later.
 KITE_RECONCILE_TOLERANCE = env.int("KITE_RECONCILE_TOLERANCE", 0)
 KITE_RECONCILE_RECHECK_SECONDS = env.float("KITE_RECONCILE_RECHECK_SECONDS", 1.0)
+# Historical candles: a rate-limited request is tried again after this many seconds (times the attempt).
+KITE_HISTORICAL_RETRY_SECONDS = env.float("KITE_HISTORICAL_RETRY_SECONDS", 1.0)
 # The exchange-approved algo id sent with every order (SEBI's algo rules), when there is one.
 KITE_ALGO_ID = env.str("KITE_ALGO_ID", "")
 # Kite secrets and tokens are encrypted at rest with a key derived from this (else from SECRET_KEY).

@@ -18,12 +18,15 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from datetime import time as dtime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
+IST_ZONE = timezone(timedelta(hours=5, minutes=30))
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "kite-mocks"
 
 
@@ -50,6 +53,32 @@ class FakeKite:
     answer_delay_seconds: float = 3.0
     # Holdings (delivered shares) the account has at Kite: rows over the holdings.json template.
     holdings: list[dict] = field(default_factory=list)
+    # Historical requests as (monotonic time, from, to), and what the next ones meet ("429").
+    historical: list[tuple[float, datetime, datetime]] = field(default_factory=list)
+    next_historical: list[str] = field(default_factory=list)
+    rate_limited: int = 0
+
+    def candles(self, interval: str, start: datetime, end: datetime) -> list[list]:
+        """The official minute candles (15 Dec 2017) where the range covers them; elsewhere one candle at
+        09:15 on each weekday (daily candles: one a weekday), so a long range has candles in every span."""
+        official = (
+            [
+                row
+                for row in fixture("historical_minute.json")["data"]["candles"]
+                if start <= datetime.strptime(row[0], "%Y-%m-%dT%H:%M:%S%z") <= end
+            ]
+            if interval == "minute"
+            else []
+        )
+        covered = {row[0][:10] for row in official}
+        rows = []
+        day = start.date()
+        while day <= end.date():
+            at = datetime.combine(day, dtime(9, 15) if interval == "minute" else dtime(0, 0), tzinfo=IST_ZONE)
+            if day.weekday() < 5 and day.isoformat() not in covered and start <= at <= end:
+                rows.append([at.strftime("%Y-%m-%dT%H:%M:%S%z"), 1700.0, 1701.5, 1699.0, 1700.5, 100])
+            day += timedelta(days=1)
+        return sorted(official + rows)
 
     def filled(self) -> list[dict]:
         return [order for order in self.orders.values() if int(order.get("filled_quantity") or 0) > 0]
@@ -132,6 +161,9 @@ class FakeKite:
                         {**fixture("holdings.json")["data"][0], **row} for row in fake.holdings
                     ],
                 }
+                if path.startswith("/instruments"):
+                    self.instruments(path, params)
+                    return
                 if path in portfolio:
                     if self.authorised():
                         self.answer(200, {"status": "success", "data": portfolio[path]()})
@@ -145,6 +177,39 @@ class FakeKite:
                         self.answer(200, {"status": "success", "data": rows})
                     return
                 self.error(404, "GeneralException", "Route not found")
+
+            def instruments(self, path: str, params: dict) -> None:
+                if not self.authorised():
+                    return
+                parts = path.strip("/").split("/")
+                if len(parts) == 4 and parts[1] == "historical":
+                    self.historical(parts[3], params)
+                    return
+                name = "instruments_nse.csv" if parts[1:] == ["NSE"] else "instruments_all.csv"
+                fixture("generate_session.json")  # the fixtures are there
+                data = (FIXTURES / name).read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/csv")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def historical(self, interval: str, params: dict) -> None:
+                start = datetime.strptime(params["from"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=IST_ZONE)
+                end = datetime.strptime(params["to"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=IST_ZONE)
+                now = time.monotonic()
+                recent = [at for at, _, _ in fake.historical if now - at < 1.0]
+                fake.historical.append((now, start, end))
+                behaviour = fake.next_historical.pop(0) if fake.next_historical else ""
+                if behaviour == "429" or len(recent) >= 3:  # Kite's limit: 3 historical requests a second
+                    fake.rate_limited += 1
+                    self.error(429, "NetworkException", "Too many requests")
+                    return
+                limit = {"minute": 60, "day": 2000}[interval]
+                if (end - start).days > limit:
+                    self.error(400, "InputException", f"interval exceeds max limit: {limit} days")
+                    return
+                self.answer(200, {"status": "success", "data": {"candles": fake.candles(interval, start, end)}})
 
             def authorised(self) -> bool:
                 scheme, _, credentials = self.headers.get("Authorization", "").partition(" ")
