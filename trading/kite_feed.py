@@ -31,6 +31,7 @@ from tradingsite.exceptions import ValidationError
 
 from .feeds import DepthLevel, FeedInstrument, Quote, Tick
 from .kite import kite_link_named, kite_session_live
+from .kite_reconcile import kite_reconcile
 from .kite_updates import kite_ticker_order_update
 from .models import KiteLink
 
@@ -384,6 +385,8 @@ def kite_feed_from_settings() -> KiteFeed:
     from .feed_runner import feed_instruments
 
     link = feed_link()
+    # Starting up: take in what happened at Kite while no feed was listening for its order messages.
+    logger.info("Kite reconciliation at feed start: %s", kite_reconcile(link))
 
     def instruments() -> list[FeedInstrument]:
         return feed_instruments(settings.FEED_INSTRUMENTS, priced_only=False)

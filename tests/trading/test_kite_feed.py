@@ -290,6 +290,7 @@ def test_kite_ticks_reach_redis_the_sockets_bars_and_the_quotes_api(kite_feed, a
     assert (bar.open, bar.close, bar.volume) == (D("1573.70"), D("1574.00"), 250)  # the day's volume grew 250
     infy.refresh_from_db()
     assert infy.last_price == D("1574.00")
+    assert KiteLink.objects.get(account=kite_feed.account).reconciled_at is not None  # at the feed's start
     (quote,) = client_for(alice).get("/api/v1/quotes", {"instruments": "408065"}).json()
     assert quote["market"]["mode"] == "full" and quote["market"]["volume"] == 1250
     assert quote["market"]["close"] == "1567.8000" and len(quote["market"]["depth_buy"]) == 5

@@ -12,7 +12,7 @@ logger = logging.getLogger("trading.feed")
 
 class Command(BaseCommand):
     help = (
-        "Run the market-data feed (FEED: simulated or replay): latest prices to Redis, ticks to websocket "
+        "Run the market-data feed (FEED: simulated, replay or kite): latest prices to Redis, ticks to websocket "
         "groups, minute bars to PostgreSQL, paper-exchange matching of resting orders."
     )
 
