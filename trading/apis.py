@@ -301,7 +301,7 @@ class QuoteListApi(APIView):
 
 class OrderListFilters(AccountFilter):
     status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
-    symbol = serializers.CharField(required=False, max_length=64)
+    symbol = serializers.CharField(required=False, allow_blank=True, max_length=64, help_text="Blank: every symbol.")
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
 
@@ -441,7 +441,7 @@ class OrderDetailApi(APIView):
 
 class TradeListFilters(AccountFilter):
     order = serializers.IntegerField(required=False, min_value=1)
-    symbol = serializers.CharField(required=False, max_length=64)
+    symbol = serializers.CharField(required=False, allow_blank=True, max_length=64, help_text="Blank: every symbol.")
 
 
 class TradeListApi(APIView):

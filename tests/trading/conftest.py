@@ -98,3 +98,14 @@ def kite(settings, alice):
     fake.account = account
     yield fake
     fake.stop()
+
+
+def kite_place(kite, user, instrument, *, send: bool = False, **fields) -> Order:
+    """An order of the `kite` fixture's account (BUY 2 CNC at market unless told); `send` hands it to Kite
+    (the outbox sweep) and returns it as it is afterwards."""
+    fields = {"transaction_type": "BUY", "order_type": "MARKET", "product": "CNC", "quantity": 2, **fields}
+    order = order_place(account=kite.account, instrument=instrument, placed_by=user, **fields)
+    if send:
+        settle()
+        order.refresh_from_db()
+    return order

@@ -41,6 +41,10 @@ def test_a_trader_places_a_market_order_with_a_token_and_sees_it_fill(account, a
     assert order["status"] == "COMPLETE" and order["average_price"] == "2500.0000"
     assert [(p["tradingsymbol"], p["quantity"]) for p in positions] == [("RELIANCE", 5)]
     assert trades[0]["total_charges"] == "14.83"
+    # a symbol filter narrows the lists; a blank one is no filter
+    assert api.get("/api/v1/orders", {"symbol": "reliance"}).json()["count"] == 1
+    assert api.get("/api/v1/orders", {"symbol": "INFY"}).json()["count"] == 0
+    assert api.get("/api/v1/trades", {"symbol": " "}).json()["count"] == 1
 
 
 def test_a_rejected_order_answers_422_naming_the_rule_and_is_listed(account, alice, reliance):

@@ -15,29 +15,17 @@ from tests.fakes.kite import fixture
 from trading.brokers.kite import kite_tag
 from trading.kite_reconcile import kite_reconcile
 from trading.models import KiteLink, Order, OutboxEntry, Trade
-from trading.services import order_cancel, order_modify, order_place
+from trading.services import order_cancel, order_modify
 from tradingsite.exceptions import ValidationError
 
-from .conftest import refreshed, settle
+from .conftest import kite_place, refreshed, settle
 
 pytestmark = pytest.mark.django_db
 D = Decimal
 
 
-def place(kite, alice, instrument, **fields) -> Order:
-    fields = {"order_type": "MARKET", "quantity": 2, **fields}
-    return order_place(
-        account=kite.account,
-        instrument=instrument,
-        transaction_type="BUY",
-        product="CNC",
-        placed_by=alice,
-        **fields,
-    )
-
-
 def test_a_market_order_reaches_kite_tagged_protected_and_with_the_algo_id(kite, alice, infy):
-    order = place(kite, alice, infy)
+    order = kite_place(kite, alice, infy)
 
     settle()
 
@@ -52,7 +40,7 @@ def test_a_market_order_reaches_kite_tagged_protected_and_with_the_algo_id(kite,
 
 def test_kites_refusal_becomes_a_rejection_with_kites_reason(kite, alice, infy):
     kite.next_place = ["reject"]
-    order = place(kite, alice, infy, order_type="LIMIT", price=D("1500.00"))
+    order = kite_place(kite, alice, infy, order_type="LIMIT", price=D("1500.00"))
 
     settle()
 
@@ -64,7 +52,7 @@ def test_kites_refusal_becomes_a_rejection_with_kites_reason(kite, alice, infy):
 
 def test_a_rate_limited_placement_is_sent_again_and_placed_once(kite, alice, infy):
     kite.next_place = ["429"]
-    order = place(kite, alice, infy)
+    order = kite_place(kite, alice, infy)
 
     settle()  # Kite answers 429: nothing placed, the outbox keeps the entry
     assert refreshed(order).status == Order.Status.RECEIVED and kite.orders == {}
@@ -77,7 +65,7 @@ def test_a_rate_limited_placement_is_sent_again_and_placed_once(kite, alice, inf
 
 def test_a_timeout_after_kite_took_the_order_is_resolved_by_tag_not_by_placing_again(kite, alice, infy):
     kite.next_place = ["timeout_after_accept"]
-    order = place(kite, alice, infy)
+    order = kite_place(kite, alice, infy)
 
     settle()  # the client gives up after 1 s; Kite has the order; the broker finds it by its tag
     settle()
@@ -91,7 +79,7 @@ def test_a_timeout_after_kite_took_the_order_is_resolved_by_tag_not_by_placing_a
 
 def test_an_ended_session_rejects_the_order_with_a_prompt_to_log_in(kite, alice, infy):
     KiteLink.objects.filter(account=kite.account).update(expires_at=timezone.now())
-    order = place(kite, alice, infy)
+    order = kite_place(kite, alice, infy)
 
     settle()
 
@@ -100,7 +88,7 @@ def test_an_ended_session_rejects_the_order_with_a_prompt_to_log_in(kite, alice,
 
 
 def test_cancel_reaches_kite(kite, alice, infy):
-    order = place(kite, alice, infy, order_type="LIMIT", price=D("1490.00"))
+    order = kite_place(kite, alice, infy, order_type="LIMIT", price=D("1490.00"))
     settle()
 
     order_cancel(order=refreshed(order), cancelled_by=alice, reason="changed my mind")
@@ -112,7 +100,7 @@ def test_cancel_reaches_kite(kite, alice, infy):
 
 def test_with_kite_routing_switched_off_an_order_is_rejected_not_sent(settings, kite, alice, infy):
     settings.KITE_ORDERS_ENABLED = False
-    order = place(kite, alice, infy)
+    order = kite_place(kite, alice, infy)
 
     settle()
 
@@ -144,7 +132,7 @@ def post(client, body: str):
 
 
 def test_postbacks_book_fills_at_the_prices_kite_reports(kite, alice, infy, client):
-    order = place(kite, alice, infy, order_type="LIMIT", price=D("1495.00"))
+    order = kite_place(kite, alice, infy, order_type="LIMIT", price=D("1495.00"))
     settle()
     order = refreshed(order)
 
@@ -160,7 +148,7 @@ def test_postbacks_book_fills_at_the_prices_kite_reports(kite, alice, infy, clie
 
 
 def test_forged_repeated_and_stale_postbacks_are_refused_and_recorded(kite, alice, infy, client):
-    order = place(kite, alice, infy, order_type="LIMIT", price=D("1495.00"))
+    order = kite_place(kite, alice, infy, order_type="LIMIT", price=D("1495.00"))
     settle()
     order = refreshed(order)
     early = postback(order, status="OPEN", filled=1, average="1490.00", at="2026-11-24 09:21:00")
@@ -183,7 +171,7 @@ def test_forged_repeated_and_stale_postbacks_are_refused_and_recorded(kite, alic
 
 def test_kites_per_second_limit_holds_orders_back_and_sends_them_after(settings, kite, alice, infy):
     settings.KITE_ORDERS_PER_SECOND = 2
-    orders = [place(kite, alice, infy) for _ in range(3)]
+    orders = [kite_place(kite, alice, infy) for _ in range(3)]
     time.sleep(1.02 - time.time() % 1)  # start at the top of a second, so the three sends share one
 
     settle()
@@ -197,7 +185,7 @@ def test_kites_per_second_limit_holds_orders_back_and_sends_them_after(settings,
 
 def test_past_kites_daily_limit_an_order_is_rejected_with_the_reason(settings, kite, alice, infy):
     settings.KITE_ORDERS_PER_DAY = 1
-    first, second = place(kite, alice, infy), place(kite, alice, infy)
+    first, second = kite_place(kite, alice, infy), kite_place(kite, alice, infy)
 
     settle()
 
@@ -207,7 +195,7 @@ def test_past_kites_daily_limit_an_order_is_rejected_with_the_reason(settings, k
 
 def test_past_kites_modification_limit_a_modification_is_refused_at_once(settings, kite, alice, infy):
     settings.KITE_MODIFICATIONS_PER_ORDER = 1
-    order = place(kite, alice, infy, order_type="LIMIT", price=D("1490.00"))
+    order = kite_place(kite, alice, infy, order_type="LIMIT", price=D("1490.00"))
     settle()
     order_modify(order=refreshed(order), price=D("1491.00"), modified_by=alice)
 
@@ -220,7 +208,7 @@ def test_past_kites_modification_limit_a_modification_is_refused_at_once(setting
 
 
 def test_a_cancel_reported_by_kite_is_followed_without_sending_a_cancel_back(kite, alice, infy, client):
-    order = place(kite, alice, infy, order_type="LIMIT", price=D("1490.00"))
+    order = kite_place(kite, alice, infy, order_type="LIMIT", price=D("1490.00"))
     settle()
     order = refreshed(order)
 
@@ -234,7 +222,7 @@ def test_a_cancel_reported_by_kite_is_followed_without_sending_a_cancel_back(kit
 
 def test_reconciliation_repairs_a_fill_missed_during_an_outage_once(kite, alice, infy):
     # given an order at Kite that filled while no postback reached the platform
-    order = place(kite, alice, infy, order_type="LIMIT", price=D("1495.00"))
+    order = kite_place(kite, alice, infy, order_type="LIMIT", price=D("1495.00"))
     settle()
     order = refreshed(order)
     kite.orders[order.broker_order_id].update(

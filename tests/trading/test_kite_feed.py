@@ -18,11 +18,10 @@ from trading.kite_feed import TOKENS_PER_CONNECTION, KiteFeed
 from trading.kite_reconcile import kite_reconcile
 from trading.models import KiteLink, MinuteBar, Order, Position, Trade
 from trading.prices import price_key
-from trading.services import order_place
 from tradingsite.exceptions import ValidationError
 from tradingsite.ist import IST
 
-from .conftest import instrument_make, refreshed, settle
+from .conftest import instrument_make, kite_place, refreshed
 from .test_websockets_and_feed import session_cookie, socket
 
 D = Decimal
@@ -300,17 +299,7 @@ def test_kite_ticks_reach_redis_the_sockets_bars_and_the_quotes_api(kite_feed, a
 def test_partial_fills_from_the_tickers_order_messages_are_booked_once(kite_feed, alice, client):
     infy = instrument_make("INFY", 408065, "1500.00")
     ticker = kite_feed.ticker
-    order = order_place(
-        account=kite_feed.account,
-        instrument=infy,
-        transaction_type="BUY",
-        order_type="MARKET",
-        product="CNC",
-        quantity=2,
-        placed_by=alice,
-    )
-    settle()
-    order.refresh_from_db()
+    order = kite_place(kite_feed, alice, infy, send=True)
     partial = kite_order_message(
         kite_feed,
         order,
@@ -355,17 +344,7 @@ def test_partial_fills_from_the_tickers_order_messages_are_booked_once(kite_feed
 def test_a_fill_missed_while_the_websocket_was_down_is_repaired_by_reconciliation_once(kite_feed, alice):
     infy = instrument_make("INFY", 408065, "1500.00")
     ticker = kite_feed.ticker
-    order = order_place(
-        account=kite_feed.account,
-        instrument=infy,
-        transaction_type="BUY",
-        order_type="MARKET",
-        product="CNC",
-        quantity=2,
-        placed_by=alice,
-    )
-    settle()
-    order.refresh_from_db()
+    order = kite_place(kite_feed, alice, infy, send=True)
     filled = {
         "status": "COMPLETE",
         "filled_quantity": 2,

@@ -8,9 +8,8 @@ import pytest
 from audit.models import AuditEvent
 from trading.kite_reconcile import kite_reconcile
 from trading.models import KiteLink, Order, Position, Trade, TradingAccount
-from trading.services import order_place
 
-from .conftest import settle
+from .conftest import kite_place
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -66,17 +65,7 @@ def test_positions_differing_from_kites_beyond_the_tolerance_halt_the_account_an
     kite, alice, infy, client_for
 ):
     # the platform's books hold 2 INFY bought today; Kite's also hold 10 delivered from before
-    order = order_place(
-        account=kite.account,
-        instrument=infy,
-        transaction_type="BUY",
-        order_type="MARKET",
-        product="CNC",
-        quantity=2,
-        placed_by=alice,
-    )
-    settle()
-    order.refresh_from_db()
+    order = kite_place(kite, alice, infy, send=True)
     kite.orders[order.broker_order_id].update(
         status="COMPLETE",
         filled_quantity=2,
@@ -95,15 +84,7 @@ def test_positions_differing_from_kites_beyond_the_tolerance_halt_the_account_an
     event = AuditEvent.objects.get(action="kite.reconcile_mismatch")
     assert event.payload["problems"] == [problem]
     # fail closed: no new order until someone looks
-    refused = order_place(
-        account=kite.account,
-        instrument=infy,
-        transaction_type="SELL",
-        order_type="MARKET",
-        product="CNC",
-        quantity=1,
-        placed_by=alice,
-    )
+    refused = kite_place(kite, alice, infy, transaction_type="SELL", quantity=1)
     assert refused.status == Order.Status.REJECTED and "halted" in refused.status_message
     # and both pages show why
     client = client_for(alice)
@@ -124,18 +105,7 @@ def test_a_difference_within_the_tolerance_does_not_halt(settings, kite, infy):
 
 def test_a_fill_kite_traded_but_the_platform_never_heard_of_is_a_mismatch(kite, alice, infy):
     # Kite's trade book has a fill of an order whose order-book row still says nothing was filled
-    order = order_place(
-        account=kite.account,
-        instrument=infy,
-        transaction_type="BUY",
-        order_type="LIMIT",
-        product="MIS",
-        quantity=2,
-        price=D("1495.00"),
-        placed_by=alice,
-    )
-    settle()
-    order.refresh_from_db()
+    order = kite_place(kite, alice, infy, send=True, order_type="LIMIT", product="MIS", price=D("1495.00"))
     held = kite.orders[order.broker_order_id]
     kite.trades = lambda: [
         {"order_id": held["order_id"], "exchange": "NSE", "tradingsymbol": "INFY", "product": "MIS", "quantity": 1}
