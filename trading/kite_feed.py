@@ -161,12 +161,11 @@ class KiteFeed:
         self.day_volume: dict[int, int] = {}
         self.pending: collections.deque[Tick] = collections.deque(maxlen=PENDING_MOST)
         self.updates: collections.deque[dict] = collections.deque()
-        self.connected = threading.Event()  # every connection has opened at least once
         self.reconnects = 0  # connections re-opened after a drop
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._signalled = False
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # `held` and the wake-up flag, shared with the reactor's thread
         self._failed: str | None = None
         self._opened: set[int] = set()
 
@@ -199,17 +198,16 @@ class KiteFeed:
         return ticker
 
     def on_connect(self, index: int, ticker: KiteTicker) -> None:
-        if not ticker.subscribed_tokens:  # a reconnection re-subscribes by itself (KiteTicker.resubscribe)
+        with self._lock:
             tokens = sorted(self.held[index])
+        if not ticker.subscribed_tokens:  # a reconnection re-subscribes by itself (KiteTicker.resubscribe)
             if tokens:
                 ticker.subscribe(tokens)
                 ticker.set_mode(self.mode, tokens)
-        logger.info("Kite ticker %d connected with %d instruments", index, len(self.held[index]))
+        logger.info("Kite ticker %d connected with %d instruments", index, len(tokens))
         if index in self._opened:
             self.reconnects += 1
         self._opened.add(index)
-        if len(self._opened) == len(self.tickers):
-            self.connected.set()
 
     def on_reconnect(self, ticker: KiteTicker, attempts: int) -> None:
         logger.warning("Kite ticker reconnecting (attempt %d)", attempts)
@@ -271,37 +269,48 @@ class KiteFeed:
         """Add instruments: to connections with room, opening another where none has (up to three)."""
         new = [i for i in instruments if i.instrument_token not in self.instruments]
         self.check_capacity(len(self.instruments) + len(new))
-        for instrument in new:
-            self.instruments[instrument.instrument_token] = instrument
-            index = next((n for n, held in enumerate(self.held) if len(held) < TOKENS_PER_CONNECTION), None)
-            if index is None:
-                self.held.append(set())
-                index = len(self.held) - 1
-                ticker = self.ticker_make(index)
-                self.tickers.append(ticker)
+        added: dict[int, list[int]] = {}
+        opened = []
+        with self._lock:
+            for instrument in new:
+                self.instruments[instrument.instrument_token] = instrument
+                index = next((n for n, held in enumerate(self.held) if len(held) < TOKENS_PER_CONNECTION), None)
+                if index is None:
+                    self.held.append(set())
+                    index = len(self.held) - 1
+                    self.tickers.append(self.ticker_make(index))
+                    opened.append(index)
                 self.held[index].add(instrument.instrument_token)
-                in_reactor(ticker.connect, threaded=True)
-                continue
-            self.held[index].add(instrument.instrument_token)
-            in_reactor(self._send_subscribe, self.tickers[index], [instrument.instrument_token])
+                added.setdefault(index, []).append(instrument.instrument_token)
+        for index, tokens in added.items():
+            if index not in opened:  # a new connection subscribes what it holds when it opens
+                in_reactor(self._send_subscribe, index, tokens)
+        for index in opened:
+            in_reactor(self.tickers[index].connect, threaded=True)
 
     def unsubscribe(self, tokens: list[int]) -> None:
-        for index, held in enumerate(self.held):
-            gone = sorted(held & set(tokens))
-            if gone:
-                held.difference_update(gone)
-                in_reactor(self._send_unsubscribe, self.tickers[index], gone)
+        with self._lock:
+            gone_by_index = {}
+            for index, held in enumerate(self.held):
+                gone = sorted(held & set(tokens))
+                if gone:
+                    held.difference_update(gone)
+                    gone_by_index[index] = gone
+        for index, gone in gone_by_index.items():
+            in_reactor(self._send_unsubscribe, self.tickers[index], gone)
         for token in tokens:
             self.instruments.pop(token, None)
             self.day_volume.pop(token, None)
 
-    def _send_subscribe(self, ticker: KiteTicker, tokens: list[int]) -> None:
+    def _send_subscribe(self, index: int, tokens: list[int]) -> None:
+        ticker = self.tickers[index]
         if ticker.is_connected():
             ticker.subscribe(tokens)
             ticker.set_mode(self.mode, tokens)
-        else:  # not open yet, or between reconnections: its re-subscription takes these too
+        elif index in self._opened:  # between reconnections: its re-subscription takes these too
             for token in tokens:
                 ticker.subscribed_tokens[token] = self.mode
+        # else: not open yet; it subscribes everything it holds when it opens
 
     def _send_unsubscribe(self, ticker: KiteTicker, tokens: list[int]) -> None:
         if ticker.is_connected():

@@ -194,6 +194,23 @@ def test_instruments_added_to_the_master_are_subscribed_and_removed_ones_unsubsc
     run_with(feed, script)
 
 
+def test_an_instrument_beyond_a_full_connection_opens_the_next_one(ticker):
+    master = [FeedInstrument(n, 100000 + n, f"S{n}", D("0.05"), D("100")) for n in range(TOKENS_PER_CONNECTION)]
+    feed = feed_for(ticker, list(master), mode="quote", instruments_source=lambda: list(master), refresh_seconds=0.2)
+    extra = FeedInstrument(9999, 999999, "EXTRA", D("0.05"), D("100"))
+    holdings = []
+
+    def script(ticks):
+        wait_until(lambda: len(ticker.subscribed()) == TOKENS_PER_CONNECTION, what="the first connection full")
+        master.append(extra)
+        wait_until(lambda: 999999 in ticker.subscribed(), what="the new instrument subscribed")
+        holdings.extend(sorted(len(connection.modes) for connection in ticker.live()))
+
+    run_with(feed, script)
+
+    assert ticker.opened == 2 and holdings == [1, TOKENS_PER_CONNECTION]
+
+
 def test_bad_feed_settings_are_refused_with_the_reason(ticker):
     with pytest.raises(ValidationError, match="mode must be one of ltp, quote, full"):
         feed_for(ticker, [INFY], mode="depth")
