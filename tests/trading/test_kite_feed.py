@@ -4,6 +4,7 @@ that sends Kite's binary tick frames (built from the official packets) and text 
 import asyncio
 import hashlib
 import json
+import struct
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -93,9 +94,21 @@ def test_fixture_packets_become_ticks_equal_to_the_fixture_field_by_field(ticker
         wait_until(lambda: len(ticks) == 1, what="the quote tick")
         ticker.send_ticks(lambda token, mode: full_packet)
         wait_until(lambda: len(ticks) == 2, what="the full tick")
+        ticker.send_ticks(lambda token, mode: ltp_packet)
+        wait_until(lambda: len(ticks) == 3, what="the LTP tick")
 
-    quote_tick, full_tick = run_with(feed, script)
+    ltp = fixture("ticker_ltp.json")  # no packet published for LTP: 8 bytes, the token and the price in paise
+    ltp_packet = struct.pack(">II", ltp["instrument_token"], round(ltp["last_price"] * 100))
 
+    quote_tick, full_tick, ltp_tick = run_with(feed, script)
+
+    assert (ltp_tick.quote.mode, ltp_tick.quote.tradable, ltp_tick.instrument_token, ltp_tick.price) == (
+        ltp["mode"],
+        ltp["tradable"],
+        ltp["instrument_token"],
+        D(str(ltp["last_price"])),
+    )
+    assert ltp_tick.quote.as_message() == {"mode": "ltp", "tradable": True} and ltp_tick.volume == 0
     for tick, expected in ((quote_tick, fixture("ticker_quote.json")), (full_tick, fixture("ticker_full.json"))):
         quote = tick.quote
         assert (tick.instrument_id, tick.instrument_token) == (1, expected["instrument_token"])
