@@ -53,7 +53,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 bench: $(STAMP) browser
-	$(RUN) --prefer-local --data-dir .data/test -- sh -c 'for b in bench/*.py; do $(PY) $$b || exit 1; done'
+	$(RUN) --prefer-local --data-dir .data/test -- sh -c 'for b in bench/[!_]*.py; do $(PY) $$b || exit 1; done'
 
 clean-data:
 	rm -rf .data

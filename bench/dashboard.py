@@ -11,25 +11,15 @@ Prints one JSON object.
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
-import uuid
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-PREFIX = f"bench-page-{uuid.uuid4().hex[:6]}"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradingsite.settings")
-os.environ["CACHE_KEY_PREFIX"] = PREFIX
-os.environ["CHANNEL_LAYER_PREFIX"] = PREFIX
-os.environ["OUTBOX_DISPATCH"] = "sweep"
+from _django import django_start  # bench/, the script's folder, is on sys.path
 
-import django  # noqa: E402
-
-django.setup()
+PREFIX = django_start("page", OUTBOX_DISPATCH="sweep")
 
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402

@@ -14,24 +14,14 @@ ticks come out the other end. Prints one JSON object.
 import asyncio
 import json
 import os
-import sys
 import threading
 import time
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-PREFIX = f"bench-kite-{uuid.uuid4().hex[:6]}"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradingsite.settings")
-os.environ["CACHE_KEY_PREFIX"] = PREFIX
-os.environ["CHANNEL_LAYER_PREFIX"] = PREFIX
+from _django import django_start  # bench/, the script's folder, is on sys.path
 
-import django  # noqa: E402
-
-django.setup()
+PREFIX = django_start("kite")
 
 from channels.layers import get_channel_layer  # noqa: E402
 from django.db import connection  # noqa: E402

@@ -10,24 +10,15 @@ p50/p95/p99 at each rate, and the highest rate whose p95 stayed under 25 ms with
 import json
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-PREFIX = f"bench-orders-{uuid.uuid4().hex[:6]}"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradingsite.settings")
-os.environ["CACHE_KEY_PREFIX"] = PREFIX
-os.environ["CHANNEL_LAYER_PREFIX"] = PREFIX
+from _django import django_start  # bench/, the script's folder, is on sys.path
 
-import django  # noqa: E402
-
-django.setup()
+PREFIX = django_start("orders")
 
 import requests  # noqa: E402
 from django.db import connection  # noqa: E402

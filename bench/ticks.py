@@ -12,23 +12,14 @@ import asyncio
 import json
 import os
 import random
-import sys
 import tempfile
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-PREFIX = f"bench-ticks-{uuid.uuid4().hex[:6]}"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradingsite.settings")
-os.environ["CACHE_KEY_PREFIX"] = PREFIX
-os.environ["CHANNEL_LAYER_PREFIX"] = PREFIX
+from _django import django_start  # bench/, the script's folder, is on sys.path
 
-import django  # noqa: E402
-
-django.setup()
+PREFIX = django_start("ticks")
 
 import websockets  # noqa: E402
 from django.db import connection  # noqa: E402

@@ -53,6 +53,18 @@ def order_for_update(update: dict) -> tuple[Order, KiteLink] | tuple[None, None]
     return (order, link) if link else (None, None)
 
 
+def unknown_order_record(action: str, update: dict) -> str:
+    """An update of an order the platform does not have (placed elsewhere): reconciliation adopts it."""
+    audit_record(
+        action=action,
+        actor="broker:kite",
+        object_type="kite_order",
+        object_id=str(update.get("order_id", ""))[:64],
+        payload={"status": str(update.get("status", ""))},
+    )
+    return "unknown order: recorded for reconciliation"
+
+
 def kite_postback_receive(body: bytes) -> str:
     """Check and apply one postback; returns what was done. Raises UpdateRefused for what must not apply."""
     try:
@@ -63,14 +75,7 @@ def kite_postback_receive(body: bytes) -> str:
         raise UpdateRefused("the postback names no order_id")
     order, link = order_for_update(update)
     if order is None:
-        audit_record(
-            action="kite.postback_unknown",
-            actor="broker:kite",
-            object_type="kite_order",
-            object_id=str(update["order_id"])[:64],
-            payload={"status": str(update.get("status", ""))},
-        )
-        return "unknown order: recorded for reconciliation"
+        return unknown_order_record("kite.postback_unknown", update)
     expected = postback_checksum(update, decrypt(link.api_secret_encrypted))
     if not hmac.compare_digest(str(update.get("checksum", "")), expected):
         raise UpdateRefused(f"the checksum of the postback for Kite order {update['order_id']} does not match")
@@ -82,14 +87,7 @@ def kite_ticker_order_update(update: dict) -> str:
     no checksum; the same update arriving again (or also as a postback) changes nothing."""
     order, _ = order_for_update(update)
     if order is None:
-        audit_record(
-            action="kite.ticker_unknown",
-            actor="broker:kite",
-            object_type="kite_order",
-            object_id=str(update.get("order_id", ""))[:64],
-            payload={"status": str(update.get("status", ""))},
-        )
-        return "unknown order: recorded for reconciliation"
+        return unknown_order_record("kite.ticker_unknown", update)
     try:
         return kite_order_update(order=order, update=update, source="ticker")
     except UpdateRefused as exc:
