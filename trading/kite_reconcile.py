@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 from kiteconnect import exceptions as kite_errors
 
+from audit.models import AuditEvent
 from audit.services import audit_record
 from tradingsite.ist import ist_day_start
 
@@ -119,6 +120,10 @@ def order_adopt(account: TradingAccount, row: dict) -> Order | None:
         and int(row.get("quantity") or 0) > 0
     )
     if instrument is None or not known:
+        if AuditEvent.objects.filter(
+            object_type="kite_order", object_id=kite_order_id[:64], action="kite.order_unknown"
+        ).exists():
+            return None  # recorded at an earlier reconciliation: once is enough, not every minute
         audit_record(
             action="kite.order_unknown",
             actor=ACTOR,
