@@ -139,6 +139,16 @@ def kite_session_live(link: KiteLink) -> bool:
     return bool(link.access_token_encrypted) and link.expires_at is not None and link.expires_at > timezone.now()
 
 
+def kite_live_client(link: KiteLink) -> KiteConnect:
+    """The client of a link's live session, or a ValidationError asking for a login when it has ended."""
+    if not kite_session_live(link):
+        raise ValidationError(
+            f"the Kite session of account {link.account.name} has ended (Kite resets sessions at 06:00 IST): "
+            "log in at /kite/ first"
+        )
+    return kite_client(link)
+
+
 def kite_logout(*, link: KiteLink, logged_out_by) -> KiteLink:
     """Invalidate the access token at Kite, then forget it here (forgotten even if Kite cannot be reached)."""
     problem = ""

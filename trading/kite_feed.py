@@ -30,7 +30,7 @@ from tradingsite.encryption import decrypt
 from tradingsite.exceptions import ValidationError
 
 from .feeds import DepthLevel, FeedInstrument, Quote, Tick
-from .kite import kite_link_named, kite_session_live
+from .kite import kite_link_named, kite_live_client
 from .kite_reconcile import kite_reconcile
 from .kite_updates import kite_ticker_order_update
 from .models import KiteLink
@@ -78,6 +78,7 @@ def decimal_of(value, quantum: Decimal = PAISA) -> Decimal | None:
     return None if value is None else Decimal(repr(value)).quantize(quantum)
 
 
+@functools.lru_cache(maxsize=64)
 def price_quantum(tick_size: Decimal) -> Decimal:
     """Two places, or as many as the tick size has (currency derivatives tick in 0.0025)."""
     return Decimal(1).scaleb(min(tick_size.as_tuple().exponent, -2))
@@ -382,11 +383,7 @@ def feed_link() -> KiteLink:
         link = kite_link_named(settings.FEED_KITE_ACCOUNT)
     except ValidationError as exc:
         raise ValidationError(f"FEED=kite: {exc} (FEED_KITE_ACCOUNT)") from exc
-    if not kite_session_live(link):
-        raise ValidationError(
-            f"the Kite session of account {link.account.name} has ended (Kite resets sessions at 06:00 IST): "
-            "log in at /kite/, then start the feed again"
-        )
+    kite_live_client(link)  # refuses, asking for a login, when the day's session has ended
     return link
 
 

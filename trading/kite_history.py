@@ -31,7 +31,7 @@ from tradingsite.ist import IST
 
 from .bars import bars_rollup, month_after, month_start, partition_create
 from .instruments import KITE_COLUMNS, ImportResult, instruments_import
-from .kite import kite_client, kite_error_message, kite_session_live
+from .kite import kite_error_message, kite_live_client
 from .models import Instrument, KiteLink
 
 logger = logging.getLogger(__name__)
@@ -59,18 +59,9 @@ ON CONFLICT (instrument_id, ts) DO UPDATE SET
 """
 
 
-def live_client(link: KiteLink):
-    if not kite_session_live(link):
-        raise ValidationError(
-            f"the Kite session of account {link.account.name} has ended (Kite resets sessions at 06:00 IST): "
-            "log in at /kite/ first"
-        )
-    return kite_client(link)
-
-
 def kite_instruments_import(link: KiteLink, *, exchanges: set[str] | None = None) -> ImportResult:
     """Kite's instrument dump into the instrument master (all exchanges, or only `exchanges`)."""
-    client = live_client(link)
+    client = kite_live_client(link)
     rows = []
     try:
         for exchange in sorted(exchanges) if exchanges else [None]:
@@ -160,7 +151,7 @@ def kite_history_import(
         raise ValidationError(
             f"import 'minute' or 'day' candles ({interval!r} bars are rolled up from minutes, not stored)"
         )
-    client = live_client(link)
+    client = kite_live_client(link)
     result = HistoryResult()
     for first, last in spans(start, end, interval):
         candles = fetch(client, link, instrument, interval, first, last)

@@ -103,11 +103,8 @@ class KiteBroker:
             "order_type": order.order_type,
             "validity": order.validity,
             "tag": kite_tag(order),
+            **self.prices(order),
         }
-        if order.price is not None and order.order_type in (Order.OrderType.LIMIT, Order.OrderType.SL):
-            params["price"] = str(order.price)
-        if order.trigger_price is not None:
-            params["trigger_price"] = str(order.trigger_price)
         if order.disclosed_quantity:
             params["disclosed_quantity"] = order.disclosed_quantity
         if order.order_type in (Order.OrderType.MARKET, Order.OrderType.SLM):
@@ -115,6 +112,16 @@ class KiteBroker:
         if settings.KITE_ALGO_ID:
             params["algo_id"] = settings.KITE_ALGO_ID
         return params
+
+    @staticmethod
+    def prices(order: Order) -> dict:
+        """The limit price (LIMIT and SL orders) and the trigger price, as Kite takes them."""
+        prices = {}
+        if order.price is not None and order.order_type in (Order.OrderType.LIMIT, Order.OrderType.SL):
+            prices["price"] = str(order.price)
+        if order.trigger_price is not None:
+            prices["trigger_price"] = str(order.trigger_price)
+        return prices
 
     @staticmethod
     def sent_before(order: Order) -> bool:
@@ -143,11 +150,12 @@ class KiteBroker:
         complete, or past Kite's 25 modifications) is final and recorded in the audit trail."""
         if not order.broker_order_id:
             return  # not at Kite yet: the placement carries the new terms
-        params = {"quantity": order.quantity, "order_type": order.order_type, "validity": order.validity}
-        if order.price is not None and order.order_type in (Order.OrderType.LIMIT, Order.OrderType.SL):
-            params["price"] = str(order.price)
-        if order.trigger_price is not None:
-            params["trigger_price"] = str(order.trigger_price)
+        params = {
+            "quantity": order.quantity,
+            "order_type": order.order_type,
+            "validity": order.validity,
+            **self.prices(order),
+        }
         self.call("modify", order, lambda: self.client.modify_order(order.variety, order.broker_order_id, **params))
 
     def cancel(self, order: Order) -> None:
