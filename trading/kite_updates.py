@@ -3,8 +3,9 @@ and in order.
 
 A postback is trusted only if its checksum, SHA-256 of order_id + order_timestamp + the app's API
 secret, matches. That checksum is the same for every update of one order, so a captured postback
-could be sent again later: each update is kept (BrokerUpdate) and one seen before, or one older than
-the newest applied, is refused and recorded. Fills are booked from the growth of `filled_quantity`
+could be sent again later: each update is kept (BrokerUpdate) and one seen before from the same source,
+or one older than the newest applied, is refused and recorded. The same update arriving by another
+source (Kite sends each as a postback and as a ticker message) is applied and changes nothing. Fills are booked from the growth of `filled_quantity`
 at the price implied by the change in `average_price`.
 """
 
@@ -95,7 +96,9 @@ def kite_ticker_order_update(update: dict) -> str:
 
 
 def kite_order_update(*, order: Order, update: dict, source: str) -> str:
-    digest = hashlib.sha256(json.dumps(update, sort_keys=True, default=str).encode()).hexdigest()
+    # Per source: Kite sends the same update as a postback and as a ticker order message, which is not a
+    # replay (the second changes nothing); the same postback twice is.
+    digest = hashlib.sha256(f"{source}:{json.dumps(update, sort_keys=True, default=str)}".encode()).hexdigest()
     at = kite_time(update.get("exchange_update_timestamp"))
     filled = int(update.get("filled_quantity") or 0)
     with transaction.atomic():

@@ -467,7 +467,7 @@ class BrokerUpdate(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="broker_updates")
     source = models.CharField(max_length=16)
-    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the update's content.")
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the source and the update's content.")
     exchange_update_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=32)
     filled_quantity = models.PositiveIntegerField(default=0)

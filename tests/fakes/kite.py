@@ -80,6 +80,23 @@ class FakeKite:
             day += timedelta(days=1)
         return sorted(official + rows)
 
+    def update(
+        self, order_id: str, *, at: str, filled: int | None = None, average_price: float = 0.0, status: str = ""
+    ) -> dict:
+        """Kite changes an order at `at` (IST, Kite's format): fills it to `filled` in all at
+        `average_price` on average (COMPLETE once all is filled, else OPEN), or gives it `status`
+        (CANCELLED, REJECTED). Its order book changes, and the update Kite then sends (a postback or a
+        ticker order message, on the official postback's fields) is returned, checksum included."""
+        order = self.orders[order_id]
+        quantity = int(order["quantity"])
+        if filled is not None:
+            order.update(filled_quantity=filled, average_price=average_price)
+            status = status or ("COMPLETE" if filled == quantity else "OPEN")
+        done = int(order.get("filled_quantity") or 0)
+        order.update(status=status, pending_quantity=quantity - done, exchange_update_timestamp=at)
+        checksum = hashlib.sha256(f"{order_id}{order['order_timestamp']}{self.api_secret}".encode()).hexdigest()
+        return {**fixture("postback.json"), **order, "quantity": quantity, "checksum": checksum}
+
     def filled(self) -> list[dict]:
         return [order for order in self.orders.values() if int(order.get("filled_quantity") or 0) > 0]
 
@@ -240,7 +257,12 @@ class FakeKite:
                     )
                     return
                 order_id = str(151220000000000 + len(fake.orders))
-                fake.orders[order_id] = {**params, "order_id": order_id, "status": "OPEN"}
+                fake.orders[order_id] = {
+                    **params,
+                    "order_id": order_id,
+                    "status": "OPEN",
+                    "order_timestamp": datetime.now(IST_ZONE).strftime("%Y-%m-%d %H:%M:%S"),
+                }
                 if behaviour == "timeout_after_accept":
                     time.sleep(fake.answer_delay_seconds)
                 self.answer(200, {"status": "success", "data": {"order_id": order_id}})

@@ -11,7 +11,6 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from tests.fakes.kite import fixture
 from trading.brokers.kite import kite_tag
 from trading.kite_reconcile import kite_reconcile
 from trading.models import KiteLink, Order, OutboxEntry, Trade
@@ -108,27 +107,8 @@ def test_with_kite_routing_switched_off_an_order_is_rejected_not_sent(settings, 
     assert kite.orders == {}
 
 
-def postback(order: Order, *, status: str, filled: int, average: str, at: str, secret: str = "secret") -> str:
-    """Kite's postback for this order, from the official mock, with its checksum."""
-    body = fixture("postback.json")
-    body.update(
-        order_id=order.broker_order_id,
-        order_timestamp="2026-11-24 09:20:00",
-        exchange_update_timestamp=at,
-        status=status,
-        tradingsymbol=order.tradingsymbol,
-        quantity=order.quantity,
-        filled_quantity=filled,
-        pending_quantity=order.quantity - filled,
-        average_price=float(average),
-        tag=kite_tag(order),
-    )
-    body["checksum"] = hashlib.sha256(f"{body['order_id']}{body['order_timestamp']}{secret}".encode()).hexdigest()
-    return json.dumps(body)
-
-
-def post(client, body: str):
-    return client.post("/kite/postback", body, content_type="application/json")
+def post(client, body: dict):
+    return client.post("/kite/postback", json.dumps(body), content_type="application/json")
 
 
 def test_postbacks_book_fills_at_the_prices_kite_reports(kite, alice, infy, client):
@@ -136,8 +116,8 @@ def test_postbacks_book_fills_at_the_prices_kite_reports(kite, alice, infy, clie
     settle()
     order = refreshed(order)
 
-    first = post(client, postback(order, status="OPEN", filled=1, average="1490.00", at="2026-11-24 09:21:00"))
-    second = post(client, postback(order, status="COMPLETE", filled=2, average="1490.50", at="2026-11-24 09:21:05"))
+    first = post(client, kite.update(order.broker_order_id, filled=1, average_price=1490.0, at="2026-11-24 09:21:00"))
+    second = post(client, kite.update(order.broker_order_id, filled=2, average_price=1490.5, at="2026-11-24 09:21:05"))
 
     assert (first.status_code, second.status_code) == (200, 200)
     assert list(Trade.objects.filter(order=order).order_by("pk").values_list("quantity", "price")) == [
@@ -151,13 +131,13 @@ def test_forged_repeated_and_stale_postbacks_are_refused_and_recorded(kite, alic
     order = kite_place(kite, alice, infy, order_type="LIMIT", price=D("1495.00"))
     settle()
     order = refreshed(order)
-    early = postback(order, status="OPEN", filled=1, average="1490.00", at="2026-11-24 09:21:00")
-    late = postback(order, status="OPEN", filled=1, average="1490.00", at="2026-11-24 09:22:00")
+    early = kite.update(order.broker_order_id, filled=1, average_price=1490.0, at="2026-11-24 09:21:00")
+    late = kite.update(order.broker_order_id, filled=1, average_price=1490.0, at="2026-11-24 09:22:00")
     post(client, late)
 
-    forged = post(
-        client, postback(order, status="COMPLETE", filled=2, average="1.00", at="2026-11-24 09:23:00", secret="guess")
-    )
+    forged = kite.update(order.broker_order_id, filled=2, average_price=1.0, at="2026-11-24 09:23:00")
+    forged["checksum"] = hashlib.sha256(f"{forged['order_id']}{forged['order_timestamp']}guess".encode()).hexdigest()
+    forged = post(client, forged)
     repeated = post(client, late)
     stale = post(client, early)
 
@@ -212,7 +192,7 @@ def test_a_cancel_reported_by_kite_is_followed_without_sending_a_cancel_back(kit
     settle()
     order = refreshed(order)
 
-    answered = post(client, postback(order, status="CANCELLED", filled=0, average="0", at="2026-11-24 15:30:00"))
+    answered = post(client, kite.update(order.broker_order_id, status="CANCELLED", at="2026-11-24 15:30:00"))
     settle()
 
     assert answered.status_code == 200 and refreshed(order).status == Order.Status.CANCELLED
@@ -225,13 +205,7 @@ def test_reconciliation_repairs_a_fill_missed_during_an_outage_once(kite, alice,
     order = kite_place(kite, alice, infy, order_type="LIMIT", price=D("1495.00"))
     settle()
     order = refreshed(order)
-    kite.orders[order.broker_order_id].update(
-        status="COMPLETE",
-        filled_quantity=2,
-        pending_quantity=0,
-        average_price=1494.5,
-        exchange_update_timestamp="2026-11-24 10:05:00",
-    )
+    kite.update(order.broker_order_id, filled=2, average_price=1494.5, at="2026-11-24 10:05:00")
     # and an order at Kite the platform never placed
     kite.orders["999"] = {"order_id": "999", "tradingsymbol": "SBIN", "quantity": "1", "status": "OPEN", "tag": None}
 

@@ -2,7 +2,6 @@
 that sends Kite's binary tick frames (built from the official packets) and text order messages."""
 
 import asyncio
-import hashlib
 import json
 import struct
 import time
@@ -11,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from tests.fakes.kite import FakeTicker, fixture, packet_with, ticker_packet, wait_until
 from trading.feed_runner import FeedRunner, feed_from_settings
@@ -231,22 +231,6 @@ def test_bad_feed_settings_are_refused_with_the_reason(ticker):
         feed_for(ticker, [])
 
 
-def kite_order_message(kite, order: Order, **fields) -> dict:
-    """Kite's order message (the ticker's text frame, the postback body) for an order the fake holds."""
-    held = kite.orders[order.broker_order_id]
-    template = fixture("postback.json")
-    return {
-        **template,
-        "order_id": order.broker_order_id,
-        "tag": held["tag"],
-        "tradingsymbol": held["tradingsymbol"],
-        "transaction_type": held["transaction_type"],
-        "quantity": int(held["quantity"]),
-        "order_timestamp": "2026-11-24 10:00:00",
-        **fields,
-    }
-
-
 @pytest.fixture
 def kite_feed(kite, settings):
     """Alice's Kite account streaming INFY in full mode through FEED=kite, on a fake Kite websocket that
@@ -330,27 +314,15 @@ def test_partial_fills_from_the_tickers_order_messages_are_booked_once(kite_feed
     infy = instrument_make("INFY", 408065, "1500.00")
     ticker = kite_feed.ticker
     order = kite_place(kite_feed, alice, infy, send=True)
-    partial = kite_order_message(
-        kite_feed,
-        order,
-        status="OPEN",
-        filled_quantity=1,
-        pending_quantity=1,
-        average_price=1500.5,
-        exchange_update_timestamp="2026-11-24 10:00:01",
-    )
-    complete = kite_order_message(
-        kite_feed,
-        order,
-        status="COMPLETE",
-        filled_quantity=2,
-        pending_quantity=0,
-        average_price=1500.75,
-        exchange_update_timestamp="2026-11-24 10:00:02",
-    )
+    complete = {}
 
     def script():
         wait_until(lambda: ticker.subscribed() == {408065: "full"}, what="the subscription")
+        # Kite fills the order in two parts after the feed started (its start-up reconciliation saw none)
+        partial = kite_feed.update(order.broker_order_id, filled=1, average_price=1500.5, at="2026-11-24 10:00:01")
+        complete.update(
+            kite_feed.update(order.broker_order_id, filled=2, average_price=1500.75, at="2026-11-24 10:00:02")
+        )
         ticker.send_order(partial)
         ticker.send_order(partial)  # Kite may send an update again
         wait_until(lambda: Trade.objects.filter(order=order).count() == 1, what="the partial fill")
@@ -360,7 +332,6 @@ def test_partial_fills_from_the_tickers_order_messages_are_booked_once(kite_feed
     run_feed_with(script)
 
     # and the same completion arriving as a postback changes nothing
-    complete["checksum"] = hashlib.sha256(f"{order.broker_order_id}2026-11-24 10:00:00secret".encode()).hexdigest()
     answer = client.post("/kite/postback", json.dumps(complete), content_type="application/json")
     assert answer.json()["applied"] == "nothing new"
     order.refresh_from_db()
@@ -375,26 +346,20 @@ def test_a_fill_missed_while_the_websocket_was_down_is_repaired_by_reconciliatio
     infy = instrument_make("INFY", 408065, "1500.00")
     ticker = kite_feed.ticker
     order = kite_place(kite_feed, alice, infy, send=True)
-    filled = {
-        "status": "COMPLETE",
-        "filled_quantity": 2,
-        "pending_quantity": 0,
-        "average_price": 1500.0,
-        "exchange_update_timestamp": "2026-11-24 10:00:05",
-    }
     outcome = {}
 
     def script():
         wait_until(lambda: ticker.subscribed() == {408065: "full"}, what="the subscription")
         ticker.refuse = True  # the network fails and stays down for a while
         ticker.drop()
-        kite_feed.orders[order.broker_order_id].update(filled)  # meanwhile the order fills at Kite
+        # meanwhile the order fills at Kite
+        filled = kite_feed.update(order.broker_order_id, filled=2, average_price=1500.0, at="2026-11-24 10:00:05")
         wait_until(lambda: ticker.refused >= 1, timeout=20, what="a refused reconnection")
         assert refreshed(order).status == Order.Status.OPEN  # the fill's message was lost
         outcome.update(kite_reconcile(KiteLink.objects.get(account=kite_feed.account)))
         ticker.refuse = False
         wait_until(lambda: ticker.subscribed() == {408065: "full"}, timeout=20, what="the re-subscription")
-        ticker.send_order(kite_order_message(kite_feed, order, **filled))  # the late message, after all
+        ticker.send_order(filled)  # the late message, after all
         time.sleep(0.5)
 
     run_feed_with(script)
@@ -404,3 +369,12 @@ def test_a_fill_missed_while_the_websocket_was_down_is_repaired_by_reconciliatio
     assert (order.status, order.filled_quantity) == (Order.Status.COMPLETE, 2)
     assert list(Trade.objects.filter(order=order).values_list("quantity", "price")) == [(2, D("1500.00"))]
     assert Position.objects.get(account=kite_feed.account).quantity == 2
+
+
+def test_the_kite_feed_will_not_start_without_a_live_session_or_a_named_account(kite_feed, settings, bob):
+    KiteLink.objects.filter(account=kite_feed.account).update(expires_at=timezone.now())
+    with pytest.raises(ValidationError, match="session of account alice-kite has ended .* log in at /kite/"):
+        feed_from_settings()
+    settings.FEED_KITE_ACCOUNT = "nobody"
+    with pytest.raises(ValidationError, match="FEED=kite: no Kite-linked account is called 'nobody'"):
+        feed_from_settings()

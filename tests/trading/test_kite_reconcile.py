@@ -66,13 +66,7 @@ def test_positions_differing_from_kites_beyond_the_tolerance_halt_the_account_an
 ):
     # the platform's books hold 2 INFY bought today; Kite's also hold 10 delivered from before
     order = kite_place(kite, alice, infy, send=True)
-    kite.orders[order.broker_order_id].update(
-        status="COMPLETE",
-        filled_quantity=2,
-        pending_quantity=0,
-        average_price=1500.0,
-        exchange_update_timestamp="2026-11-24 10:02:00",
-    )
+    kite.update(order.broker_order_id, filled=2, average_price=1500.0, at="2026-11-24 10:02:00")
     kite.holdings = [{"exchange": "NSE", "tradingsymbol": "INFY", "instrument_token": 408065, "quantity": 10}]
 
     outcome = reconcile(kite)
