@@ -5,8 +5,9 @@ A postback is trusted only if its checksum, SHA-256 of order_id + order_timestam
 secret, matches. That checksum is the same for every update of one order, so a captured postback
 could be sent again later: each update is kept (BrokerUpdate) and one seen before from the same source,
 or one older than the newest applied, is refused and recorded. The same update arriving by another
-source (Kite sends each as a postback and as a ticker message) is applied and changes nothing. Fills are booked from the growth of `filled_quantity`
-at the price implied by the change in `average_price`.
+source (Kite sends each as a postback and as a ticker message) is applied and changes nothing.
+Fills are booked from the growth of `filled_quantity` at the price implied by the change in
+`average_price`.
 """
 
 import hashlib
