@@ -5,6 +5,8 @@ chart. Secrets may also come from a file named by `<NAME>_FILE` (Kubernetes-moun
 Malformed values stop start-up with the variable's name rather than being guessed at.
 """
 
+import hashlib
+import re
 import secrets
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -36,6 +38,15 @@ def env_decimal(name: str, default: str) -> Decimal:
         return Decimal(raw)
     except InvalidOperation as exc:
         raise ImproperlyConfigured(f"{name} must be a decimal number, not {raw!r}") from exc
+
+
+def redis_namespace_of(database: dict) -> str:
+    """`ts-<database name>-<hash of host:port/name>`: the same for every process of one installation, and
+    different for two installations, which may share a Redis server (its pub/sub ignores database numbers)."""
+    name = database.get("NAME") or ""
+    where = f"{database.get('HOST') or ''}:{database.get('PORT') or ''}/{name}"
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)[:32]
+    return f"ts-{readable}-{hashlib.sha256(where.encode()).hexdigest()[:8]}"
 
 
 def local_secret_key() -> str:
@@ -134,26 +145,39 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", 5))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Redis carries the channel layer, the Celery broker and the caches.
+# Redis carries the channel layer, the Celery broker and the caches. Everything this installation keeps
+# or publishes there is named under REDIS_NAMESPACE, derived from DATABASE_URL unless set, so that two
+# installations on one Redis server never read each other's keys, events or tasks. Every process of a
+# site must therefore be given the same DATABASE_URL (or the same REDIS_NAMESPACE). Each of the three
+# names below may still be set on its own.
 REDIS_URL = env_secret("REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", 2.0)
+REDIS_NAMESPACE = env.str("REDIS_NAMESPACE", "") or redis_namespace_of(DATABASES["default"])
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", "") or REDIS_NAMESPACE
+CHANNEL_LAYER_PREFIX = env.str("CHANNEL_LAYER_PREFIX", "") or REDIS_NAMESPACE
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", "tradingsite"),
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
         "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS},
     }
 }
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNEL_LAYER_PREFIX", "asgi")},
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNEL_LAYER_PREFIX},
     }
 }
 
 CELERY_BROKER_URL = env_secret("CELERY_BROKER_URL", REDIS_URL)
-CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# The queue a worker takes tasks from (and beat and the web send them to), and the exchanges of remote
+# control (`celery inspect`, `celery control shutdown`) and events: Celery's defaults ("celery",
+# "celeryev") are the same for everyone on a broker, so another site's worker would run our tasks
+# against its own database, and `celery control` would reach every site's workers.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", "") or REDIS_NAMESPACE
+CELERY_CONTROL_EXCHANGE = REDIS_NAMESPACE
+CELERY_EVENT_EXCHANGE = f"{REDIS_NAMESPACE}.events"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -401,5 +425,7 @@ KITE_RECONCILE_RECHECK_SECONDS = env.float("KITE_RECONCILE_RECHECK_SECONDS", 1.0
 KITE_HISTORICAL_RETRY_SECONDS = env.float("KITE_HISTORICAL_RETRY_SECONDS", 1.0)
 # The exchange-approved algo id sent with every order (SEBI's algo rules), when there is one.
 KITE_ALGO_ID = env.str("KITE_ALGO_ID", "")
+# Postbacks taken per client address per minute; more get 429 (Kite sends one per order update).
+KITE_POSTBACKS_PER_MINUTE = env.int("KITE_POSTBACKS_PER_MINUTE", 1200)
 # Kite secrets and tokens are encrypted at rest with a key derived from this (else from SECRET_KEY).
 FIELD_ENCRYPTION_KEY = env_secret("FIELD_ENCRYPTION_KEY", "")
