@@ -21,6 +21,16 @@ def bearer_credential(request) -> str | None:
         raise exceptions.AuthenticationFailed("the token contains characters a token never has") from None
 
 
+def unauthenticated_reason(request) -> str:
+    """What a request refused with 401 carried, as one of the fixed reasons of the metric (tradingsite/metrics.py)."""
+    parts = authentication.get_authorization_header(request).split()
+    if not parts:
+        return "missing"
+    if len(parts) != 2 or parts[0].lower() not in (b"bearer", b"token"):
+        return "malformed"
+    return "api_token" if parts[1].startswith(TOKEN_PREFIX.encode()) else "provider_token"
+
+
 class ApiTokenAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
         key = bearer_credential(request)
@@ -32,6 +42,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("the user of this API token is deactivated")
         if token.scope == ApiToken.Scope.READ and request.method not in SAFE_METHODS:
+            # DRF forgets who authenticated when authenticate() raises; the access record names them.
+            request._request.api_token_refused = token
             raise exceptions.PermissionDenied(
                 f"token {token.name!r} has the 'read' scope; {request.method} needs a 'trade' token"
             )

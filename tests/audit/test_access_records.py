@@ -2,6 +2,7 @@
 and every admin change, with who, how and how long; and password guessing bounded per account."""
 
 import json
+import logging
 from decimal import Decimal
 
 import pytest
@@ -10,6 +11,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from tests.conftest import PASSWORD
 from tests.trading.conftest import instrument_make
+from tests.tradingsite.test_unauthenticated import unauthenticated_count
 from trading.services import account_create
 from tradingsite.tokens import api_token_create
 
@@ -50,20 +52,28 @@ def test_reads_are_recorded_without_a_body(client_for, alice):
     assert "body" not in event.payload
 
 
-def test_refusals_are_recorded_as_access_denied_on_the_api_and_on_pages(client_for, alice):
+def test_refusals_are_recorded_as_access_denied_on_the_api_and_on_pages(client_for, alice, caplog):
     client = client_for(alice)
+    since = AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+    refused_before = unauthenticated_count(client, "missing")
 
     api = client.get("/api/v1/audit/events")
     page = client.get("/status/")
-    anonymous = APIClient().get("/api/v1/orders")
+    with caplog.at_level(logging.WARNING, logger="audit.middleware"):
+        anonymous = APIClient().get("/api/v1/orders", REMOTE_ADDR="203.0.113.7")
 
     assert (api.status_code, page.status_code, anonymous.status_code) == (403, 403, 401)
+    # alice's refusals are on the record; the request that named nobody is counted and logged instead
     denied = list(AuditEvent.objects.filter(action="access.denied").order_by("sequence"))
     assert [(event.actor, event.object_type, event.payload["path"]) for event in denied] == [
         ("alice", "api", "/api/v1/audit/events"),
         ("alice", "page", "/status/"),
-        ("", "api", "/api/v1/orders"),
     ]
+    assert not AuditEvent.objects.filter(sequence__gt=since, payload__path="/api/v1/orders").exists()
+    assert unauthenticated_count(client, "missing") == refused_before + 1
+    [logged] = [record.getMessage() for record in caplog.records if record.name == "audit.middleware"]
+    assert logged.startswith("refused without valid credentials (401, missing): GET '/api/v1/orders'")
+    assert "from 203.0.113.7" in logged
 
 
 def test_an_admin_change_is_recorded(client_for, root_admin):
