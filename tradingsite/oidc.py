@@ -24,6 +24,7 @@ from django.urls import reverse
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.contrib.drf import OIDCAuthentication
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
+from requests.auth import HTTPBasicAuth
 from rest_framework import exceptions
 
 from audit.services import audit_record
@@ -194,8 +195,13 @@ def provider_logout_url(request) -> str:
 
 
 class OIDCBearerAuthentication(OIDCAuthentication):
-    """`Authorization: Bearer <provider access token>`: checked at the provider's userinfo endpoint, the
-    answer cached for OIDC_BEARER_CACHE_SECONDS so a busy client does not call the provider every time."""
+    """`Authorization: Bearer <provider access token>`, accepted only when the provider issued it to this
+    site's client (OIDC_RP_CLIENT_ID): a token another application obtained for the same person must
+    not let that application act here. Whom a token was issued to is asked of the provider's
+    introspection endpoint when one is set (OIDC_OP_INTROSPECTION_ENDPOINT), else read from the token
+    itself when it is a JWT signed with the provider's keys; an opaque token without introspection is
+    refused. The person is then read from userinfo, and the answer cached for OIDC_BEARER_CACHE_SECONDS
+    so a busy client does not call the provider every time."""
 
     def authenticate(self, request):
         access_token = self.get_access_token(request)
@@ -208,6 +214,7 @@ class OIDCBearerAuthentication(OIDCAuthentication):
             if user is not None:
                 return user, access_token
         try:
+            access_token_client_check(self.backend, access_token)
             found = super().authenticate(request)
         except requests.RequestException as exc:
             if getattr(exc, "response", None) is not None and exc.response.status_code in (400, 401, 403):
@@ -223,3 +230,104 @@ class OIDCBearerAuthentication(OIDCAuthentication):
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
+
+
+def access_token_client_check(backend: OIDCAuthenticationBackend, access_token: str) -> None:
+    """Raise AuthenticationFailed, naming why, unless the provider issued `access_token` to our client:
+    its `aud` names our client id, or its `azp` or `client_id` is our client id."""
+    ours = settings.OIDC_RP_CLIENT_ID
+    if settings.OIDC_OP_INTROSPECTION_ENDPOINT:
+        claims = access_token_introspect(backend, access_token)
+        if claims.get("active") is not True:
+            raise exceptions.AuthenticationFailed(
+                "the provider says this access token is not active (expired, revoked or never issued)"
+            )
+    elif is_jwt(access_token):
+        claims = access_token_jwt_verify(backend, access_token)
+    else:
+        raise exceptions.AuthenticationFailed(
+            "this access token is opaque and the site has no introspection endpoint to ask whom it was issued "
+            "to (OIDC_OP_INTROSPECTION_ENDPOINT), so it is not accepted"
+        )
+    audience = claims.get("aud") or []
+    audience = [audience] if isinstance(audience, str) else [str(name) for name in audience]
+    if ours in audience or ours in (claims.get("azp"), claims.get("client_id")):
+        return
+    holder = claims.get("client_id") or claims.get("azp") or ", ".join(audience)
+    if not holder:
+        raise exceptions.AuthenticationFailed(
+            "the provider does not say whom this access token was issued to (no aud, azp or client_id), "
+            f"so it is not accepted for client {ours!r}"
+        )
+    raise exceptions.AuthenticationFailed(
+        f"this access token was issued to another application ({holder!r}), not to this site ({ours!r})"
+    )
+
+
+def access_token_introspect(backend: OIDCAuthenticationBackend, access_token: str) -> dict:
+    """The provider's answer about the token (RFC 7662), authenticating as our client the way the token
+    endpoint is called (client_secret_post, or Basic with OIDC_TOKEN_USE_BASIC_AUTH)."""
+    data = {"token": access_token, "token_type_hint": "access_token"}
+    client = (settings.OIDC_RP_CLIENT_ID, settings.OIDC_RP_CLIENT_SECRET)
+    auth = None
+    if backend.get_settings("OIDC_TOKEN_USE_BASIC_AUTH", False):
+        auth = HTTPBasicAuth(*client)
+    else:
+        data |= {"client_id": client[0], "client_secret": client[1]}
+    response = requests.post(
+        settings.OIDC_OP_INTROSPECTION_ENDPOINT,
+        data=data,
+        auth=auth,
+        verify=backend.get_settings("OIDC_VERIFY_SSL", True),
+        timeout=settings.OIDC_TIMEOUT,
+        proxies=backend.get_settings("OIDC_PROXY", None),
+    )
+    if response.status_code in (400, 401, 403):
+        logger.warning(
+            "the provider refused our introspection request (HTTP %s): %s", response.status_code, response.text[:500]
+        )
+        raise exceptions.AuthenticationFailed(
+            f"the provider refused this site's question about the token (introspection answered HTTP "
+            f"{response.status_code}), so it cannot be accepted"
+        )
+    response.raise_for_status()
+    try:
+        claims = response.json()
+    except ValueError:
+        claims = None
+    if not isinstance(claims, dict):
+        raise exceptions.AuthenticationFailed("the provider's introspection answer is not a JSON object")
+    return claims
+
+
+def is_jwt(token: str) -> bool:
+    if token.count(".") != 2:
+        return False
+    try:
+        jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError:
+        return False
+    return True
+
+
+def access_token_jwt_verify(backend: OIDCAuthenticationBackend, access_token: str) -> dict:
+    """The claims of a JWT access token signed with the provider's key (as its ID tokens are), from our
+    issuer and not expired; the audience is checked by the caller, which accepts `azp` too."""
+    algorithm = settings.OIDC_RP_SIGN_ALGO
+    alg = jwt.get_unverified_header(access_token).get("alg")
+    if alg != algorithm:
+        raise exceptions.AuthenticationFailed(f"the access token is signed with {alg!r}, not {algorithm}")
+    try:
+        key = backend.retrieve_matching_jwk(access_token)
+    except KeyError as exc:
+        raise exceptions.AuthenticationFailed("the access token does not name the key it is signed with") from exc
+    try:
+        return jwt.decode(
+            access_token,
+            key,
+            algorithms=[algorithm],
+            issuer=settings.OIDC_OP_ISSUER,
+            options={"verify_aud": False, "require": ["exp", "iss"]},
+        )
+    except jwt.InvalidTokenError as exc:
+        raise exceptions.AuthenticationFailed(f"the access token is not valid: {exc}") from exc

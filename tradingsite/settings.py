@@ -228,7 +228,11 @@ OIDC_ROLES_CLAIM = env.str("OIDC_ROLES_CLAIM", "roles")
 OIDC_USERNAME_CLAIM = env.str("OIDC_USERNAME_CLAIM", "preferred_username")
 # Provider role names that differ from ours: "their-name=our-role,...".
 OIDC_ROLE_MAP = env.dict("OIDC_ROLE_MAP", default={})
-# Bearer access tokens from the provider are checked at its userinfo endpoint and the answer cached this long.
+# Bearer access tokens from the provider are accepted only when issued to OIDC_RP_CLIENT_ID (their aud, azp or
+# client_id): asked of the provider's token introspection endpoint (RFC 7662) when this is set, else read from
+# the token when it is a JWT signed with the provider's keys; an opaque token without it is refused.
+OIDC_OP_INTROSPECTION_ENDPOINT = env.str("OIDC_OP_INTROSPECTION_ENDPOINT", "")
+# The person is then read at the provider's userinfo endpoint, and the answer cached this long.
 OIDC_BEARER_CACHE_SECONDS = env.int("OIDC_BEARER_CACHE_SECONDS", 60)
 # The name on the sign-in button.
 OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", "single sign-on")

@@ -1,6 +1,9 @@
 // A real OpenID provider for the sign-in tests: the npm package oidc-provider, on loopback.
 // Its own development sign-in page accepts any password for the accounts in OIDC_ACCOUNTS.
+// Besides the site's client it registers another application's (OTHER_CLIENT_ID), whose access tokens
+// the site must refuse, and answers token introspection (RFC 7662) to confidential clients.
 // Env: PORT, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, TOOL_REDIRECT_URI, POST_LOGOUT_REDIRECT_URI,
+//      OTHER_CLIENT_ID, OTHER_CLIENT_SECRET,
 //      OIDC_ACCOUNTS (JSON: {"username": {"email": "...", "roles": ["trader"]}}).
 import Provider from "oidc-provider";
 
@@ -21,6 +24,15 @@ const provider = new Provider(issuer, {
       token_endpoint_auth_method: "client_secret_post",
       id_token_signed_response_alg: "RS256",
     },
+    {
+      // Another application at the same provider, signing in the same people at the tool's address.
+      client_id: process.env.OTHER_CLIENT_ID,
+      client_secret: process.env.OTHER_CLIENT_SECRET,
+      redirect_uris: [process.env.TOOL_REDIRECT_URI],
+      grant_types: ["authorization_code"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "client_secret_post",
+    },
   ],
   claims: {
     openid: ["sub"],
@@ -30,7 +42,12 @@ const provider = new Provider(issuer, {
   },
   scopes: ["openid", "email", "profile", "roles"],
   pkce: { required: () => true },
-  features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
+  features: {
+    devInteractions: { enabled: true },
+    rpInitiatedLogout: { enabled: true },
+    // A confidential client (the site, as the API's resource server) may ask about any token.
+    introspection: { enabled: true, allowedPolicy: async (ctx, client) => client.clientAuthMethod !== "none" },
+  },
   async findAccount(ctx, id) {
     const account = accounts[id];
     if (!account) return undefined;

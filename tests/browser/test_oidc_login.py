@@ -1,7 +1,8 @@
 """Sign-in through a real OpenID provider (the npm package oidc-provider on loopback) in Chromium: the
 role comes from the provider's claim, sign-out ends the provider's session too, a forged state or nonce
 is refused, and a provider that stops answering fails the sign-in within the timeout while the rest of
-the site keeps serving."""
+the site keeps serving; a provider access token works as an API bearer token only when issued to this
+site."""
 
 import base64
 import hashlib
@@ -32,6 +33,8 @@ ACCOUNTS = {
     "nobody": {"email": "nobody@example.com", "roles": []},
 }
 TIMEOUT_SECONDS = 3
+SITE_CLIENT = ("tradingsite", "a-client-secret-for-tests")
+OTHER_CLIENT = ("reporting-tool", "another-applications-secret")
 
 
 @pytest.fixture
@@ -45,8 +48,10 @@ def provider(tmp_path):
     env = {
         **os.environ,
         "PORT": str(port),
-        "CLIENT_ID": "tradingsite",
-        "CLIENT_SECRET": "a-client-secret-for-tests",
+        "CLIENT_ID": SITE_CLIENT[0],
+        "CLIENT_SECRET": SITE_CLIENT[1],
+        "OTHER_CLIENT_ID": OTHER_CLIENT[0],
+        "OTHER_CLIENT_SECRET": OTHER_CLIENT[1],
         "REDIRECT_URI": f"http://127.0.0.1:{web_port}/oidc/callback/",
         "TOOL_REDIRECT_URI": f"http://127.0.0.1:{web_port}/tool-callback",
         "POST_LOGOUT_REDIRECT_URI": f"http://127.0.0.1:{web_port}/accounts/login/",
@@ -79,14 +84,15 @@ def site(stack, provider):
     stack.env.update(
         OIDC_ENABLED="true",
         LOCAL_LOGIN_ENABLED="false",
-        OIDC_RP_CLIENT_ID="tradingsite",
-        OIDC_RP_CLIENT_SECRET="a-client-secret-for-tests",
+        OIDC_RP_CLIENT_ID=SITE_CLIENT[0],
+        OIDC_RP_CLIENT_SECRET=SITE_CLIENT[1],
         OIDC_RP_SCOPES="openid email profile roles",
         OIDC_OP_ISSUER=provider.issuer,
         OIDC_OP_AUTHORIZATION_ENDPOINT=f"{provider.issuer}/auth",
         OIDC_OP_TOKEN_ENDPOINT=f"{provider.issuer}/token",
         OIDC_OP_USER_ENDPOINT=f"{provider.issuer}/me",
         OIDC_OP_JWKS_ENDPOINT=f"{provider.issuer}/jwks",
+        OIDC_OP_INTROSPECTION_ENDPOINT=f"{provider.issuer}/token/introspection",
         OIDC_OP_LOGOUT_ENDPOINT=f"{provider.issuer}/session/end",
         OIDC_TIMEOUT=str(TIMEOUT_SECONDS),
         OIDC_PROVIDER_NAME="Example ID",
@@ -266,11 +272,52 @@ def test_an_unreachable_provider_fails_the_sign_in_within_the_timeout_while_the_
 def test_an_integrator_calls_the_api_with_an_access_token_from_the_provider(site, provider, chromium):
     """A tool signs the user in at the provider itself (code flow with PKCE) and sends the provider's
     access token as a bearer token: the site checks it at the provider and acts as that user."""
+    access_token = provider_access_token(chromium, site, provider, client=SITE_CLIENT)
+
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {access_token}"
+    accounts = api.get(f"{site.base_url}/api/v1/accounts", timeout=10)
+    refused = requests.get(
+        f"{site.base_url}/api/v1/accounts", headers={"Authorization": "Bearer not-a-token"}, timeout=10
+    )
+
+    assert accounts.status_code == 200 and accounts.json() == []
+    assert refused.status_code == 401
+    event = recorded(site).filter(action="api.request", actor="erin").latest("sequence")
+    assert event.payload["auth"] == "oidc_bearer" and event.payload["status"] == 200
+
+
+def test_an_access_token_the_provider_issued_to_another_application_is_refused(site, provider, chromium):
+    """The same person, signed in at the same provider, but by another application: its access token is
+    good at the provider's userinfo, yet it was not issued to this site, which must not act on it."""
+    access_token = provider_access_token(chromium, site, provider, client=OTHER_CLIENT)
+    assert requests.get(
+        f"{provider.issuer}/me", headers={"Authorization": f"Bearer {access_token}"}, timeout=10
+    ).ok  # the provider itself takes it
+
+    refused = requests.get(
+        f"{site.base_url}/api/v1/accounts", headers={"Authorization": f"Bearer {access_token}"}, timeout=10
+    )
+
+    assert refused.status_code == 401
+    assert refused.json()["error"]["message"] == (
+        "this access token was issued to another application ('reporting-tool'), not to this site ('tradingsite')"
+    )
+    from django.contrib.auth import get_user_model
+
+    assert not get_user_model().objects.filter(username="erin").exists()
+    assert not recorded(site).filter(payload__path="/api/v1/accounts").exists()
+
+
+def provider_access_token(chromium, site, provider, *, client: tuple[str, str]) -> str:
+    """erin's access token from the provider for `client`, as a tool gets one: the code flow with PKCE
+    in a browser, arriving at the tool's address, then the code exchanged at the token endpoint."""
+    client_id, client_secret = client
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     redirect_uri = f"{site.base_url}/tool-callback"
     query = {
-        "client_id": "tradingsite",
+        "client_id": client_id,
         "response_type": "code",
         "scope": "openid profile roles",
         "redirect_uri": redirect_uri,
@@ -297,24 +344,14 @@ def test_an_integrator_calls_the_api_with_an_access_token_from_the_provider(site
             "grant_type": "authorization_code",
             "code": code,
             "redirect_uri": redirect_uri,
-            "client_id": "tradingsite",
-            "client_secret": "a-client-secret-for-tests",
+            "client_id": client_id,
+            "client_secret": client_secret,
             "code_verifier": verifier,
         },
         timeout=10,
     ).json()
-
-    api = requests.Session()
-    api.headers["Authorization"] = f"Bearer {tokens['access_token']}"
-    accounts = api.get(f"{site.base_url}/api/v1/accounts", timeout=10)
-    refused = requests.get(
-        f"{site.base_url}/api/v1/accounts", headers={"Authorization": "Bearer not-a-token"}, timeout=10
-    )
-
-    assert accounts.status_code == 200 and accounts.json() == []
-    assert refused.status_code == 401
-    event = recorded(site).filter(action="api.request", actor="erin").latest("sequence")
-    assert event.payload["auth"] == "oidc_bearer" and event.payload["status"] == 200
+    page.context.close()
+    return tokens["access_token"]
 
 
 def follow_to_tool(route, page, redirect_uri: str, arrived: dict) -> None:
