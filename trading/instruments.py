@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tradingsite.exceptions import ValidationError
@@ -33,6 +33,15 @@ KITE_COLUMNS = [
 class ImportResult:
     created: int = 0
     updated: int = 0
+    # Rows whose exchange and tradingsymbol were stored under another instrument token (the demo's seed,
+    # or a token Kite has since changed): that instrument took the row's token and fields.
+    replaced: int = 0
+
+    def __str__(self) -> str:
+        text = f"{self.created} instruments created, {self.updated} updated"
+        if self.replaced:
+            text += f", {self.replaced} replaced (same exchange and symbol, stored under another instrument token)"
+        return text
 
 
 def decode(raw: bytes) -> str:
@@ -46,10 +55,13 @@ def decode(raw: bytes) -> str:
 
 
 def instruments_import(raw: bytes, *, exchanges: set[str] | None = None) -> ImportResult:
-    """Create or update instruments from Kite's instruments CSV, keyed by instrument_token.
+    """Create or update instruments from Kite's instruments CSV.
 
-    All or nothing: a bad row is an error naming its line and field, and nothing is changed. A price
-    of 0 in the dump (Kite's placeholder) never replaces a stored last price.
+    A row updates the instrument with its instrument_token; failing that, the one with its exchange and
+    tradingsymbol, which takes the row's token (replaced in place, so orders, trades and bars that point
+    at it keep pointing at it); failing both, it is created. All or nothing: a bad row is an error naming
+    its line and field, and nothing is changed. A price of 0 in the dump (Kite's placeholder) never
+    replaces a stored last price.
     """
     reader = csv.DictReader(io.StringIO(decode(raw)))
     header = [name.strip() for name in reader.fieldnames or []]
@@ -62,33 +74,76 @@ def instruments_import(raw: bytes, *, exchanges: set[str] | None = None) -> Impo
         if exchanges and row["exchange"] not in exchanges:
             continue
         try:
-            rows.append(_instrument_fields(row))
+            rows.append((line, _instrument_fields(row)))
         except (ValueError, InvalidOperation) as exc:
             raise ValidationError(f"line {line}: {exc}", details={"line": line, "row": row}) from exc
     result = ImportResult()
-    with transaction.atomic():
-        existing = {
-            i.instrument_token: i
-            for i in Instrument.objects.filter(instrument_token__in=[fields["instrument_token"] for fields in rows])
-        }
-        now = timezone.now()
-        for fields in rows:
-            price = fields.pop("last_price")
-            instrument = existing.get(fields["instrument_token"])
-            if instrument is None:
-                instrument = Instrument(**fields)
-                if price:
-                    instrument.last_price, instrument.last_price_at = price, now
-                instrument.save()
-                result.created += 1
-                continue
+    try:
+        with transaction.atomic():
+            _rows_apply(rows, result)
+    except IntegrityError as exc:  # rows that swap symbols between instruments: rows are saved one by one
+        raise ValidationError(f"the file gives a symbol to one instrument before another gives it up: {exc}") from exc
+    return result
+
+
+def _rows_apply(rows: list[tuple[int, dict]], result: ImportResult) -> None:
+    tokens = [fields["instrument_token"] for _, fields in rows]
+    by_token = {i.instrument_token: i for i in Instrument.objects.filter(instrument_token__in=tokens)}
+    wanted = {(fields["exchange"], fields["tradingsymbol"]) for _, fields in rows}
+    by_symbol = {
+        (i.exchange, i.tradingsymbol): i
+        for i in Instrument.objects.filter(tradingsymbol__in={symbol for _, symbol in wanted})
+        if (i.exchange, i.tradingsymbol) in wanted
+    }
+    targets = []  # (line, fields, instrument or None, replaced)
+    line_of_instrument: dict[int, int] = {}
+    line_of_symbol: dict[tuple[str, str], int] = {}
+    line_of_token: dict[int, int] = {}
+    for line, fields in rows:
+        symbol = (fields["exchange"], fields["tradingsymbol"])
+        instrument = by_token.get(fields["instrument_token"])
+        replaced = instrument is None and symbol in by_symbol
+        if replaced:
+            instrument = by_symbol[symbol]
+        token = fields["instrument_token"]
+        for key, seen, what in ((symbol, line_of_symbol, f"{symbol[0]}:{symbol[1]}"), (token, line_of_token, token)):
+            if key in seen:
+                raise ValidationError(f"line {line}: {what} is on line {seen[key]} too", details={"line": line})
+            seen[key] = line
+        if instrument is not None:
+            if instrument.pk in line_of_instrument:
+                raise ValidationError(
+                    f"line {line}: this row and line {line_of_instrument[instrument.pk]} would both change "
+                    f"{instrument} (token {instrument.instrument_token}): one by its token, one by its symbol",
+                    details={"line": line},
+                )
+            line_of_instrument[instrument.pk] = line
+        targets.append((line, fields, instrument, replaced))
+    # An instrument the file does not change keeps its symbol: a row may not take it.
+    for line, fields, instrument, _ in targets:
+        holder = by_symbol.get((fields["exchange"], fields["tradingsymbol"]))
+        if holder is not None and holder != instrument and holder.pk not in line_of_instrument:
+            raise ValidationError(
+                f"line {line}: {holder} is instrument token {holder.instrument_token} here, and this row gives "
+                f"that symbol to token {fields['instrument_token']}, which is {instrument} here",
+                details={"line": line},
+            )
+    now = timezone.now()
+    for _, fields, instrument, replaced in targets:
+        price = fields.pop("last_price")
+        if instrument is None:
+            instrument = Instrument(**fields)
+            result.created += 1
+        else:
             for name, value in fields.items():
                 setattr(instrument, name, value)
-            if price:
-                instrument.last_price, instrument.last_price_at = price, now
-            instrument.save()
-            result.updated += 1
-    return result
+            if replaced:
+                result.replaced += 1
+            else:
+                result.updated += 1
+        if price:
+            instrument.last_price, instrument.last_price_at = price, now
+        instrument.save()
 
 
 def _instrument_fields(row: dict) -> dict:
@@ -128,7 +183,7 @@ def _instrument_fields(row: dict) -> dict:
 
 # NIFTY 50 constituents with reference prices (rupees, rounded) to start the simulated feed from. Tokens
 # are the platform's own in a range Kite does not use for NSE equities; importing Kite's master later
-# adds Kite's instruments beside them.
+# replaces each in place with Kite's token (matched by exchange and symbol) and adds the rest beside them.
 NIFTY_50 = [
     ("ADANIENT", "ADANI ENTERPRISES", "2400"),
     ("ADANIPORTS", "ADANI PORTS AND SEZ", "1200"),

@@ -1,7 +1,7 @@
 """Instrument master import, bars and quotes over the API, and replaying stored daily bars."""
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -26,39 +26,117 @@ D = Decimal
 IST = ZoneInfo("Asia/Kolkata")
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 KITE_CSV = SHARED / "fixtures" / "kite-mocks" / "instruments_nse.csv"
-NIFTY100 = SHARED / "data" / "nifty100"
 HEADER = (
     "instrument_token,exchange_token,tradingsymbol,name,last_price,expiry,strike,tick_size,lot_size,"
     "instrument_type,segment,exchange\n"
 )
 
 
-def kite_csv_or_skip() -> bytes:
-    if not KITE_CSV.exists():
-        pytest.skip(f"Kite's sample instruments CSV is not at {KITE_CSV}")
-    return KITE_CSV.read_bytes()
+# Rows as Kite's instruments dump has them (https://api.kite.trade/instruments), the price a 0.0 placeholder.
+KITE_ROWS = [
+    "3813889,14898,CENTRALBK-BE,CENTRAL BANK OF INDIA,0.0,,0.0,0.05,1,EQ,NSE,NSE",
+    "4531969,17703,MIDCAPIWIN-BL,ICICI PRU MIDCAP IWIN ETF,0.0,,0.0,0.01,1,EQ,NSE,NSE",
+    "13432066,52469,NIFTY26DEC24000CE,NIFTY,0.0,2026-12-31,24000.0,0.05,75,CE,NFO-OPT,NFO",
+]
+
+
+def kite_master(*rows: str) -> bytes:
+    return (HEADER + "".join(f"{row}\n" for row in rows)).encode()
 
 
 @pytest.mark.django_db
-def test_kites_instruments_csv_imports_every_row_and_a_second_import_updates_in_place():
-    raw = kite_csv_or_skip()
-    rows = raw.decode("utf-8-sig").strip().splitlines()[1:]
+def test_kites_instruments_csv_imports_every_row_and_a_second_import_updates_in_place(tmp_path):
+    master = tmp_path / "instruments.csv"
+    master.write_bytes(kite_master(*KITE_ROWS))
 
     out = StringIO()
-    call_command("instruments_import", str(KITE_CSV), stdout=out)
-    again = instruments_import(raw)
+    call_command("instruments_import", str(master), stdout=out)
+    again = instruments_import(master.read_bytes())
 
-    assert out.getvalue().strip() == f"{len(rows)} instruments created, 0 updated"
-    assert (again.created, again.updated) == (0, len(rows))
-    token, exchange_token, symbol, name = rows[0].split(",")[:4]
-    stored = Instrument.objects.get(instrument_token=int(token))
-    assert (stored.exchange_token, stored.tradingsymbol, stored.name, stored.exchange) == (
-        int(exchange_token),
-        symbol,
-        name,
+    assert out.getvalue().strip() == "3 instruments created, 0 updated"
+    assert (again.created, again.updated, again.replaced) == (0, 3, 0)
+    stored = Instrument.objects.get(instrument_token=3813889)
+    assert (stored.exchange_token, stored.tradingsymbol, stored.name, stored.exchange, stored.tick_size) == (
+        14898,
+        "CENTRALBK-BE",
+        "CENTRAL BANK OF INDIA",
         "NSE",
+        D("0.05"),
     )
     assert stored.last_price is None  # Kite's 0.0 placeholder is not a price
+    option = Instrument.objects.get(instrument_token=13432066)
+    assert (option.segment, option.lot_size, option.strike, str(option.expiry)) == (
+        "NFO-OPT",
+        75,
+        D("24000"),
+        "2026-12-31",
+    )
+
+
+@pytest.mark.django_db
+def test_the_shared_sample_of_kites_instruments_csv_imports_every_row():
+    """Conformance with a real sample of Kite's dump, where the shared fixtures sit beside the repository."""
+    if not KITE_CSV.exists():
+        pytest.skip(f"the shared sample of Kite's instruments CSV is absent ({KITE_CSV} does not exist)")
+    raw = KITE_CSV.read_bytes()
+    rows = raw.decode("utf-8-sig").strip().splitlines()[1:]
+
+    result = instruments_import(raw)
+
+    assert (result.created, result.updated, result.replaced) == (len(rows), 0, 0)
+    token, exchange_token, symbol = rows[0].split(",")[:3]
+    stored = Instrument.objects.get(instrument_token=int(token))
+    assert (stored.exchange_token, stored.tradingsymbol) == (int(exchange_token), symbol)
+
+
+@pytest.mark.django_db
+def test_kites_master_over_the_demo_seed_replaces_each_symbol_in_place_and_its_orders_follow(place, tmp_path):
+    # given the demo's NIFTY 50 (made-up tokens) and an order of alice's on its RELIANCE
+    instruments_seed_demo()
+    seeded = Instrument.objects.get(exchange="NSE", tradingsymbol="RELIANCE")
+    order = place(seeded, quantity=2)
+    master = tmp_path / "instruments.csv"
+    master.write_bytes(kite_master("738561,2885,RELIANCE,RELIANCE INDUSTRIES,0.0,,0.0,0.05,1,EQ,NSE,NSE", KITE_ROWS[0]))
+
+    # when Kite's master, with RELIANCE under Kite's token, is imported
+    out = StringIO()
+    call_command("instruments_import", str(master), stdout=out)
+
+    # then the seeded RELIANCE took Kite's token and fields, and the order still points at it
+    assert out.getvalue().strip() == (
+        "1 instruments created, 0 updated, 1 replaced (same exchange and symbol, stored under another instrument token)"
+    )
+    replaced = Instrument.objects.get(exchange="NSE", tradingsymbol="RELIANCE")
+    assert (replaced.pk, replaced.instrument_token, replaced.exchange_token) == (seeded.pk, 738561, 2885)
+    assert replaced.name == "RELIANCE INDUSTRIES" and replaced.last_price == seeded.last_price
+    order.refresh_from_db()
+    assert order.instrument_id == seeded.pk and order.instrument.instrument_token == 738561
+    assert not Instrument.objects.filter(instrument_token=seeded.instrument_token).exists()
+    assert Instrument.objects.count() == 51
+    # and the next import finds it by Kite's token
+    assert str(instruments_import(master.read_bytes())) == "0 instruments created, 2 updated"
+
+
+@pytest.mark.django_db
+def test_a_row_taking_a_symbol_another_instrument_keeps_is_refused_and_nothing_is_replaced():
+    # given the demo's INFY, and Kite's INFY token already stored under another symbol
+    instruments_seed_demo()
+    demo_infy = Instrument.objects.get(exchange="NSE", tradingsymbol="INFY")
+    instrument_make("INFY-BE", 408065, "1500.00")
+    reliance_token = Instrument.objects.get(exchange="NSE", tradingsymbol="RELIANCE").instrument_token
+    reliance = "738561,2885,RELIANCE,RELIANCE INDUSTRIES,0.0,,0.0,0.05,1,EQ,NSE,NSE"
+
+    with pytest.raises(ValidationError) as refused:
+        instruments_import(kite_master(reliance, "408065,1594,INFY,INFOSYS,0.0,,0.0,0.05,1,EQ,NSE,NSE"))
+    with pytest.raises(ValidationError, match="line 3: NSE:RELIANCE is on line 2 too"):
+        instruments_import(kite_master(reliance, reliance.replace("738561", "738562")))
+
+    assert str(refused.value) == (
+        f"line 3: NSE:INFY is instrument token {demo_infy.instrument_token} here, and this row gives that symbol "
+        "to token 408065, which is NSE:INFY-BE here"
+    )
+    assert Instrument.objects.get(exchange="NSE", tradingsymbol="RELIANCE").instrument_token == reliance_token
+    assert Instrument.objects.get(instrument_token=408065).tradingsymbol == "INFY-BE"
 
 
 @pytest.mark.django_db
@@ -186,13 +264,25 @@ def test_the_days_change_is_measured_from_the_previous_close_else_todays_open(cl
     assert {q["tradingsymbol"]: q["previous_close"] for q in quotes} == {"RELIANCE": "2450.00", "INFY": "1490.00"}
 
 
+def daily_bars_csv(*, sessions: int) -> list[str]:
+    """Daily bars as the data folder's files have them (Yahoo's columns and float prices), one line a
+    weekday from 2020-01-01."""
+    lines = ["Date,Adj Close,Close,High,Low,Open,Volume"]
+    day = date(2020, 1, 1)
+    while len(lines) <= sessions:
+        if day.weekday() < 5:
+            n = len(lines)
+            opening, close = 730.0999755859375 + 3 * n, 731.8499755859375 + 3 * n - 2 * (n % 3)
+            high, low = max(opening, close) + 4.25, min(opening, close) - 3.5
+            lines.append(f"{day.isoformat()},{close * 0.86},{close},{high},{low},{opening},{2112415 + 1000 * n}")
+        day += timedelta(days=1)
+    return lines
+
+
 @pytest.mark.django_db(transaction=True)
 def test_replaying_stored_daily_bars_rebuilds_the_same_daily_bars(tmp_path):
-    path = NIFTY100 / "INFY.csv"
-    if not path.exists():
-        pytest.skip(f"the NIFTY 100 daily bars are not at {NIFTY100}")
     instrument_make("INFY", 408065, "1500.00")
-    lines = path.read_text().splitlines()[:21]  # 20 sessions
+    lines = daily_bars_csv(sessions=20)
     sample = tmp_path / "INFY.csv"  # the symbol comes from the file name, as in the data folder
     sample.write_text("\n".join(lines) + "\n")
     events = replay_events_from_csv(sample)
@@ -206,8 +296,8 @@ def test_replaying_stored_daily_bars_rebuilds_the_same_daily_bars(tmp_path):
     days = list(DayBar.objects.order_by("ts"))
     assert len(days) == 20 and MinuteBar.objects.count() == 20 * 4
     for day, line in zip(days, lines[1:], strict=True):
-        date, _adj, close, high, low, opening, volume = line.split(",")
+        session, _adj, close, high, low, opening, volume = line.split(",")
         q = D("0.01")
         assert (day.open, day.high, day.low, day.close) == tuple(D(v).quantize(q) for v in (opening, high, low, close))
         assert day.volume == int(float(volume))
-        assert day.ts.astimezone(UTC).date().isoformat() <= date
+        assert day.ts.astimezone(UTC).date().isoformat() <= session

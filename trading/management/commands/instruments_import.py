@@ -38,4 +38,4 @@ class Command(BaseCommand):
                 result = instruments_import(raw, exchanges=exchanges)
             except ApplicationError as exc:
                 raise CommandError(f"{path}: {exc}") from exc
-        self.stdout.write(f"{result.created} instruments created, {result.updated} updated")
+        self.stdout.write(str(result))
