@@ -117,6 +117,21 @@ def test_kites_master_over_the_demo_seed_replaces_each_symbol_in_place_and_its_o
     assert str(instruments_import(master.read_bytes())) == "0 instruments created, 2 updated"
 
 
+def test_kites_master_fetched_from_kite_over_the_demo_seed_replaces_the_seeded_symbols(kite):
+    # given the demo's NIFTY 50, four of which Kite's master (as the fake Kite serves it) has under Kite's tokens
+    instruments_seed_demo()
+    seeded = Instrument.objects.get(exchange="NSE", tradingsymbol="TCS")
+    out = StringIO()
+
+    call_command("instruments_import", "--from-kite", "alice-kite", "--exchange", "NSE", stdout=out)
+
+    assert out.getvalue().strip() == (
+        "1 instruments created, 0 updated, 4 replaced (same exchange and symbol, stored under another instrument token)"
+    )
+    tcs = Instrument.objects.get(exchange="NSE", tradingsymbol="TCS")
+    assert (tcs.pk, tcs.instrument_token, tcs.name) == (seeded.pk, 2953217, "TATA CONSULTANCY SERV LT")
+
+
 @pytest.mark.django_db
 def test_a_row_taking_a_symbol_another_instrument_keeps_is_refused_and_nothing_is_replaced():
     # given the demo's INFY, and Kite's INFY token already stored under another symbol
