@@ -5,10 +5,17 @@ objects are always 404, never 403, so ids cannot be probed.
 """
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -16,19 +23,106 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portfolio.models import PnlDaily
-from portfolio.selectors import pnl_history, portfolio_summary, positions_for_account
+from portfolio.selectors import account_book, pnl_history, portfolio_summary, positions_for_account
 from tradingsite.exceptions import ValidationError
+from tradingsite.schema import ErrorDetail
 from tradingsite.serializers import OutputSerializer
 
 from . import approvals, idempotency, selectors, services
 from .bars import bars_history
 from .models import ApprovalRequest, Instrument, Order, Trade, TradingAccount
 from .prices import quotes_latest
+from .risk import OrderIntent, RiskRejection, risk_check
+
+# PostgreSQL's integer and bigint: a quantity or id past these can be neither stored nor looked up.
+INT_MAX = 2**31 - 1
+BIGINT_MAX = 2**63 - 1
+
+
+class DecimalInput(serializers.DecimalField):
+    """A decimal taken as a string (a JSON number is taken too), whose schema's pattern is what is accepted:
+    drf-spectacular's would allow '', '.', a minus sign, and values past the maximum, which are refused."""
+
+    def __init__(self, *, pattern: str, **kwargs):
+        self.pattern = pattern
+        super().__init__(**kwargs)
+
+
+class DecimalInputSchema(OpenApiSerializerFieldExtension):
+    target_class = DecimalInput
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "format": "decimal", "pattern": self.target.pattern}
+
+
+def price_input(**kwargs) -> DecimalInput:
+    """A price as NUMERIC(14,2) stores it, never negative: 0 to 999999999999.99."""
+    return DecimalInput(
+        max_digits=14, decimal_places=2, min_value=Decimal("0"), pattern=r"^\d{1,12}(?:\.\d{1,2})?$", **kwargs
+    )
+
+
+def amount_input(ceiling: Decimal, **kwargs) -> DecimalInput:
+    """0 to `ceiling`, a power of ten, to the paisa."""
+    digits = len(str(int(ceiling))) - 1
+    if ceiling != 10**digits:
+        raise ValueError(f"amount_input's pattern is written for a power of ten, not {ceiling}")
+    pattern = rf"^(?:\d{{1,{digits}}}(?:\.\d{{1,2}})?|{int(ceiling)}(?:\.0{{1,2}})?)$"
+    return DecimalInput(
+        max_digits=digits + 3, decimal_places=2, min_value=Decimal("0"), max_value=ceiling, pattern=pattern, **kwargs
+    )
+
+
+def query_params(serializer_class, request) -> dict:
+    """The request's query parameters, validated: a malformed or blank one is a 400 that names it.
+
+    DRF reads a QueryDict as an HTML form, where a blank value of an optional field means "not given";
+    as a plain dict a blank value is checked like any other (only fields that allow blank take it).
+    """
+    params = serializer_class(data=request.query_params.dict())
+    params.is_valid(raise_exception=True)
+    return params.validated_data
+
+
+PAGE_MAX = 500
+
+
+class PageParams(serializers.Serializer):
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=PAGE_MAX)
+    offset = serializers.IntegerField(required=False, min_value=0)
 
 
 class Pagination(LimitOffsetPagination):
+    """Limit and offset, checked: DRF would quietly use its default for a blank, malformed or negative one."""
+
     default_limit = 50
-    max_limit = 500
+    max_limit = PAGE_MAX
+    # Page-number paging's parameters, which this API does not take: a client sending them would get
+    # the first page whatever it asked for.
+    foreign = ("page", "page_size")
+
+    def paginate_queryset(self, queryset, request, view=None):
+        for name in self.foreign:
+            if name in request.query_params:
+                raise ValidationError(
+                    f"{name}: this API pages with limit (at most {PAGE_MAX}) and offset, not {name}",
+                    details={name: ["page with limit and offset"]},
+                )
+        self.asked = query_params(PageParams, request)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_limit(self, request):
+        return self.asked.get("limit", self.default_limit)
+
+    def get_offset(self, request):
+        return self.asked.get("offset", 0)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        bounds = {"limit": {"minimum": 1, "maximum": PAGE_MAX}, "offset": {"minimum": 0}}
+        for parameter in parameters:
+            parameter["schema"].update(bounds.get(parameter["name"], {}))
+        return parameters
 
 
 def has_perm(codename: str) -> type[BasePermission]:
@@ -52,15 +146,8 @@ CanViewAccounts = has_perm("trading.view_tradingaccount")
 CanViewPnl = has_perm("portfolio.view_pnldaily")
 
 
-def query_params(serializer_class, request) -> dict:
-    """The request's query parameters, validated: a malformed one is a 400 that names it."""
-    params = serializer_class(data=request.query_params)
-    params.is_valid(raise_exception=True)
-    return params.validated_data
-
-
 class AccountFilter(serializers.Serializer):
-    account = serializers.IntegerField(required=False, min_value=1)
+    account = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
 
 
 def paginated(view: APIView, request, queryset, serializer_class):
@@ -306,29 +393,74 @@ class OrderListFilters(AccountFilter):
     date_to = serializers.DateField(required=False)
 
 
+def rejection_details(order: Order) -> dict:
+    """The rule that refused a placement and the numbers it used, for the 422 answer.
+
+    order_place keeps the rule and its sentence on the order but not the numbers, so the rules are
+    asked again here: in the placement's transaction, with the account still locked, they see what
+    they saw. The order rate is counted only when it was the rule that refused: a rejected order
+    counts towards the rate unless the rate refused it. Should the answer differ, only the rule is given.
+    """
+    intent = OrderIntent(
+        order.instrument,
+        order.transaction_type,
+        order.order_type,
+        order.product,
+        order.quantity,
+        order.price,
+        order.trigger_price,
+    )
+    account = TradingAccount.objects.get(pk=order.account_id)
+    try:
+        risk_check(
+            account=account,
+            intent=intent,
+            last_price=order.arrival_price,
+            book=account_book(account),
+            count_rate=order.rejection_rule == "order_rate",
+        )
+    except RiskRejection as rejection:
+        if rejection.rule == order.rejection_rule:
+            return rejection.details
+    return {"rule": order.rejection_rule}
+
+
+class RejectionOutput(serializers.Serializer):
+    error = ErrorDetail()
+    order = OrderOutput(required=False, help_text="The order as stored: REJECTED, with the rule and its sentence.")
+
+
 class OrderListCreateApi(APIView):
     pagination_class = Pagination
 
     class InputSerializer(serializers.Serializer):
-        account = serializers.IntegerField(required=False, help_text="Needed when you have several accounts.")
-        instrument_token = serializers.IntegerField(required=False)
+        account = serializers.IntegerField(
+            required=False, min_value=1, max_value=BIGINT_MAX, help_text="Needed when you have several accounts."
+        )
+        instrument_token = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
         exchange = serializers.CharField(required=False, max_length=8)
         tradingsymbol = serializers.CharField(required=False, max_length=64)
         transaction_type = serializers.ChoiceField(choices=Order.TransactionType.choices)
         order_type = serializers.ChoiceField(choices=Order.OrderType.choices)
         product = serializers.ChoiceField(choices=Order.Product.choices)
         validity = serializers.ChoiceField(choices=Order.Validity.choices, default=Order.Validity.DAY)
-        quantity = serializers.IntegerField(min_value=1)
-        price = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
-        trigger_price = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
-        disclosed_quantity = serializers.IntegerField(min_value=0, default=0)
+        quantity = serializers.IntegerField(min_value=1, max_value=INT_MAX)
+        price = price_input(required=False, allow_null=True)
+        trigger_price = price_input(required=False, allow_null=True)
+        disclosed_quantity = serializers.IntegerField(
+            min_value=0, max_value=INT_MAX, default=0, help_text="At most the quantity."
+        )
         tag = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
-        strategy = serializers.IntegerField(required=False, allow_null=True)
+        strategy = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=BIGINT_MAX)
 
         def validate(self, attrs):
             if attrs.get("instrument_token") is None and not (attrs.get("exchange") and attrs.get("tradingsymbol")):
                 raise serializers.ValidationError(
                     "name the instrument: instrument_token, or exchange and tradingsymbol"
+                )
+            if attrs["disclosed_quantity"] > attrs["quantity"]:
+                raise serializers.ValidationError(
+                    {"disclosed_quantity": f"may not exceed the quantity ({attrs['quantity']})"}
                 )
             return attrs
 
@@ -345,8 +477,33 @@ class OrderListCreateApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
-        responses={201: OrderOutput, 422: OrderOutput},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                {"type": "string", "minLength": 1, "maxLength": 255},
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Retrying with the same key and body answers with the first response, and "
+                "places no second order.",
+            ),
+            OpenApiParameter(
+                "Idempotent-Replayed",
+                {"type": "string", "enum": ["true"]},
+                OpenApiParameter.HEADER,
+                response=[201, 422],
+                description="Present when this is the stored response to an earlier request with the same "
+                "Idempotency-Key.",
+            ),
+        ],
+        responses={
+            201: OrderOutput,
+            422: OpenApiResponse(
+                RejectionOutput,
+                description="Refused by a risk rule (the order is stored as REJECTED and is in `order`; "
+                "`error.details` names the rule and the numbers it used), or an Idempotency-Key reused "
+                "with another body (no `order`).",
+            ),
+        },
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
@@ -370,7 +527,7 @@ class OrderListCreateApi(APIView):
                         "error": {
                             "code": "risk_rejected",
                             "message": order.status_message,
-                            "details": {"rule": order.rejection_rule},
+                            "details": rejection_details(order),
                         },
                         "order": body,
                     }
@@ -410,10 +567,18 @@ class OrderListCreateApi(APIView):
 
 class OrderDetailApi(APIView):
     class ModifySerializer(serializers.Serializer):
-        quantity = serializers.IntegerField(min_value=1, required=False)
-        price = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
-        trigger_price = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
+        quantity = serializers.IntegerField(
+            min_value=1, max_value=INT_MAX, required=False, help_text="At least the order's disclosed_quantity."
+        )
+        price = price_input(required=False)
+        trigger_price = price_input(required=False)
         order_type = serializers.ChoiceField(choices=Order.OrderType.choices, required=False)
+
+        def validate_quantity(self, value):
+            disclosed = self.context["order"].disclosed_quantity
+            if value < disclosed:
+                raise serializers.ValidationError(f"may not be less than the order's disclosed_quantity ({disclosed})")
+            return value
 
     def get_permissions(self):
         if self.request.method in ("PATCH", "DELETE"):
@@ -427,7 +592,7 @@ class OrderDetailApi(APIView):
     @extend_schema(request=ModifySerializer, responses=OrderOutput)
     def patch(self, request, order_id: int):
         order = selectors.order_for_user(request.user, order_id)
-        data = self.ModifySerializer(data=request.data)
+        data = self.ModifySerializer(data=request.data, context={"order": order})
         data.is_valid(raise_exception=True)
         order = services.order_modify(order=order, modified_by=request.user, **data.validated_data)
         return Response(OrderOutput(order).data)
@@ -440,7 +605,7 @@ class OrderDetailApi(APIView):
 
 
 class TradeListFilters(AccountFilter):
-    order = serializers.IntegerField(required=False, min_value=1)
+    order = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
     symbol = serializers.CharField(required=False, allow_blank=True, max_length=64, help_text="Blank: every symbol.")
 
 
@@ -553,17 +718,32 @@ class PendingApprovalOutput(serializers.Serializer):
     approval = ApprovalOutput()
 
 
+CEILINGS = approvals.LIMIT_CEILINGS
+
+
 class AccountLimitsApi(APIView):
     class InputSerializer(serializers.Serializer):
-        max_order_quantity = serializers.IntegerField(min_value=1, required=False)
-        max_order_value = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0, required=False)
-        price_band_percent = serializers.DecimalField(max_digits=6, decimal_places=2, min_value=0, required=False)
-        max_position_value = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0, required=False)
-        max_gross_exposure = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0, required=False)
-        mis_leverage = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=1, required=False)
-        daily_loss_limit = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0, required=False)
+        # Each at most its ceiling (approvals.LIMIT_CEILINGS), which fits the account's column.
+        max_order_quantity = serializers.IntegerField(
+            min_value=1, max_value=CEILINGS["max_order_quantity"], required=False
+        )
+        max_order_value = amount_input(CEILINGS["max_order_value"], required=False)
+        price_band_percent = amount_input(CEILINGS["price_band_percent"], required=False)
+        max_position_value = amount_input(CEILINGS["max_position_value"], required=False)
+        max_gross_exposure = amount_input(CEILINGS["max_gross_exposure"], required=False)
+        mis_leverage = DecimalInput(
+            max_digits=4,
+            decimal_places=2,
+            min_value=Decimal("1"),
+            max_value=CEILINGS["mis_leverage"],
+            pattern=r"^(?:(?:[1-9]|[1-4]\d)(?:\.\d{1,2})?|50(?:\.0{1,2})?)$",
+            required=False,
+        )
+        daily_loss_limit = amount_input(CEILINGS["daily_loss_limit"], required=False)
         daily_loss_action = serializers.ChoiceField(choices=["reducing", "halted"], required=False)
-        max_orders_per_second = serializers.IntegerField(min_value=1, required=False)
+        max_orders_per_second = serializers.IntegerField(
+            min_value=1, max_value=CEILINGS["max_orders_per_second"], required=False
+        )
 
     permission_classes = [IsAuthenticated, CanChangeAccounts]
 

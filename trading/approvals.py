@@ -8,6 +8,7 @@ is approved, in the same transaction, with both people in the audit trail.
 from datetime import timedelta
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,6 +23,19 @@ REQUEST_LIFETIME = timedelta(hours=24)
 # For every limit but this one a larger value is looser; for the daily-loss action "reducing" is looser.
 ACTION_STRICTNESS = {TradingAccount.Status.HALTED: 1, TradingAccount.Status.REDUCING: 0}
 Kind, State = ApprovalRequest.Kind, ApprovalRequest.Status
+# The most each limit may be set to: well inside its column (integer; NUMERIC(18,2), (6,2), (5,2)), and past
+# what any account here needs. A band of 100% already admits any price down to zero; SEBI caps intraday
+# leverage at 5x; Kite takes 10 orders a second.
+LIMIT_CEILINGS = {
+    "max_order_quantity": 10_000_000,
+    "max_order_value": Decimal("1000000000000"),
+    "price_band_percent": Decimal("100"),
+    "max_position_value": Decimal("1000000000000"),
+    "max_gross_exposure": Decimal("10000000000000"),
+    "mis_leverage": Decimal("50"),
+    "daily_loss_limit": Decimal("1000000000000"),
+    "max_orders_per_second": 1000,
+}
 
 
 class ApprovalRefused(ApplicationError):
@@ -33,6 +47,15 @@ def loosens(field: str, before, after) -> bool:
     if field == "daily_loss_action":
         return ACTION_STRICTNESS[after] < ACTION_STRICTNESS[before]
     return Decimal(str(after)) > Decimal(str(before))
+
+
+def ceiling_passed(changes: dict) -> str | None:
+    """A sentence naming the first limit in `changes` past its ceiling, or None when all are within."""
+    for name, value in changes.items():
+        ceiling = LIMIT_CEILINGS.get(name)
+        if ceiling is not None and Decimal(str(value)) > ceiling:
+            return f"{name} {value} is past its ceiling of {ceiling}"
+    return None
 
 
 def request_open(*, account, kind: str, changes: dict, reason: str, requested_by) -> ApprovalRequest:
@@ -65,6 +88,9 @@ def account_limits_change(
     unknown = set(changes) - set(TradingAccount.RISK_LIMIT_FIELDS)
     if unknown:
         raise ValidationError(f"unknown risk limit(s): {', '.join(sorted(unknown))}")
+    passed = ceiling_passed(changes)
+    if passed:
+        raise ValidationError(passed, code="limit_ceiling")
     with transaction.atomic():
         account = locks.account_lock(account.pk)
         looser = {name: value for name, value in changes.items() if loosens(name, getattr(account, name), value)}
@@ -132,12 +158,35 @@ def approval_decide(*, approval_id: int, decided_by, approve: bool, note: str = 
 def approval_apply(approval: ApprovalRequest, approver) -> None:
     account = locks.account_lock(approval.account_id)
     if approval.kind == Kind.LIMITS_RAISE:
-        field = TradingAccount._meta.get_field
-        changes = {name: field(name).to_python(value) for name, value in approval.changes.items()}
+        changes = approval_changes(approval)
         account_limits_set(account=account, changes=changes, changed_by=approver)
     elif account.status != TradingAccount.Status.ACTIVE:
         reason = f"resumed: requested by {approval.requested_by.get_username()}, approved by {approver.get_username()}"
         account_status_set(account=account, status=TradingAccount.Status.ACTIVE, reason=reason, actor=approver)
+
+
+def approval_changes(approval: ApprovalRequest) -> dict:
+    """The stored changes as the account's fields take them. A request made before the ceilings (or
+    edited in the back office) may ask for what cannot be stored: it is refused, and can be rejected."""
+    changes, problem = {}, None
+    for name, value in approval.changes.items():
+        if name not in TradingAccount.RISK_LIMIT_FIELDS:
+            problem = f"{name} is not a risk limit"
+            break
+        try:
+            changes[name] = TradingAccount._meta.get_field(name).to_python(value)
+        except DjangoValidationError:
+            problem = f"{name} {value!r} is not a valid value"
+            break
+    if problem is None and changes.get("daily_loss_action", TradingAccount.Status.HALTED) not in ACTION_STRICTNESS:
+        problem = f"daily_loss_action {changes['daily_loss_action']!r} is neither reducing nor halted"
+    problem = problem or ceiling_passed(changes)
+    if problem:
+        raise ConflictError(
+            f"approval request {approval.pk} cannot be applied: {problem}; reject it and ask again",
+            code="approval_unappliable",
+        )
+    return changes
 
 
 def approvals_for_user(user):

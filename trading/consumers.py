@@ -21,6 +21,7 @@ from .prices import quotes_latest
 from .streams import user_group
 
 # Close codes: 4401 not logged in; 4403 the role does not allow this stream; 4400 a malformed message.
+MALFORMED = 4400
 UNAUTHENTICATED = 4401
 FORBIDDEN = 4403
 
@@ -44,7 +45,27 @@ def stream_allowed(scope, permission: str) -> bool:
     return False
 
 
-class MarketConsumer(AsyncJsonWebsocketConsumer):
+class JsonConsumer(AsyncJsonWebsocketConsumer):
+    """A frame that is not JSON text (a binary frame, or text that does not parse) closes the socket
+    with 4400 and a reason; the JSON consumer would fail on it, and the client would see only 1011."""
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if text_data is None:
+            await self.malformed("send JSON text frames, not binary ones")
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except (ValueError, RecursionError):  # not JSON; nested too deep to parse
+            await self.malformed("a frame is not JSON")
+            return
+        await self.receive_json(content, **kwargs)
+
+    async def malformed(self, reason: str) -> None:
+        await self.send_json({"type": "error", "message": reason})
+        await self.close(code=MALFORMED, reason=reason)
+
+
+class MarketConsumer(JsonConsumer):
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -137,7 +158,7 @@ class MarketConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "ticks", "ticks": ticks})
 
 
-class AccountConsumer(AsyncJsonWebsocketConsumer):
+class AccountConsumer(JsonConsumer):
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:

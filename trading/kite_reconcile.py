@@ -24,7 +24,7 @@ from decimal import Decimal
 
 import requests
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from kiteconnect import exceptions as kite_errors
 
@@ -33,34 +33,54 @@ from audit.services import audit_record
 from tradingsite.ist import ist_day_start
 
 from . import services
-from .brokers.kite import KiteBroker, kite_tag
 from .kite import kite_client, kite_session_live
-from .kite_updates import UpdateRefused, kite_order_update
+from .kite_updates import KiteTrade, UpdateRefused, kite_order_update, kite_tag, trades_from_kite
 from .models import Instrument, KiteLink, Order, Position, TradingAccount
 
 logger = logging.getLogger(__name__)
 ACTOR = "system:reconcile"
+# pg_advisory_lock's first key: reconciliation's own namespace (the second is the link's id).
+LOCK_NAMESPACE = 4_177_001
 
 
 def kite_reconcile(link: KiteLink) -> dict:
-    """Bring this account's books in line with Kite's; returns what was found and done."""
+    """Bring this account's books in line with Kite's; returns what was found and done. One run per
+    link at a time (login, beat and the feed may start one together): a second finds it running."""
     if not kite_session_live(link):
         return {"skipped": "no live Kite session"}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, link.pk])
+        if not cursor.fetchone()[0]:
+            return {"skipped": "a reconciliation of this account is already running"}
+    try:
+        return reconcile_locked(link)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, link.pk])
+
+
+def reconcile_locked(link: KiteLink) -> dict:
     client = kite_client(link)
     outcome: dict = {}
     for attempt in range(2):
         try:
             rows = client.orders()
-            trades = client.trades()
+            trade_rows = client.trades()
             positions = client.positions()
             holdings = client.holdings()
         except (kite_errors.KiteException, requests.RequestException) as exc:
             logger.warning("Kite reconciliation of account %s failed: %s", link.account_id, exc)
             return {"error": str(exc)}
-        found = orders_reconcile(link, rows)
+        trades = trades_from_kite(trade_rows)
+        found = orders_reconcile(link, rows, trades)
         for name, count in found.items():
-            outcome[name] = count if name == "orders" else outcome.get(name, 0) + count
-        problems = fills_compare(link.account, trades) + positions_compare(link.account, positions, holdings)
+            if name == "orders":
+                outcome[name] = count
+            elif name == "errors":
+                outcome[name] = outcome.get(name, []) + count
+            else:
+                outcome[name] = outcome.get(name, 0) + count
+        problems = fills_compare(link.account, trade_rows) + positions_compare(link.account, positions, holdings)
         if not problems:
             break
         if attempt == 0:  # a fill landing between the calls looks like a mismatch: look again first
@@ -72,28 +92,39 @@ def kite_reconcile(link: KiteLink) -> dict:
     return outcome
 
 
-def orders_reconcile(link: KiteLink, rows: list[dict]) -> dict:
+def orders_reconcile(link: KiteLink, rows: list[dict], trades: list[KiteTrade]) -> dict:
+    """Each of Kite's orders on its own: one that cannot be applied is reported in `errors`, and the rest
+    are still applied."""
     account_orders = Order.objects.filter(account_id=link.account_id)
     ours = {order.broker_order_id: order for order in account_orders.exclude(broker_order_id="")}
     by_tag = {kite_tag(order): order for order in account_orders.filter(broker_order_id="")}
-    outcome = {"orders": len(rows), "updated": 0, "adopted": 0, "unknown": 0}
+    by_order: dict[str, list[KiteTrade]] = defaultdict(list)
+    for trade in trades:
+        by_order[trade.order_id].append(trade)
+    outcome = {"orders": len(rows), "updated": 0, "adopted": 0, "unknown": 0, "errors": []}
     for row in rows:
         kite_order_id = str(row.get("order_id", ""))
-        order = ours.get(kite_order_id) or by_tag.get(row.get("tag") or "")
-        if order is None:
-            order = order_adopt(link.account, row)
-            if order is None:
-                outcome["unknown"] += 1
-                continue
-            outcome["adopted"] += 1
-        elif not order.broker_order_id:  # placed, but the answer was lost: take Kite's id first
-            KiteBroker.accepted(order, kite_order_id)
-            order.refresh_from_db()
         try:
-            done = kite_order_update(order=order, update=row, source="reconcile")
-        except UpdateRefused:
-            continue  # already applied (or a newer state is)
-        if done != "nothing new":
+            order = ours.get(kite_order_id) or by_tag.get(row.get("tag") or "")
+            if order is None:
+                order = order_adopt(link.account, row)
+                if order is None:
+                    outcome["unknown"] += 1
+                    continue
+                outcome["adopted"] += 1
+            try:
+                done = kite_order_update(
+                    order=order, update=row, source="reconcile", trades=by_order.get(kite_order_id, [])
+                )
+            except UpdateRefused:
+                continue  # already applied (or a newer state is)
+        except Exception as exc:  # one order's trouble must not stop the others, nor the report
+            logger.exception("reconciliation of Kite order %s failed", kite_order_id)
+            outcome["errors"].append(f"Kite order {kite_order_id}: {type(exc).__name__}: {exc}"[:300])
+            continue
+        if done.startswith("not applied"):
+            outcome["errors"].append(f"Kite order {kite_order_id}: {done}"[:300])
+        if done != "nothing new" and not done.startswith("not applied"):
             outcome["updated"] += 1
             audit_record(
                 action="kite.reconciled",

@@ -1,36 +1,98 @@
-"""Kite's order updates (postbacks, the ticker's order messages, reconciliation), applied idempotently
-and in order.
+"""Kite's order updates (postbacks, the ticker's order messages, reconciliation), applied idempotently,
+in Kite's order, and only once the update is known to come from Kite.
 
 A postback is trusted only if its checksum, SHA-256 of order_id + order_timestamp + the app's API
-secret, matches. That checksum is the same for every update of one order, so a captured postback
-could be sent again later: each update is kept (BrokerUpdate) and one seen before from the same source,
-or one older than the newest applied, is refused and recorded. The same update arriving by another
-source (Kite sends each as a postback and as a ticker message) is applied and changes nothing.
-Fills are booked from the growth of `filled_quantity` at the price implied by the change in
-`average_price`.
+secret, matches; it is checked before anything is written. That checksum is the same for every update
+of one order, so a captured postback could be sent again later: each update is kept (BrokerUpdate) and
+one seen before from the same source, or one older than the newest applied, is refused. The same update
+arriving by another source (Kite sends each as a postback and as a ticker message) is applied and
+changes nothing. Refusals are counted and logged, not written to the audit trail: they are
+unauthenticated input.
+
+An update is matched to its order by Kite's order id or, when it arrives before the placement's answer
+(Kite does not promise their order), by the tag the order was placed with.
+
+Fills are booked from Kite's trade records (`trade_id`, `fill_timestamp`, the exact price and quantity)
+through the one fill service, which books each trade id once under the account's lock; an update only
+says that there is something new to fetch. An update that does not fit the order's state is recorded and
+reported, never raised.
 """
 
 import hashlib
 import hmac
 import json
+import logging
+import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
+import requests
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
+from kiteconnect import exceptions as kite_errors
 
 from audit.services import audit_record
 from tradingsite.encryption import decrypt
+from tradingsite.exceptions import ApplicationError
 from tradingsite.ist import IST
 
-from . import services
+from . import locks, services
+from .kite import kite_client
+from .metrics import kite_updates_refused
 from .models import BrokerUpdate, KiteLink, Order
 
-PAISA = Decimal("0.01")
+logger = logging.getLogger(__name__)
+TAG_LENGTH = 20  # Kite's limit for a tag; an order's tag is the start of its client order id
+# Kite's statuses on the way to OPEN, TRIGGER PENDING, COMPLETE, CANCELLED or REJECTED: the order is
+# still live and nothing changes here.
+TRANSIENT = frozenset(
+    {
+        "PUT ORDER REQ RECEIVED",
+        "VALIDATION PENDING",
+        "OPEN PENDING",
+        "MODIFY VALIDATION PENDING",
+        "MODIFY PENDING",
+        "MODIFIED",
+        "CANCEL PENDING",
+        "TRIGGER PENDING",
+        "AMO REQ RECEIVED",
+    }
+)
+
+
+@dataclass(frozen=True)
+class KiteTrade:
+    """One of Kite's trade records: a fill as the exchange reported it."""
+
+    trade_id: str
+    order_id: str
+    quantity: int
+    price: Decimal
+    at: datetime
+
+
+def trades_from_kite(rows: list[dict]) -> list[KiteTrade]:
+    return [
+        KiteTrade(
+            trade_id=str(row["trade_id"]),
+            order_id=str(row.get("order_id") or ""),
+            quantity=int(row["quantity"]),
+            price=Decimal(str(row["average_price"])),
+            at=kite_time(row.get("fill_timestamp") or row.get("exchange_timestamp")) or timezone.now(),
+        )
+        for row in rows
+        if row.get("trade_id") and int(row.get("quantity") or 0) > 0
+    ]
 
 
 class UpdateRefused(Exception):
     """The update is forged, repeated or stale; the message says which."""
+
+
+def kite_tag(order: Order) -> str:
+    return order.client_order_id.hex[:TAG_LENGTH]
 
 
 def postback_checksum(update: dict, api_secret: str) -> str:
@@ -39,32 +101,68 @@ def postback_checksum(update: dict, api_secret: str) -> str:
     ).hexdigest()
 
 
-def kite_time(text) -> datetime | None:
-    if not text:
+def kite_time(value) -> datetime | None:
+    """Kite's times are IST without a zone, as text or (parsed by kiteconnect) naive datetimes."""
+    if not value:
         return None
-    return datetime.strptime(str(text), "%Y-%m-%d %H:%M:%S").replace(tzinfo=IST)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=IST)
+    return datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=IST)
 
 
-def order_for_update(update: dict) -> tuple[Order, KiteLink] | tuple[None, None]:
-    order = (
-        Order.objects.filter(broker_order_id=str(update.get("order_id", "")), account__broker="kite")
+def order_by_tag(tag: str) -> Order | None:
+    """The platform's order placed with this tag: its client order id starts with the tag's hex."""
+    if len(tag or "") != TAG_LENGTH:
+        return None
+    try:
+        low, high = uuid.UUID(tag + "0" * 12), uuid.UUID(tag + "f" * 12)
+    except ValueError:
+        return None
+    return (
+        Order.objects.filter(client_order_id__gte=low, client_order_id__lte=high, account__broker="kite")
         .select_related("account", "instrument")
         .first()
     )
-    link = KiteLink.objects.filter(account_id=order.account_id).first() if order else None
-    return (order, link) if link else (None, None)
 
 
-def unknown_order_record(action: str, update: dict) -> str:
-    """An update of an order the platform does not have (placed elsewhere): reconciliation adopts it."""
-    audit_record(
-        action=action,
-        actor="broker:kite",
-        object_type="kite_order",
-        object_id=str(update.get("order_id", ""))[:64],
-        payload={"status": str(update.get("status", ""))},
-    )
-    return "unknown order: recorded for reconciliation"
+def order_for_update(update: dict) -> Order | None:
+    kite_order_id = str(update.get("order_id") or "")
+    order = None
+    if kite_order_id:
+        order = (
+            Order.objects.filter(broker_order_id=kite_order_id, account__broker="kite")
+            .select_related("account", "instrument")
+            .first()
+        )
+    if order is None:
+        tags = update.get("tags") or []
+        for tag in [update.get("tag"), *(tags if isinstance(tags, list) else [])]:
+            order = order_by_tag(str(tag or ""))
+            if order is not None:
+                break
+    return order
+
+
+def postback_link(update: dict, order: Order | None) -> KiteLink | None:
+    """The Kite app whose secret signs this postback: the order's account's, or (an order the platform
+    does not know) an app of the Kite user the postback names whose secret matches."""
+    if order is not None:
+        candidates = KiteLink.objects.filter(account_id=order.account_id)
+    else:
+        candidates = KiteLink.objects.filter(kite_user_id=str(update.get("user_id") or "")[:32]).exclude(
+            kite_user_id=""
+        )
+    checksum = str(update.get("checksum", ""))
+    for link in candidates:
+        if hmac.compare_digest(checksum, postback_checksum(update, decrypt(link.api_secret_encrypted))):
+            return link
+    return None
+
+
+def refused(source: str, reason: str, message: str) -> UpdateRefused:
+    kite_updates_refused.labels(source=source, reason=reason).inc()
+    logger.warning("Kite %s update refused (%s): %s", source, reason, message)
+    return UpdateRefused(message)
 
 
 def kite_postback_receive(body: bytes) -> str:
@@ -72,41 +170,69 @@ def kite_postback_receive(body: bytes) -> str:
     try:
         update = json.loads(body)
     except ValueError as exc:
-        raise UpdateRefused(f"the postback is not JSON: {exc}") from exc
+        raise refused("postback", "malformed", f"the postback is not JSON: {exc}") from exc
     if not isinstance(update, dict) or not update.get("order_id"):
-        raise UpdateRefused("the postback names no order_id")
-    order, link = order_for_update(update)
+        raise refused("postback", "malformed", "the postback names no order_id")
+    order = order_for_update(update)
+    if postback_link(update, order) is None:
+        raise refused(
+            "postback", "checksum", f"the checksum of the postback for Kite order {update['order_id']} does not match"
+        )
     if order is None:
-        return unknown_order_record("kite.postback_unknown", update)
-    expected = postback_checksum(update, decrypt(link.api_secret_encrypted))
-    if not hmac.compare_digest(str(update.get("checksum", "")), expected):
-        raise UpdateRefused(f"the checksum of the postback for Kite order {update['order_id']} does not match")
+        logger.info("postback for Kite order %s, not placed here: left to reconciliation", update["order_id"])
+        return "unknown order: left for reconciliation to adopt"
     return kite_order_update(order=order, update=update, source="postback")
 
 
 def kite_ticker_order_update(update: dict) -> str:
     """One of the ticker's order messages. The websocket is Kite's own, opened with the access token, so
     no checksum; the same update arriving again (or also as a postback) changes nothing."""
-    order, _ = order_for_update(update)
+    order = order_for_update(update)
     if order is None:
-        return unknown_order_record("kite.ticker_unknown", update)
+        logger.info("ticker update for Kite order %s, not placed here: left to reconciliation", update.get("order_id"))
+        return "unknown order: left for reconciliation to adopt"
     try:
         return kite_order_update(order=order, update=update, source="ticker")
     except UpdateRefused as exc:
         return f"not applied: {exc}"
 
 
-def kite_order_update(*, order: Order, update: dict, source: str) -> str:
+def trades_fetch(order: Order, kite_order_id: str) -> list[KiteTrade] | None:
+    """Kite's trade records of one order; None when they cannot be read now (reconciliation books them)."""
+    link = KiteLink.objects.filter(account_id=order.account_id).first()
+    if link is None:
+        return None
+    try:
+        return trades_from_kite(kite_client(link).order_trades(kite_order_id))
+    except (kite_errors.KiteException, requests.RequestException) as exc:
+        logger.warning("Kite's trades of order %s could not be read: %s", kite_order_id, exc)
+        return None
+
+
+def kite_order_update(*, order: Order, update: dict, source: str, trades: list[KiteTrade] | None = None) -> str:
+    """Apply one update of `order`. `trades`: Kite's trade records of the order when the caller has them
+    (reconciliation reads the whole trade book); otherwise they are fetched when the update shows fills
+    the platform has not booked."""
     # Per source: Kite sends the same update as a postback and as a ticker order message, which is not a
     # replay (the second changes nothing); the same postback twice is.
     digest = hashlib.sha256(f"{source}:{json.dumps(update, sort_keys=True, default=str)}".encode()).hexdigest()
     at = kite_time(update.get("exchange_update_timestamp"))
     filled = int(update.get("filled_quantity") or 0)
+    kite_order_id = str(update.get("order_id") or order.broker_order_id)
+    if trades is None and filled > order.filled_quantity:
+        trades = trades_fetch(order, kite_order_id)  # before any lock: a network call
     with transaction.atomic():
+        # The account's lock serialises every update, fill and request of its orders: two sources
+        # delivering one update at the same moment apply it one after the other.
+        locks.account_lock(order.account_id)
+        order.refresh_from_db()
         newest = BrokerUpdate.objects.filter(order=order).aggregate(newest=Max("exchange_update_at"))["newest"]
         if at is not None and newest is not None and at < newest:
-            raise UpdateRefused(
-                f"the update of {at:%H:%M:%S} is older than the one already applied ({newest:%H:%M:%S})"
+            raise refused(
+                source,
+                "stale",
+                f"the update of {at:%H:%M:%S} IST is older than the one already applied "
+                f"({newest.astimezone(IST):%H:%M:%S} IST)",
             )
         try:
             with transaction.atomic():
@@ -119,31 +245,93 @@ def kite_order_update(*, order: Order, update: dict, source: str) -> str:
                     filled_quantity=filled,
                 )
         except IntegrityError:
-            raise UpdateRefused("this update was received before (a replay)") from None
-        return apply(order, update, filled)
+            raise refused(source, "replay", "this update was received before (a replay)") from None
+        # Trades are facts, booked even when the status beside them does not fit: each part on its own.
+        done = []
+        for part in (accept_and_book, status_apply):
+            try:
+                with transaction.atomic():
+                    done.extend(part(order, update, kite_order_id, trades or []))
+            except (ApplicationError, ValueError, TypeError) as exc:
+                done.append(unfit_record(order, update, source, str(exc)))
+            order.refresh_from_db()
+        return ", ".join(done) or "nothing new"
 
 
-def apply(order: Order, update: dict, filled: int) -> str:
+def unfit_record(order: Order, update: dict, source: str, why: str) -> str:
+    """An update that does not fit the order's state: kept for a person to look at, and reported."""
+    audit_record(
+        action="kite.update_unfit",
+        actor="broker:kite",
+        object_type="order",
+        object_id=order.pk,
+        payload={
+            "source": source,
+            "kite_order_id": str(update.get("order_id", "")),
+            "kite_status": str(update.get("status", "")),
+            "filled_quantity": update.get("filled_quantity"),
+            "order_status": order.status,
+            "why": why[:500],
+        },
+    )
+    logger.warning("Kite update of order %s does not fit its state (%s): %s", order.pk, order.status, why)
+    return f"not applied: {why}"
+
+
+def accept_and_book(order: Order, update: dict, kite_order_id: str, trades: list[KiteTrade]) -> list[str]:
     done = []
-    order.refresh_from_db()
-    delta = filled - order.filled_quantity
-    if delta > 0 and order.is_live:
-        average = Decimal(str(update.get("average_price") or 0))
-        price = ((average * filled - order.average_price * order.filled_quantity) / delta).quantize(
-            PAISA, ROUND_HALF_UP
-        )
-        services.fill_apply(order=order, quantity=delta, price=price)
-        done.append(f"filled {delta} at {price}")
+    if not order.broker_order_id and kite_order_id:
+        # It came before the placement's answer (matched by tag): this is Kite's id for it.
+        accepted = Order.Status.TRIGGER_PENDING if update.get("status") == "TRIGGER PENDING" else Order.Status.OPEN
+        services.order_broker_accept(order=order, broker_order_id=kite_order_id, status=accepted)
         order.refresh_from_db()
-    status = update.get("status")
+        done.append("accepted")
+    for trade in sorted(trades, key=lambda t: (t.at, t.trade_id)):
+        if trade.order_id != kite_order_id:
+            continue
+        if services.fill_apply(
+            order=order, quantity=trade.quantity, price=trade.price, at=trade.at, trade_id=trade.trade_id
+        ):
+            done.append(f"filled {trade.quantity} at {trade.price}")
+            order.refresh_from_db()
+    return done
+
+
+def status_apply(order: Order, update: dict, kite_order_id: str, trades: list[KiteTrade]) -> list[str]:
+    done = []
+    status = str(update.get("status") or "")
     message = update.get("status_message") or ""
-    if status == "CANCELLED" and order.is_live:
-        services.order_cancel(order=order, reason=f"cancelled at Kite {message}".strip(), by_broker=True)
-        done.append("cancelled")
-    elif status == "REJECTED" and order.is_live and order.filled_quantity == 0:
-        services.order_broker_reject(order=order, reason=f"Kite rejected the order: {message or 'no reason given'}")
-        done.append("rejected")
-    elif status == "OPEN" and order.status == Order.Status.TRIGGER_PENDING:
-        services.order_trigger(order=order)
-        done.append("triggered")
-    return ", ".join(done) or "nothing new"
+    filled = int(update.get("filled_quantity") or 0)
+    if status == "CANCELLED":
+        if order.is_live:
+            services.order_cancel(order=order, reason=f"cancelled at Kite {message}".strip(), by_broker=True)
+            done.append("cancelled")
+        elif order.status != Order.Status.CANCELLED and order.filled_quantity < order.quantity:
+            raise services.IllegalTransition(f"Kite says CANCELLED but the order is {order.status} here")
+    elif status == "REJECTED":
+        if order.is_live:
+            services.order_broker_reject(order=order, reason=f"Kite rejected the order: {message or 'no reason given'}")
+            done.append("rejected")
+        elif order.status != Order.Status.REJECTED:
+            raise services.IllegalTransition(f"Kite says REJECTED but the order is {order.status} here")
+    elif status == "COMPLETE":
+        if order.filled_quantity < filled:
+            done.append(f"{filled - order.filled_quantity} filled at Kite awaiting its trade records")
+    elif status == "OPEN":
+        if order.status == Order.Status.TRIGGER_PENDING:
+            services.order_trigger(order=order)
+            done.append("triggered")
+        elif not order.is_live:
+            raise services.IllegalTransition(f"Kite says OPEN but the order is {order.status} here")
+        if order.pending_request == "modify" and modification_shown(order, update):
+            services.order_modify_confirm(order=order)
+            done.append("modification confirmed")
+    elif status not in TRANSIENT:
+        raise services.IllegalTransition(f"Kite's status {status!r} is not one the platform knows")
+    return done
+
+
+def modification_shown(order: Order, update: dict) -> bool:
+    """The update carries the terms the pending modification asked for."""
+    terms = order.pending_terms
+    return int(update.get("quantity") or 0) == int(terms.get("quantity") or -1)

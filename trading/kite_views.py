@@ -1,8 +1,11 @@
 """The page where a trader links an account to their Kite Connect app, logs in to Kite each day and
 logs out. Kite's login page sends the browser back to /kite/callback with a request_token."""
 
+import logging
 import secrets
+import time
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import JsonResponse
@@ -10,17 +13,20 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from audit.services import audit_record
+from tradingsite.counters import counts_increment
 from tradingsite.exceptions import ApplicationError
 from tradingsite.ist import IST
+from tradingsite.request_context import client_ip_from_request
 
 from .kite import kite_link_set, kite_login_url, kite_logout, kite_session_complete, kite_session_live
 from .kite_reconcile import kite_reconcile
 from .kite_updates import UpdateRefused, kite_postback_receive
+from .metrics import kite_updates_refused
 from .models import KiteLink
 from .selectors import account_for_user, accounts_for_user
 
 STATE_KEY = "kite_login_states"
+logger = logging.getLogger(__name__)
 
 
 def link_of(user, account_id) -> KiteLink:
@@ -120,15 +126,26 @@ def kite_logout_view(request, account_id: int):
 @csrf_exempt
 @require_POST
 def kite_postback(request):
-    """Kite's postback URL. No session: the checksum is what authenticates it."""
+    """Kite's postback URL. No session: the checksum is what authenticates it, checked before anything
+    is written. Refusals are counted (trading_kite_updates_refused_total) and logged, not audited."""
+    address = client_ip_from_request(request) or "unknown"
+    (count,) = counts_increment([(f"kite-postbacks:{address}:{int(time.time() // 60)}", 120)])
+    if count > settings.KITE_POSTBACKS_PER_MINUTE:
+        kite_updates_refused.labels(source="postback", reason="throttled").inc()
+        logger.warning("postbacks from %s throttled: %s this minute", address, count)
+        answer = JsonResponse(
+            {
+                "error": {
+                    "code": "throttled",
+                    "message": f"more than {settings.KITE_POSTBACKS_PER_MINUTE} postbacks a minute from {address}",
+                }
+            },
+            status=429,
+        )
+        answer["Retry-After"] = str(60 - int(time.time()) % 60)
+        return answer
     try:
         outcome = kite_postback_receive(request.body)
     except UpdateRefused as exc:
-        audit_record(
-            action="kite.postback_refused",
-            actor="broker:kite",
-            object_type="kite_order",
-            payload={"reason": str(exc), "body": request.body[:2000].decode("utf-8", errors="replace")},
-        )
         return JsonResponse({"error": {"code": "postback_refused", "message": str(exc)}}, status=403)
     return JsonResponse({"status": "ok", "applied": outcome})

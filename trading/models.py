@@ -174,6 +174,13 @@ class Order(models.Model):
     # Brokerage already charged on this order's fills, for the per-order cap.
     brokerage_charged = models.DecimalField(default=Decimal("0"), **MONEY)
     modification_count = models.PositiveIntegerField(default=0)
+    # A cancel or modification sent to a broker that confirms it later (Kite): the order keeps its status
+    # and terms until the broker confirms or refuses. `pending_terms` holds the requested terms (modify)
+    # or the reason (cancel).
+    pending_request = models.CharField(
+        max_length=8, blank=True, choices=[("modify", "Modification pending"), ("cancel", "Cancel pending")]
+    )
+    pending_terms = models.JSONField(default=dict, blank=True)
     broker_order_id = models.CharField(max_length=32, blank=True, db_index=True)
     client_order_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     adopted = models.BooleanField(
@@ -194,6 +201,11 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=models.Q(filled_quantity__lte=models.F("quantity")), name="order_filled_within_quantity"
             ),
+            models.UniqueConstraint(
+                fields=["account", "broker_order_id"],
+                condition=~models.Q(broker_order_id=""),
+                name="order_account_broker_order_id",
+            ),
         ]
 
     def __str__(self):
@@ -210,7 +222,10 @@ class Trade(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="trades")
     account = models.ForeignKey(TradingAccount, on_delete=models.PROTECT, related_name="trades")
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="trades")
-    trade_id = models.CharField(max_length=32, unique=True)
+    # The broker's own trade id (Kite's `trade_id`; the paper exchange makes its own): unique per broker,
+    # so a trade reported twice, by any path, is booked once.
+    broker = models.CharField(max_length=8, default="paper")
+    trade_id = models.CharField(max_length=32)
     exchange = models.CharField(max_length=8)
     tradingsymbol = models.CharField(max_length=64)
     transaction_type = models.CharField(max_length=4, choices=Order.TransactionType.choices)
@@ -230,6 +245,7 @@ class Trade(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["account", "fill_timestamp"])]
+        constraints = [models.UniqueConstraint(fields=["broker", "trade_id"], name="trade_broker_trade_id")]
 
     def __str__(self):
         return f"{self.transaction_type} {self.quantity} {self.tradingsymbol} @ {self.price}"

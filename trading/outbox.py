@@ -29,7 +29,14 @@ def outbox_claim(entry_id: int) -> bool:
 
 
 def outbox_send(entry_id: int) -> bool:
-    """Send one entry if it is unsent and unclaimed (or its claim went stale). True when sent now."""
+    """Send one entry if it is unsent and unclaimed (or its claim went stale), and no earlier entry of
+    its order is still unsent: an order's entries go out one at a time, in order (place, then modify,
+    then cancel), so a cancel never overtakes the placement it cancels. True when sent now."""
+    order_id = OutboxEntry.objects.filter(pk=entry_id).values_list("order_id", flat=True).first()
+    if order_id is None:
+        return False
+    if OutboxEntry.objects.filter(order_id=order_id, sent_at__isnull=True, pk__lt=entry_id).exists():
+        return False  # sent after the earlier one: see entry_next
     if not outbox_claim(entry_id):
         return False
     entry = OutboxEntry.objects.select_related("order__account", "order__instrument").get(pk=entry_id)
@@ -42,7 +49,17 @@ def outbox_send(entry_id: int) -> bool:
         OutboxEntry.objects.filter(pk=entry_id).update(claimed_at=None, last_error=f"{type(exc).__name__}: {exc}")
         raise
     OutboxEntry.objects.filter(pk=entry_id).update(sent_at=timezone.now(), last_error="")
+    entry_next(order_id)
     return True
+
+
+def entry_next(order_id: int) -> None:
+    """Hand the order's next waiting entry to a worker (the sweep finds it otherwise)."""
+    following = OutboxEntry.objects.filter(order_id=order_id, sent_at__isnull=True).order_by("pk").first()
+    if following is not None and settings.OUTBOX_DISPATCH == "celery":
+        from .tasks import outbox_send as task
+
+        task.delay(following.pk)
 
 
 def outbox_sweep(*, min_age_seconds: float = 5) -> int:

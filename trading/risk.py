@@ -7,7 +7,7 @@ each fit cannot together push a position past its limit.
 
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from django.utils import timezone
 
@@ -15,6 +15,8 @@ from portfolio.selectors import AccountBook
 from tradingsite.exceptions import UnprocessableError
 
 from .models import Instrument, Order, TradingAccount
+
+PAISA = Decimal("0.01")
 
 
 class RiskRejection(UnprocessableError):
@@ -137,20 +139,31 @@ def check_order_size(account: TradingAccount, intent: OrderIntent, value: Decima
 
 
 def check_price_band(account: TradingAccount, intent: OrderIntent, last_price: Decimal | None) -> None:
+    """Prices within the band around the last price. The bounds are rounded inward to the tick, so the
+    bounds a rejection names are prices that pass (on the tick, a price within them is within the band)."""
     band = account.price_band_percent
+    tick = intent.instrument.tick_size.normalize()
     for name in ("price", "trigger_price"):
         value = getattr(intent, name)
         if value is None:
             continue
         if last_price is None:
             raise RiskRejection("price_unavailable", f"no last price for {intent.instrument} to check the price band")
-        low, high = last_price * (100 - band) / 100, last_price * (100 + band) / 100
+        low = tick_round(last_price * (100 - band) / 100, tick, ROUND_CEILING)
+        high = tick_round(last_price * (100 + band) / 100, tick, ROUND_FLOOR)
         if not low <= value <= high:
             raise RiskRejection(
                 "price_band",
-                f"{name} {value} is outside {band}% of the last price {last_price} ({low:.2f} to {high:.2f})",
-                **{name: value, "last_price": last_price, "low": f"{low:.2f}", "high": f"{high:.2f}"},
+                f"{name} {value} is outside {band}% of the last price {last_price} ({low} to {high})",
+                **{name: value, "last_price": last_price, "band_percent": band, "low": low, "high": high},
+                tick=tick,
             )
+
+
+def tick_round(value: Decimal, tick: Decimal, rounding: str) -> Decimal:
+    """`value` to a multiple of `tick` in the given direction, shown to the paisa at least."""
+    rounded = (value / tick).to_integral_value(rounding=rounding) * tick
+    return rounded.quantize(min(tick, PAISA))
 
 
 def check_exposure(account: TradingAccount, intent: OrderIntent, price: Decimal, book: AccountBook) -> None:

@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -29,17 +29,21 @@ ZERO = Decimal("0")
 PAISA = Decimal("0.01")
 Status = Order.Status
 
-# The state machine: from each status, the statuses an order may move to.
+# The state machine, as Kite's orders move: from each status, the statuses an order may move to. Kite's
+# risk check can reject an order after answering with its id, so REJECTED follows OPEN and TRIGGER
+# PENDING too; a cancel or modification waiting for the broker is `pending_request`, not a status.
 TRANSITIONS: dict[str, frozenset[str]] = {
     Status.RECEIVED: frozenset(
         {Status.OPEN, Status.TRIGGER_PENDING, Status.COMPLETE, Status.CANCELLED, Status.REJECTED}
     ),
     Status.TRIGGER_PENDING: frozenset({Status.OPEN, Status.COMPLETE, Status.CANCELLED, Status.REJECTED}),
-    Status.OPEN: frozenset({Status.OPEN, Status.COMPLETE, Status.CANCELLED}),
+    Status.OPEN: frozenset({Status.OPEN, Status.COMPLETE, Status.CANCELLED, Status.REJECTED}),
     Status.COMPLETE: frozenset(),
     Status.CANCELLED: frozenset(),
     Status.REJECTED: frozenset(),
 }
+# Brokers that confirm a cancel or modification later, by an order update: the request stays pending.
+CONFIRMING_BROKERS = frozenset({TradingAccount.Broker.KITE})
 
 
 class IllegalTransition(ConflictError):
@@ -68,6 +72,9 @@ def status_set(order: Order, new_status: str, **fields) -> None:
     """Move a locked order to a new status if the state machine allows it, with a conditional UPDATE."""
     if new_status not in TRANSITIONS[order.status]:
         raise IllegalTransition(f"order {order.pk} cannot go from {order.status} to {new_status}")
+    if new_status not in Order.LIVE:  # nothing stays pending on a finished order
+        fields.setdefault("pending_request", "")
+        fields.setdefault("pending_terms", {})
     updated = Order.objects.filter(pk=order.pk, status=order.status).update(
         status=new_status, updated_at=timezone.now(), **fields
     )
@@ -187,6 +194,27 @@ def outbox_notify(entry: OutboxEntry) -> None:
         transaction.on_commit(lambda: outbox_send.delay(entry.pk), robust=True)
 
 
+def place_withdraw(order: Order) -> bool:
+    """Take back an order's placement that no worker has claimed yet; True if it will now never be sent.
+
+    A conditional UPDATE, so it cannot cross a worker's claim: either the worker has the entry (the
+    order may be on its way to the broker) or it never will.
+    """
+    return (
+        OutboxEntry.objects.filter(
+            order=order, action=OutboxEntry.Action.PLACE, sent_at__isnull=True, claimed_at__isnull=True
+        ).update(sent_at=timezone.now(), last_error="withdrawn before it was sent")
+        > 0
+    )
+
+
+def at_confirming_broker(order: Order, account: TradingAccount) -> bool:
+    """The order is (or may be) at a broker that confirms cancels and modifications by a later update."""
+    if account.broker not in CONFIRMING_BROKERS:
+        return False
+    return bool(order.broker_order_id) or order.status != Status.RECEIVED or not place_withdraw(order)
+
+
 def order_modify(
     *,
     order: Order,
@@ -196,12 +224,18 @@ def order_modify(
     order_type: str | None = None,
     modified_by=None,
 ) -> Order:
-    """Change a live order's quantity, price, trigger or type; the new terms go through the risk checks."""
+    """Change a live order's quantity, price, trigger or type; the new terms go through the risk checks.
+
+    At a broker that confirms modifications (Kite) the new terms wait in `pending_terms` until it
+    does; a refusal leaves the order as it was.
+    """
     with transaction.atomic():
         account = locks.account_lock(order.account_id)
         order = locks.order_lock(order.pk)
         if not order.is_live:
             raise IllegalTransition(f"order {order.pk} is {order.status} and can no longer be modified")
+        if order.pending_request == "cancel":
+            raise IllegalTransition(f"order {order.pk} has a cancel pending at the broker")
         limit = settings.KITE_MODIFICATIONS_PER_ORDER
         if account.broker == TradingAccount.Broker.KITE and order.modification_count >= limit:
             raise ValidationError(
@@ -239,38 +273,123 @@ def order_modify(
             count_rate=False,
         )
         before = order_snapshot(order)
-        Order.objects.filter(pk=order.pk).update(
-            order_type=new_type,
-            quantity=new_quantity,
-            pending_quantity=new_quantity - order.filled_quantity,
-            price=new_price,
-            trigger_price=new_trigger,
-            modification_count=F("modification_count") + 1,
-            updated_at=timezone.now(),
-        )
+        terms = {"order_type": new_type, "quantity": new_quantity, "price": new_price, "trigger_price": new_trigger}
+        pending = at_confirming_broker(order, account)
+        if pending:
+            Order.objects.filter(pk=order.pk).update(
+                pending_request="modify",
+                pending_terms=terms_json(terms),
+                modification_count=F("modification_count") + 1,
+                updated_at=timezone.now(),
+            )
+        else:
+            terms_apply(order, terms, count=True)
         order.refresh_from_db()
         order.account = account
         streams.order_event(order)
-        entry = OutboxEntry.objects.create(order=order, action=OutboxEntry.Action.MODIFY)
+        if pending or order.status != Status.RECEIVED:
+            # Not yet placed: the placement carries the new terms. Otherwise the broker is told.
+            outbox_notify(OutboxEntry.objects.create(order=order, action=OutboxEntry.Action.MODIFY))
         audit_record(
-            action="order.modify",
+            action="order.modify_request" if pending else "order.modify",
             actor=modified_by or "system",
             object_type="order",
             object_id=order.pk,
-            payload={"before": before, "after": order_snapshot(order)},
+            payload={"before": before, "after": {**order_snapshot(order), **(terms if pending else {})}},
         )
-        outbox_notify(entry)
+    return order
+
+
+def terms_json(terms: dict) -> dict:
+    return {name: (str(value) if isinstance(value, Decimal) else value) for name, value in terms.items()}
+
+
+def terms_apply(order: Order, terms: dict, *, count: bool) -> None:
+    price, trigger = terms.get("price"), terms.get("trigger_price")
+    fields = {
+        "order_type": terms["order_type"],
+        "quantity": int(terms["quantity"]),
+        "pending_quantity": int(terms["quantity"]) - order.filled_quantity,
+        "price": Decimal(str(price)) if price is not None else None,
+        "trigger_price": Decimal(str(trigger)) if trigger is not None else None,
+        "updated_at": timezone.now(),
+    }
+    if count:
+        fields["modification_count"] = F("modification_count") + 1
+    Order.objects.filter(pk=order.pk).update(**fields)
+
+
+def order_modify_confirm(*, order: Order) -> Order:
+    """The broker took the pending modification: the order now has its new terms."""
+    with transaction.atomic():
+        locks.account_lock(order.account_id)
+        order = locks.order_lock(order.pk)
+        if order.pending_request != "modify":
+            return order
+        terms = order.pending_terms
+        if order.is_live and int(terms["quantity"]) > order.filled_quantity:
+            terms_apply(order, terms, count=False)
+        Order.objects.filter(pk=order.pk).update(pending_request="", pending_terms={})
+        order.refresh_from_db()
+        streams.order_event(order)
+        audit_record(
+            action="order.modify",
+            actor="broker:" + order.account.broker,
+            object_type="order",
+            object_id=order.pk,
+            payload={"confirmed": terms, "after": order_snapshot(order)},
+        )
+    return order
+
+
+def order_request_refused(*, order: Order, action: str, message: str) -> Order:
+    """The broker refused a cancel or modification: the order stays as it was, live if it was."""
+    with transaction.atomic():
+        locks.account_lock(order.account_id)
+        order = locks.order_lock(order.pk)
+        requested = order.pending_terms
+        Order.objects.filter(pk=order.pk).update(pending_request="", pending_terms={}, updated_at=timezone.now())
+        order.pending_request, order.pending_terms = "", {}
+        streams.order_event(order)
+        audit_record(
+            action=f"order.{action}_refused",
+            actor="broker:" + order.account.broker,
+            object_type="order",
+            object_id=order.pk,
+            payload={"broker_order_id": order.broker_order_id, "message": message[:500], "requested": requested},
+        )
     return order
 
 
 def order_cancel(*, order: Order, cancelled_by=None, reason: str = "", by_broker: bool = False) -> Order:
     """Cancel what is left of a live order; its filled part stands. `by_broker`: the broker reported the
-    cancellation itself (an order update), so no cancel is sent back to it."""
+    cancellation itself (an order update), so no cancel is sent back to it.
+
+    At a broker that confirms cancels (Kite) the order stays live with a cancel pending until the
+    broker's update says it is cancelled; a refusal (it filled first) leaves it as it is. An order whose
+    placement no worker has taken yet is cancelled here at once: it never reaches the broker.
+    """
     with transaction.atomic():
-        locks.account_lock(order.account_id)
+        account = locks.account_lock(order.account_id)
         order = locks.order_lock(order.pk)
         if not order.is_live:
             raise IllegalTransition(f"order {order.pk} is {order.status} and can no longer be cancelled")
+        if not by_broker and at_confirming_broker(order, account):
+            if order.pending_request != "cancel":
+                Order.objects.filter(pk=order.pk).update(
+                    pending_request="cancel", pending_terms={"reason": reason}, updated_at=timezone.now()
+                )
+                order.pending_request, order.pending_terms = "cancel", {"reason": reason}
+                streams.order_event(order)
+                outbox_notify(OutboxEntry.objects.create(order=order, action=OutboxEntry.Action.CANCEL))
+                audit_record(
+                    action="order.cancel_request",
+                    actor=cancelled_by or "system",
+                    object_type="order",
+                    object_id=order.pk,
+                    payload={**order_snapshot(order), "reason": reason},
+                )
+            return order
         remaining = order.quantity - order.filled_quantity
         status_set(
             order,
@@ -278,10 +397,11 @@ def order_cancel(*, order: Order, cancelled_by=None, reason: str = "", by_broker
             pending_quantity=0,
             cancelled_quantity=remaining,
             status_message=reason or "cancelled",
+            pending_request="",
+            pending_terms={},
         )
-        if order.broker_order_id and not by_broker:
-            entry = OutboxEntry.objects.create(order=order, action=OutboxEntry.Action.CANCEL)
-            outbox_notify(entry)
+        if order.broker_order_id and not by_broker and account.broker not in CONFIRMING_BROKERS:
+            outbox_notify(OutboxEntry.objects.create(order=order, action=OutboxEntry.Action.CANCEL))
         audit_record(
             action="order.cancel",
             actor=cancelled_by or "system",
@@ -293,15 +413,29 @@ def order_cancel(*, order: Order, cancelled_by=None, reason: str = "", by_broker
 
 
 def order_broker_accept(*, order: Order, broker_order_id: str, status: str) -> Order:
-    """The broker has the order: it rests (OPEN) or waits for its trigger (TRIGGER PENDING)."""
+    """The broker has the order: it rests (OPEN) or waits for its trigger (TRIGGER PENDING).
+
+    An acceptance of an order no longer live here (cancelled or rejected while its placement was on
+    the way) sends a cancel to the broker, so nothing stays live there that is not live here.
+    """
     with transaction.atomic():
         account = locks.account_lock(order.account_id)
         order = locks.order_lock(order.pk)
         if order.status != Status.RECEIVED:
-            # Already accepted, filled or cancelled (a re-sent submission): only record the id.
+            # Already accepted (by an update that came first, or a re-sent submission): record the id.
             if not order.broker_order_id:
                 Order.objects.filter(pk=order.pk).update(broker_order_id=broker_order_id)
                 order.broker_order_id = broker_order_id
+                if not order.is_live and account.broker in CONFIRMING_BROKERS:
+                    Order.objects.filter(pk=order.pk).update(pending_request="cancel")
+                    outbox_notify(OutboxEntry.objects.create(order=order, action=OutboxEntry.Action.CANCEL))
+                    audit_record(
+                        action="order.cancel_request",
+                        actor="system",
+                        object_type="order",
+                        object_id=order.pk,
+                        payload={"broker_order_id": broker_order_id, "reason": f"accepted after it was {order.status}"},
+                    )
             return order
         status_set(order, status, broker_order_id=broker_order_id)
         audit_record(
@@ -315,10 +449,20 @@ def order_broker_accept(*, order: Order, broker_order_id: str, status: str) -> O
 
 
 def order_broker_reject(*, order: Order, reason: str) -> Order:
+    """The broker refused the order, at placement or later (Kite's risk check after OPEN); what filled stands."""
     with transaction.atomic():
         account = locks.account_lock(order.account_id)
         order = locks.order_lock(order.pk)
-        status_set(order, Status.REJECTED, pending_quantity=0, status_message=reason, rejection_rule="broker")
+        status_set(
+            order,
+            Status.REJECTED,
+            pending_quantity=0,
+            cancelled_quantity=order.quantity - order.filled_quantity,
+            status_message=reason[:512],
+            rejection_rule="broker",
+            pending_request="",
+            pending_terms={},
+        )
         audit_record(
             action="order.reject",
             actor="broker:" + account.broker,
@@ -373,14 +517,24 @@ def position_apply(position, *, signed_quantity: int, price: Decimal) -> Decimal
     return realised
 
 
-def fill_apply(*, order: Order, quantity: int, price: Decimal, at: datetime | None = None) -> Trade:
-    """Book a fill: the trade with its charges, the order, the position and the cash, in one transaction."""
+def fill_apply(
+    *, order: Order, quantity: int, price: Decimal, at: datetime | None = None, trade_id: str = ""
+) -> Trade | None:
+    """Book a fill: the trade with its charges, the order, the position and the cash, in one transaction.
+
+    The one fill service for every broker and path. `trade_id` is the broker's own id of the trade (a
+    Kite trade record): a trade already booked under it is not booked again (None is returned), which
+    is decided here under the order's lock, so two paths reporting one trade at the same moment book it
+    once. A broker's trade on an order that is no longer live here is still booked: it happened.
+    """
     at = at or timezone.now()
     with transaction.atomic():
         account = locks.account_lock(order.account_id)
         position = locks.position_lock(account=account, instrument=order.instrument, product=order.product)
         order = locks.order_lock(order.pk)
-        if order.status not in (Status.RECEIVED, Status.OPEN, Status.TRIGGER_PENDING):
+        if trade_id and Trade.objects.filter(broker=account.broker, trade_id=trade_id).exists():
+            return None
+        if not order.is_live and not trade_id:
             raise IllegalTransition(f"order {order.pk} is {order.status}; a fill cannot be booked on it")
         remaining = order.quantity - order.filled_quantity
         if not 0 < quantity <= remaining:
@@ -413,20 +567,31 @@ def fill_apply(*, order: Order, quantity: int, price: Decimal, at: datetime | No
         TradingAccount.objects.filter(pk=account.pk).update(cash=F("cash") + cash_change, updated_at=timezone.now())
 
         filled = order.filled_quantity + quantity
-        average = ((order.average_price * order.filled_quantity + value) / filled).quantize(Decimal("0.0001"))
-        status_set(
-            order,
-            Status.COMPLETE if filled == order.quantity else Status.OPEN,
-            filled_quantity=filled,
-            pending_quantity=order.quantity - filled,
-            average_price=average,
-            brokerage_charged=order.brokerage_charged + charges.brokerage,
+        booked_value = (
+            Trade.objects.filter(order=order).aggregate(value=Sum(F("price") * F("quantity")))["value"] or ZERO
         )
+        # From the trades themselves, not the previous rounded average: it equals the broker's.
+        average = ((booked_value + value) / filled).quantize(Decimal("0.0001"))
+        fields = {
+            "filled_quantity": filled,
+            "pending_quantity": order.quantity - filled,
+            "average_price": average,
+            "brokerage_charged": order.brokerage_charged + charges.brokerage,
+        }
+        if order.is_live:
+            status_set(order, Status.COMPLETE if filled == order.quantity else Status.OPEN, **fields)
+        else:  # a late trade of a cancelled or rejected order: less was cancelled than it said
+            fields["cancelled_quantity"] = max(order.cancelled_quantity - quantity, 0)
+            Order.objects.filter(pk=order.pk).update(updated_at=timezone.now(), **fields)
+            for name, value in fields.items():
+                setattr(order, name, value)
+            streams.order_event(order)
         trade = Trade.objects.create(
             order=order,
             account=account,
             instrument=order.instrument,
-            trade_id=uuid.uuid4().hex[:20],
+            broker=account.broker,
+            trade_id=trade_id or uuid.uuid4().hex[:20],
             exchange=order.exchange,
             tradingsymbol=order.tradingsymbol,
             transaction_type=order.transaction_type,

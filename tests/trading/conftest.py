@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from tests.fakes.kite import FakeKite
+from tests.fakes.kite import FakeKite, FakeTicker
 from trading.kite import token_expiry
 from trading.models import Instrument, KiteLink, Order, TradingAccount
 from trading.outbox import outbox_sweep
@@ -109,3 +109,11 @@ def kite_place(kite, user, instrument, *, send: bool = False, **fields) -> Order
         settle()
         order.refresh_from_db()
     return order
+
+
+@pytest.fixture
+def ticker():
+    """Kite's websocket on loopback, knowing the `kite` fixture's day token."""
+    fake = FakeTicker(api_key="kiteapp1", access_tokens={"day-token"}).start()
+    yield fake
+    fake.stop()

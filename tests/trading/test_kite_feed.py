@@ -12,7 +12,15 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from tests.fakes.kite import FakeTicker, fixture, packet_with, ticker_packet, wait_until
+from tests.fakes.kite import (
+    SAMPLE_AT,
+    SAMPLE_FULL,
+    FakeTicker,
+    packet_with,
+    quote_packet,
+    sample_full_packet,
+    wait_until,
+)
 from trading.feed_runner import FeedRunner, feed_from_settings
 from trading.feeds import FeedInstrument
 from trading.kite_feed import TOKENS_PER_CONNECTION, KiteFeed
@@ -20,20 +28,12 @@ from trading.kite_reconcile import kite_reconcile
 from trading.models import KiteLink, MinuteBar, Order, Position, Trade
 from trading.prices import price_key
 from tradingsite.exceptions import ValidationError
-from tradingsite.ist import IST
 
 from .conftest import instrument_make, kite_place, refreshed
 from .test_websockets_and_feed import session_cookie, socket
 
 D = Decimal
 INFY = FeedInstrument(1, 408065, "INFY", D("0.05"), D("1500"))
-
-
-@pytest.fixture
-def ticker():
-    fake = FakeTicker(api_key="kiteapp1", access_tokens={"day-token"}).start()
-    yield fake
-    fake.stop()
 
 
 def feed_for(ticker: FakeTicker, instruments: list[FeedInstrument], **options) -> KiteFeed:
@@ -66,92 +66,51 @@ def run_with(feed: KiteFeed, script, timeout: float = 30.0) -> list:
     return asyncio.run(go())
 
 
-def as_fixture(value):
-    """A platform value in the form the fixture JSON writes it."""
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, datetime):
-        return value.astimezone(IST).isoformat()  # the fixture writes Kite's times in IST
-    return value
-
-
-def plain(value):
-    """Nested platform values in the fixture's form."""
-    if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return as_fixture(value)
-
-
-def test_fixture_packets_become_ticks_equal_to_the_fixture_field_by_field(ticker):
+def test_kites_packets_become_ticks_with_every_field_exact(ticker):
     feed = feed_for(ticker, [INFY], mode="full")
-    quote_packet, full_packet = ticker_packet("ticker_quote"), ticker_packet("ticker_full")
+    quote = quote_packet(
+        408065, 1573.15, last_quantity=1, average_price=1570.33, volume=1175986, ohlc=SAMPLE_FULL["ohlc"]
+    )
+    full = sample_full_packet()
+    ltp = struct.pack(">II", 408065, 157315)  # LTP mode: the token and the price in paise
 
     def script(ticks):
         wait_until(lambda: ticker.subscribed() == {408065: "full"}, what="a full-mode subscription of INFY")
-        ticker.send_ticks(lambda token, mode: quote_packet)
-        wait_until(lambda: len(ticks) == 1, what="the quote tick")
-        ticker.send_ticks(lambda token, mode: full_packet)
-        wait_until(lambda: len(ticks) == 2, what="the full tick")
-        ticker.send_ticks(lambda token, mode: ltp_packet)
-        wait_until(lambda: len(ticks) == 3, what="the LTP tick")
-
-    ltp = fixture("ticker_ltp.json")  # no packet published for LTP: 8 bytes, the token and the price in paise
-    ltp_packet = struct.pack(">II", ltp["instrument_token"], round(ltp["last_price"] * 100))
+        for n, packet in enumerate((quote, full, ltp), start=1):
+            ticker.send_ticks(lambda token, mode, packet=packet: packet)
+            wait_until(lambda n=n: len(ticks) == n, what=f"tick {n}")
 
     quote_tick, full_tick, ltp_tick = run_with(feed, script)
 
-    assert (ltp_tick.quote.mode, ltp_tick.quote.tradable, ltp_tick.instrument_token, ltp_tick.price) == (
-        ltp["mode"],
-        ltp["tradable"],
-        ltp["instrument_token"],
-        D(str(ltp["last_price"])),
+    assert (quote_tick.quote.mode, quote_tick.price, quote_tick.quote.average_price) == (
+        "quote",
+        D("1573.15"),
+        D("1570.33"),
     )
-    assert ltp_tick.quote.as_message() == {"mode": "ltp", "tradable": True} and ltp_tick.volume == 0
-    for tick, expected in ((quote_tick, fixture("ticker_quote.json")), (full_tick, fixture("ticker_full.json"))):
-        quote = tick.quote
-        assert (tick.instrument_id, tick.instrument_token) == (1, expected["instrument_token"])
-        assert tick.price == D(str(expected["last_price"]))
-        record = {
-            "mode": quote.mode,
-            "tradable": quote.tradable,
-            "instrument_token": tick.instrument_token,
-            "last_price": tick.price,
-            "last_quantity": quote.last_quantity,
-            "average_price": quote.average_price,
-            "volume": quote.volume,
-            "buy_quantity": quote.buy_quantity,
-            "sell_quantity": quote.sell_quantity,
-            "ohlc": {"open": quote.open, "high": quote.high, "low": quote.low, "close": quote.close},
-            "last_trade_time": quote.last_trade_time,
-            "oi": quote.oi,
-            "oi_day_high": quote.oi_day_high,
-            "oi_day_low": quote.oi_day_low,
-            "timestamp": quote.timestamp,
-            "depth": {
-                side: [{"price": lvl.price, "quantity": lvl.quantity, "orders": lvl.orders} for lvl in levels]
-                for side, levels in (("buy", quote.depth_buy), ("sell", quote.depth_sell))
-            },
-        }
-        for field, want in expected.items():
-            if field == "change":
-                continue  # below
-            got = record[field]
-            if isinstance(want, dict):
-                got = {
-                    k: [{n: as_fixture(x) for n, x in lvl.items()} for lvl in v]
-                    if isinstance(v, list)
-                    else as_fixture(v)
-                    for k, v in got.items()
-                }
-            assert as_fixture(got) == want, field
-        # the change from the previous close, exact: the full fixture's 5.9 is 1573.70 - 1567.80
-        assert quote.change == tick.price - quote.close
-    assert full_tick.quote.change == D(str(fixture("ticker_full.json")["change"])).quantize(D("0.01"))
-    assert full_tick.ts == full_tick.quote.timestamp and full_tick.ts.utcoffset().total_seconds() == 0
-    # bars count what traded between ticks: the day's volume grew by 16485 from the quote to the full tick
+    assert (quote_tick.quote.open, quote_tick.quote.close, quote_tick.quote.change) == (
+        D("1569.15"),
+        D("1567.80"),
+        D("5.35"),
+    )
+    q = full_tick.quote
+    assert (q.mode, full_tick.price, q.last_quantity, q.volume, q.buy_quantity, q.sell_quantity) == (
+        "full",
+        D("1573.70"),
+        7,
+        1192471,
+        256443,
+        363009,
+    )
+    assert q.timestamp == q.last_trade_time == SAMPLE_AT and full_tick.ts.utcoffset().total_seconds() == 0
+    assert [(lvl.quantity, lvl.price, lvl.orders) for lvl in q.depth_buy][:2] == [
+        (5, D("1573.40"), 1),
+        (140, D("1573.00"), 2),
+    ]
+    assert (q.depth_sell[4].quantity, q.depth_sell[4].price) == (724, D("1573.95"))
+    assert q.change == D("5.90")
+    # bars count what traded between ticks: the day's volume grew from the quote to the full tick
     assert (quote_tick.volume, full_tick.volume) == (0, 1192471 - 1175986)
+    assert (ltp_tick.quote.mode, ltp_tick.price, ltp_tick.volume) == ("ltp", D("1573.15"), 0)
 
 
 def test_thousands_of_instruments_spread_over_connections_of_3000_and_at_most_three(ticker):
@@ -175,7 +134,7 @@ def test_thousands_of_instruments_spread_over_connections_of_3000_and_at_most_th
 def test_a_dropped_websocket_reconnects_resubscribes_in_the_same_mode_and_ticks_resume(ticker):
     reliance = FeedInstrument(2, 738561, "RELIANCE", D("0.05"), D("2500"))
     feed = feed_for(ticker, [INFY, reliance], mode="full")
-    full = ticker_packet("ticker_full")
+    full = sample_full_packet()
 
     def script(ticks):
         wait_until(lambda: ticker.subscribed() == {408065: "full", 738561: "full"}, what="the subscription")
@@ -270,7 +229,7 @@ def test_kite_ticks_reach_redis_the_sockets_bars_and_the_quotes_api(kite_feed, a
     infy = instrument_make("INFY", 408065, "1500.00")
     ticker = kite_feed.ticker
     now = datetime.now(UTC).replace(microsecond=0)
-    full = ticker_packet("ticker_full")
+    full = sample_full_packet()
     cookie = session_cookie(alice)
     frames = []
 
@@ -319,13 +278,11 @@ def test_partial_fills_from_the_tickers_order_messages_are_booked_once(kite_feed
     def script():
         wait_until(lambda: ticker.subscribed() == {408065: "full"}, what="the subscription")
         # Kite fills the order in two parts after the feed started (its start-up reconciliation saw none)
-        partial = kite_feed.update(order.broker_order_id, filled=1, average_price=1500.5, at="2026-11-24 10:00:01")
-        complete.update(
-            kite_feed.update(order.broker_order_id, filled=2, average_price=1500.75, at="2026-11-24 10:00:02")
-        )
+        partial = kite_feed.fill(order.broker_order_id, 1, 1500.5, at="2026-11-24 10:00:01")
         ticker.send_order(partial)
         ticker.send_order(partial)  # Kite may send an update again
         wait_until(lambda: Trade.objects.filter(order=order).count() == 1, what="the partial fill")
+        complete.update(kite_feed.fill(order.broker_order_id, 1, 1501.0, at="2026-11-24 10:00:02"))
         ticker.send_order(complete)
         wait_until(lambda: refreshed(order).status == Order.Status.COMPLETE, what="the completion")
 

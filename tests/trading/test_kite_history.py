@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.fakes.kite import FIXTURES, IST_ZONE, fixture
+from tests.fakes.kite import IST_ZONE, detailed_candles
 from trading.models import DayBar, HourBar, Instrument, MinuteBar
 
 from .conftest import instrument_make
@@ -24,7 +24,7 @@ def run(*args) -> str:
 
 
 def test_the_instrument_master_comes_from_kites_dump(kite):
-    rows = (FIXTURES / "instruments_nse.csv").read_text().strip().splitlines()[1:]
+    rows = kite.instruments
 
     shown = run("instruments_import", "--from-kite", "alice-kite", "--exchange", "NSE")
 
@@ -60,16 +60,12 @@ def test_a_long_range_of_minute_candles_comes_in_spans_kite_accepts_paced_and_st
     assert all(later[0] - earlier[1] == timedelta(seconds=1) for earlier, later in zip(spans, spans[1:], strict=False))
     # never faster than Kite's three a second: the only 429 is the one injected
     assert kite.rate_limited == 1
-    official = fixture("historical_minute.json")["data"]["candles"]
+    official = detailed_candles()
     weekdays = sum(1 for n in range(138) if (date(2017, 10, 1) + timedelta(days=n)).weekday() < 5)
     assert shown.strip() == f"{len(official) + weekdays - 1} minute candles stored from 3 requests"
     first = MinuteBar.objects.get(instrument=infy, ts=datetime(2017, 12, 15, 9, 15, tzinfo=IST_ZONE))
-    assert (first.open, first.high, first.low, first.close, first.volume) == (
-        D("1704.5"),
-        D("1705"),
-        D("1699.25"),
-        D("1702.8"),
-        2499,
+    assert (first.open, first.high, first.low, first.close, first.volume) == tuple(
+        [D(str(value)) for value in official[0][1:5]] + [official[0][5]]
     )
     day = DayBar.objects.get(instrument=infy, ts=datetime(2017, 12, 15, tzinfo=IST_ZONE))
     assert (day.open, day.high, day.low, day.close, day.volume) == (

@@ -25,23 +25,8 @@ def reconcile(kite) -> dict:
 
 
 def test_an_order_placed_in_kites_own_app_is_adopted_flagged_and_its_fill_booked_once(kite, alice, infy, client_for):
-    kite.orders["151229999"] = {
-        "order_id": "151229999",
-        "exchange": "NSE",
-        "tradingsymbol": "INFY",
-        "transaction_type": "BUY",
-        "order_type": "LIMIT",
-        "product": "CNC",
-        "quantity": "3",
-        "price": 1490.0,
-        "trigger_price": 0,
-        "tag": None,
-        "status": "COMPLETE",
-        "filled_quantity": 3,
-        "pending_quantity": 0,
-        "average_price": 1489.95,
-        "exchange_update_timestamp": "2026-11-24 10:01:00",
-    }
+    elsewhere = kite.order_elsewhere(tradingsymbol="INFY", transaction_type="BUY", quantity=3, price=1490.0)
+    kite.fill(elsewhere, 3, 1489.95, at="2026-11-24 10:01:00")
 
     first = reconcile(kite)
     page = client_for(alice).get("/kite/").content.decode()
@@ -49,7 +34,7 @@ def test_an_order_placed_in_kites_own_app_is_adopted_flagged_and_its_fill_booked
 
     order = Order.objects.get(account=kite.account)
     assert (first["adopted"], first["problems"], second["adopted"], second["updated"]) == (1, [], 0, 0)
-    assert order.adopted and order.broker_order_id == "151229999" and order.placed_by is None
+    assert order.adopted and order.broker_order_id == elsewhere and order.placed_by is None
     assert (order.status, order.filled_quantity, order.price) == (Order.Status.COMPLETE, 3, D("1490.00"))
     assert list(Trade.objects.filter(order=order).values_list("quantity", "price")) == [(3, D("1489.95"))]
     assert Position.objects.get(account=kite.account).quantity == 3

@@ -12,25 +12,21 @@ from datetime import datetime
 
 import requests
 from django.conf import settings
+from django.db import transaction
 from kiteconnect import exceptions as kite_errors
 
-from audit.services import audit_record
-from tradingsite.counters import counts_increment
+from tradingsite.counters import members_add, members_remove
 from tradingsite.ist import IST
 
-from .. import services
+from .. import locks, services
 from ..kite import kite_client, kite_session_live
+from ..kite_updates import UpdateRefused, kite_order_update, kite_tag, trades_from_kite
 from ..models import KiteLink, Order, OutboxEntry
 from . import BrokerUnavailable
 
-TAG_LENGTH = 20  # Kite's limit for a tag
 # Kite's own protection for orders at market: -1 lets Kite apply its standard band.
 MARKET_PROTECTION = -1
 RETRYABLE = (kite_errors.NetworkException, requests.RequestException)
-
-
-def kite_tag(order: Order) -> str:
-    return order.client_order_id.hex[:TAG_LENGTH]
 
 
 class KiteBroker:
@@ -40,7 +36,7 @@ class KiteBroker:
 
     def place(self, order: Order) -> None:
         if order.status != Order.Status.RECEIVED:
-            return  # cancelled before it was sent, or accepted by an earlier send
+            return  # cancelled before it was sent, or accepted by an earlier send (or an early update)
         if not settings.KITE_ORDERS_ENABLED:
             services.order_broker_reject(
                 order=order, reason="sending orders to Kite is switched off on this site (KITE_ORDERS_ENABLED)"
@@ -55,6 +51,11 @@ class KiteBroker:
             return
         if not self.within_limits(order):
             return
+        current = self.as_it_is_now(order)
+        if current is None:
+            self.uncount(order_pk=order.pk)
+            return
+        order = current
         try:
             kite_order_id = self.client.place_order(**self.place_params(order))
         except kite_errors.TokenException as exc:
@@ -72,8 +73,25 @@ class KiteBroker:
             raise BrokerUnavailable(f"Kite did not take the order ({exc}); it is sent again shortly") from exc
         self.accepted(order, kite_order_id)
 
+    @staticmethod
+    def as_it_is_now(order: Order) -> Order | None:
+        """The order as it is under its lock just before it is sent (its terms may have been modified);
+        None when it must not be sent: a cancel came first, so it is cancelled here, never having
+        reached Kite. A cancel arriving after this finds the placement claimed and waits for Kite."""
+        with transaction.atomic():
+            locks.account_lock(order.account_id)
+            current = locks.order_lock(order.pk)
+            if current.status != Order.Status.RECEIVED:
+                return None
+            if current.pending_request != "cancel":
+                return current
+        reason = current.pending_terms.get("reason") or "cancelled before it was sent"
+        services.order_cancel(order=current, reason=reason, by_broker=True)
+        return None
+
     def within_limits(self, order: Order) -> bool:
-        """Kite's per-account order limits, counted in Redis across workers. Past the per-second or
+        """Kite's per-account order limits, counted in Redis across workers. Each order counts once in a
+        window however often it is retried; one held back is not counted. Past the per-second or
         per-minute limit the order waits for the outbox to send it again; past the day's, it is rejected."""
         now = time.time()
         windows = [
@@ -81,16 +99,21 @@ class KiteBroker:
             (f"m:{int(now // 60)}", 120, settings.KITE_ORDERS_PER_MINUTE, "minute"),
             (f"d:{datetime.now(IST).date()}", 2 * 86400, settings.KITE_ORDERS_PER_DAY, "day"),
         ]
-        counts = counts_increment([(f"kite-orders:{order.account_id}:{window}", ttl) for window, ttl, _, _ in windows])
+        self.windows = [(f"kite-orders:{order.account_id}:{window}", ttl) for window, ttl, _, _ in windows]
+        counts = members_add(self.windows, order.pk)
         for count, (_, _, limit, per) in zip(counts, windows, strict=True):
             if count <= limit:
                 continue
+            self.uncount(order_pk=order.pk)
             if per == "day":
                 reason = f"Kite allows {limit} orders per day per account; this account has reached it"
                 services.order_broker_reject(order=order, reason=reason)
                 return False
             raise BrokerUnavailable(f"Kite's limit of {limit} orders per {per} for this account: sent again shortly")
         return True
+
+    def uncount(self, *, order_pk: int) -> None:
+        members_remove([key for key, _ in self.windows], order_pk)
 
     def place_params(self, order: Order) -> dict:
         params = {
@@ -146,25 +169,52 @@ class KiteBroker:
         services.order_broker_accept(order=order, broker_order_id=str(kite_order_id), status=status)
 
     def modify(self, order: Order) -> None:
-        """Send the order's current terms. Retried on network trouble; Kite's refusal (the order already
-        complete, or past Kite's 25 modifications) is final and recorded in the audit trail."""
-        if not order.broker_order_id:
-            return  # not at Kite yet: the placement carries the new terms
+        """Send the pending modification's terms; Kite's answer confirms or refuses it. Retried on
+        network trouble; a refusal (the order complete, or past Kite's 25 modifications) is final and
+        leaves the order as it was."""
+        order = locks_free_reload(order)
+        if not order.broker_order_id or order.pending_request != "modify" or not order.is_live:
+            return  # not at Kite (the placement carries the terms), or nothing pending any more
+        terms = order.pending_terms
         params = {
-            "quantity": order.quantity,
-            "order_type": order.order_type,
+            "quantity": int(terms["quantity"]),
+            "order_type": terms["order_type"],
             "validity": order.validity,
-            **self.prices(order),
         }
-        self.call("modify", order, lambda: self.client.modify_order(order.variety, order.broker_order_id, **params))
+        if terms.get("price") is not None and terms["order_type"] in (Order.OrderType.LIMIT, Order.OrderType.SL):
+            params["price"] = str(terms["price"])
+        if terms.get("trigger_price") is not None:
+            params["trigger_price"] = str(terms["trigger_price"])
+        if self.call("modify", order, lambda: self.client.modify_order(order.variety, order.broker_order_id, **params)):
+            services.order_modify_confirm(order=order)
 
     def cancel(self, order: Order) -> None:
-        if not order.broker_order_id:
-            return  # never reached Kite (a placement that finds it cancelled does not send it)
-        self.call("cancel", order, lambda: self.client.cancel_order(order.variety, order.broker_order_id))
+        """Ask Kite to cancel; the order stays live with its cancel pending until Kite's update says
+        CANCELLED. When Kite refuses (it filled first, say), the order is read back from Kite at once so
+        what happened to it is booked."""
+        order = locks_free_reload(order)
+        if not order.broker_order_id or order.pending_request != "cancel":
+            return  # never reached Kite, or the cancel is settled already
+        if not self.call("cancel", order, lambda: self.client.cancel_order(order.variety, order.broker_order_id)):
+            self.sync(order)
+
+    def sync(self, order: Order) -> str:
+        """Read the order and its trades back from Kite and apply them, as an update would."""
+        try:
+            history = self.client.order_history(order.broker_order_id)
+            trades = trades_from_kite(self.client.order_trades(order.broker_order_id))
+        except RETRYABLE + (kite_errors.KiteException,) as exc:
+            return f"Kite's state of the order could not be read ({exc}); reconciliation will"
+        if not history:
+            return "Kite has no history of the order"
+        try:
+            return kite_order_update(order=order, update=history[-1], source="broker", trades=trades)
+        except UpdateRefused as exc:
+            return f"not applied: {exc}"
 
     @staticmethod
-    def call(action: str, order: Order, send) -> None:
+    def call(action: str, order: Order, send) -> bool:
+        """True when Kite took the request; False (recorded) when it refused it."""
         try:
             send()
         except RETRYABLE as exc:
@@ -172,12 +222,12 @@ class KiteBroker:
                 f"Kite did not take the {action} of order {order.pk} ({exc}); sent again shortly"
             ) from exc
         except kite_errors.KiteException as exc:
-            # Final: sending again would be refused the same way. The order's state comes from Kite's
-            # order updates and reconciliation, not from this answer.
-            audit_record(
-                action=f"kite.{action}_refused",
-                actor="system:kite",
-                object_type="order",
-                object_id=order.pk,
-                payload={"kite_order_id": order.broker_order_id, "message": str(exc)[:500]},
-            )
+            # Final: sending again would be refused the same way.
+            services.order_request_refused(order=order, action=action, message=str(exc))
+            return False
+        return True
+
+
+def locks_free_reload(order: Order) -> Order:
+    """The order as it is now (the outbox entry's copy may be older than a request made since)."""
+    return Order.objects.select_related("account", "instrument").get(pk=order.pk)
