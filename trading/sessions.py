@@ -1,7 +1,10 @@
 """The NSE session's edges for the paper exchange: MIS square-off at 15:20 IST, DAY expiry at 15:30 IST."""
 
+from django.db import transaction
+
+from . import locks
 from .models import Order, Position, TradingAccount
-from .services import order_cancel, order_place
+from .services import IllegalTransition, order_cancel, order_place
 
 SQUAREOFF_TAG = "squareoff"
 
@@ -19,23 +22,42 @@ def day_orders_expire() -> int:
 
 
 def mis_squareoff() -> list[Order]:
-    """Cancel live MIS orders, then close every open MIS position with a MARKET order, as Zerodha does."""
+    """Cancel live MIS orders, then close every open MIS position with a MARKET order, as Zerodha does,
+    on each account's own broker. Safe to run again or alongside itself: a position that already has a
+    live closing order gets no second one, and the closing orders are not cancelled by a later run."""
+    for order in (
+        Order.objects.filter(status__in=Order.LIVE, product=Order.Product.MIS).exclude(tag=SQUAREOFF_TAG).order_by("pk")
+    ):
+        try:
+            order_cancel(order=order, cancelled_by="system:squareoff", reason="MIS square-off")
+        except IllegalTransition:
+            continue  # filled or cancelled since the query
     placed = []
-    for order in Order.objects.filter(status__in=Order.LIVE, product=Order.Product.MIS).order_by("pk"):
-        order_cancel(order=order, cancelled_by="system:squareoff", reason="MIS square-off")
-    positions = Position.objects.filter(product=Order.Product.MIS, account__broker=TradingAccount.Broker.PAPER)
-    for position in positions.exclude(quantity=0).select_related("account", "instrument"):
-        placed.append(
-            order_place(
-                account=position.account,
+    positions = Position.objects.filter(product=Order.Product.MIS).exclude(quantity=0)
+    for position_id, account_id in positions.order_by("pk").values_list("pk", "account_id"):
+        with transaction.atomic():
+            account = locks.account_lock(account_id)  # one closing decision per account at a time
+            position = Position.objects.select_related("instrument").get(pk=position_id)
+            closing = Order.objects.filter(
+                account=account,
                 instrument=position.instrument,
-                transaction_type=Order.TransactionType.SELL if position.quantity > 0 else Order.TransactionType.BUY,
-                order_type=Order.OrderType.MARKET,
                 product=Order.Product.MIS,
-                quantity=abs(position.quantity),
                 tag=SQUAREOFF_TAG,
-                placed_by="system:squareoff",
-                squareoff=True,
+                status__in=Order.LIVE,
             )
-        )
+            if position.quantity == 0 or closing.exists():
+                continue
+            placed.append(
+                order_place(
+                    account=account,
+                    instrument=position.instrument,
+                    transaction_type=Order.TransactionType.SELL if position.quantity > 0 else Order.TransactionType.BUY,
+                    order_type=Order.OrderType.MARKET,
+                    product=Order.Product.MIS,
+                    quantity=abs(position.quantity),
+                    tag=SQUAREOFF_TAG,
+                    placed_by="system:squareoff",
+                    squareoff=True,
+                )
+            )
     return placed

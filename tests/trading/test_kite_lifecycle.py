@@ -240,3 +240,23 @@ def test_a_modification_waits_for_kite_and_a_refused_one_leaves_the_order_as_it_
     order = refreshed(order)
     assert (order.price, order.pending_request) == (D("1491.00"), "")
     assert AuditEvent.objects.filter(action="order.modify_refused", object_id=str(order.pk)).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mis_square_off_run_twice_at_once_and_again_places_one_closing_order_at_kite(kite, alice, infy, client):
+    from trading.sessions import SQUAREOFF_TAG, mis_squareoff
+
+    bought = kite_place(kite, alice, infy, send=True, product="MIS", quantity=3)
+    post(client, kite.fill(bought.broker_order_id, 3, 1500.0))
+
+    results = run_threads(2, lambda n: mis_squareoff())
+    settle()
+    again = mis_squareoff()
+
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    closing = Order.objects.filter(account=kite.account, tag=SQUAREOFF_TAG)
+    assert closing.count() == 1 and again == []
+    (order,) = closing
+    assert (order.transaction_type, order.quantity, order.status) == ("SELL", 3, Order.Status.OPEN)
+    placed = [o for o in kite.orders.values() if o["transaction_type"] == "SELL"]
+    assert [(o["order_id"], o["product"], o["quantity"]) for o in placed] == [(order.broker_order_id, "MIS", 3)]
