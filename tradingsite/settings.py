@@ -44,7 +44,8 @@ def redis_namespace_of(database: dict) -> str:
     """`ts-<database name>-<hash of host:port/name>`: the same for every process of one installation, and
     different for two installations, which may share a Redis server (its pub/sub ignores database numbers)."""
     name = database.get("NAME") or ""
-    where = f"{database.get('HOST') or ''}:{database.get('PORT') or ''}/{name}"
+    host = database.get("HOST") or (database.get("OPTIONS") or {}).get("host", "")  # or a socket's folder
+    where = f"{host}:{database.get('PORT') or ''}/{name}"
     readable = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)[:32]
     return f"ts-{readable}-{hashlib.sha256(where.encode()).hexdigest()[:8]}"
 

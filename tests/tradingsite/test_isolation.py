@@ -37,11 +37,16 @@ print(json.dumps({
 
 def site_settings(database: str, host: str = "127.0.0.1:5432", **env: str) -> dict:
     """The Redis names a process of the installation on `database` reads from the settings module, in a
-    process of its own (as web, feed and worker each are), with none of the namespace variables set."""
+    process of its own (as web, feed and worker each are), with none of the namespace variables set.
+    `host` may be a socket folder (as the embedded PostgreSQL's URL has it)."""
     environment = {name: value for name, value in os.environ.items() if name not in NAMESPACE_VARIABLES}
     environment |= {
         "DJANGO_SETTINGS_MODULE": "tradingsite.settings",
-        "DATABASE_URL": f"postgres://postgres@{host}/{database}",
+        "DATABASE_URL": (
+            f"postgres://postgres@/{database}?host={host}"
+            if host.startswith("/")
+            else f"postgres://postgres@{host}/{database}"
+        ),
         "REDIS_URL": django_settings.REDIS_URL,
         **env,
     }
@@ -66,6 +71,8 @@ def sites() -> dict:
         "a_feed": site_settings(f"{database}_a"),
         "b_web": site_settings(f"{database}_b"),
         "a_elsewhere": site_settings(f"{database}_a", host="db.example:6432"),
+        "a_in_one_clone": site_settings(f"{database}_a", host="/home/one/tradingsite/.data/postgres"),
+        "a_in_another_clone": site_settings(f"{database}_a", host="/home/two/tradingsite/.data/postgres"),
     }
 
 
@@ -84,10 +91,13 @@ def test_each_installation_gets_its_own_names_and_every_process_of_one_the_same(
     assert a == a_feed
     assert prefix.startswith(f"ts-{sites['database_a']}-") and a["cache"]["KEY_PREFIX"] == prefix
     assert (a["queue"], a["control"], a["events"]) == (prefix, prefix, f"{prefix}.events")
-    for other in (b, elsewhere):
+    for other in (b, elsewhere, sites["a_in_one_clone"]):
         assert other["layer"]["CONFIG"]["prefix"] != prefix
         assert other["cache"]["KEY_PREFIX"] != a["cache"]["KEY_PREFIX"]
         assert other["queue"] != a["queue"] and other["control"] != a["control"]
+    # two clones' embedded servers, reached by their socket folders, are two installations too
+    one, another = sites["a_in_one_clone"], sites["a_in_another_clone"]
+    assert one["layer"]["CONFIG"]["prefix"] != another["layer"]["CONFIG"]["prefix"]
 
 
 def test_an_account_event_of_one_installation_never_reaches_the_other(sites, settings):
