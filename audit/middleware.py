@@ -1,5 +1,5 @@
 """Every API call, and every refused request anywhere on the site, goes into the audit trail, except
-the 401s of requests that name nobody.
+the 401s of requests that name nobody, and the refusals a view counts itself (a forged Kite postback).
 
 API calls are recorded with method, path, status, latency, actor and token; the bodies of order
 requests are kept too. A 403 anywhere, and a 401 of a signed-in user, is recorded as `access.denied`.
@@ -86,7 +86,9 @@ class AccessRecordMiddleware:
             body = body_text(request.body)
         started = time.perf_counter()
         response = self.get_response(request)
-        if response.status_code == 401 and actor_of(request) is None:
+        if getattr(response, "refusal_counted", False) and actor_of(request) is None:
+            pass  # unauthenticated input the view refused, counted and logged itself (Kite postbacks)
+        elif response.status_code == 401 and actor_of(request) is None:
             unauthenticated_note(request, response)
         elif is_api or response.status_code in DENIED:
             latency_ms = round((time.perf_counter() - started) * 1000, 2)

@@ -143,9 +143,12 @@ def kite_postback(request):
             status=429,
         )
         answer["Retry-After"] = str(60 - int(time.time()) % 60)
+        answer.refusal_counted = True
         return answer
     try:
         outcome = kite_postback_receive(request.body)
     except UpdateRefused as exc:
-        return JsonResponse({"error": {"code": "postback_refused", "message": str(exc)}}, status=403)
+        answer = JsonResponse({"error": {"code": "postback_refused", "message": str(exc)}}, status=403)
+        answer.refusal_counted = True  # counted and logged by kite_postback_receive; not audited
+        return answer
     return JsonResponse({"status": "ok", "applied": outcome})

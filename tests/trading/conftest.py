@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from tests.fakes.kite import FakeKite, FakeTicker
+from tests.fakes.kite import USER_ID, FakeKite, FakeTicker
 from trading.kite import token_expiry
 from trading.models import Instrument, KiteLink, Order, TradingAccount
 from trading.outbox import outbox_sweep
@@ -92,6 +92,7 @@ def kite(settings, alice):
         api_key="kiteapp1",
         api_secret_encrypted=encrypt("secret"),
         access_token_encrypted=encrypt("day-token"),
+        kite_user_id=USER_ID,
         logged_in_at=now,
         expires_at=token_expiry(now),
     )

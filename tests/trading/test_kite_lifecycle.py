@@ -260,3 +260,78 @@ def test_mis_square_off_run_twice_at_once_and_again_places_one_closing_order_at_
     assert (order.transaction_type, order.quantity, order.status) == ("SELL", 3, Order.Status.OPEN)
     placed = [o for o in kite.orders.values() if o["transaction_type"] == "SELL"]
     assert [(o["order_id"], o["product"], o["quantity"]) for o in placed] == [(order.broker_order_id, "MIS", 3)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_modification_made_while_the_placement_is_on_its_way_reaches_kite_after_it(kite, alice, infy):
+    from trading.services import order_modify
+
+    kite.next_place, kite.answer_delay_seconds = ["delay"], 0.8
+    order = kite_place(kite, alice, infy, order_type="LIMIT", price=D("1490.00"))
+    sending = threading.Thread(target=lambda: (settle(), connection.close()))
+
+    sending.start()
+    kite_order_id = wait_for(lambda: next(iter(kite.orders), None), timeout=5, what="the order at Kite")
+    order_modify(order=refreshed(order), price=D("1491.00"), modified_by=alice)
+    sending.join()
+    settle()
+
+    assert kite.orders[kite_order_id]["price"] == 1491.0
+    assert [call[0] for call in kite.calls if call[1].startswith("/orders/regular")] == ["POST", "PUT"]
+    assert refreshed(order).price == D("1491.00") and refreshed(order).pending_request == ""
+
+
+@pytest.mark.django_db
+def test_a_forged_postback_for_an_order_nobody_placed_writes_nothing(kite, alice, infy, client):
+    order = kite_place(kite, alice, infy, send=True)
+    message = kite.fill(order.broker_order_id, 2, 1500.0)
+    unknown = {**message, "order_id": "999999", "tag": None, "tags": []}
+    audited = AuditEvent.objects.count()
+
+    forged = post(client, {**unknown, "checksum": "0" * 64})
+    genuine = post(client, {**unknown, "checksum": kite.checksum(unknown)})
+
+    assert forged.status_code == 403 and forged.json()["error"]["code"] == "postback_refused"
+    assert genuine.status_code == 200 and "left for reconciliation" in genuine.json()["applied"]
+    assert list(AuditEvent.objects.order_by('pk').values_list('action', flat=True)[audited:]) == []
+    assert not Trade.objects.exists()
+
+
+@pytest.mark.django_db
+def test_postbacks_past_the_per_address_limit_get_429_and_change_nothing(settings, kite, alice, infy, client):
+    settings.KITE_POSTBACKS_PER_MINUTE = 2
+    order = kite_place(kite, alice, infy, send=True)
+    if time.time() % 60 > 58:  # all three within one minute's window
+        time.sleep(2.1)
+    post(client, kite.update(order.broker_order_id, status="OPEN", at="2026-11-24 09:16:00"))
+    post(client, kite.update(order.broker_order_id, status="OPEN", at="2026-11-24 09:16:01"))
+
+    third = post(client, kite.fill(order.broker_order_id, 2, 1500.0))
+
+    assert third.status_code == 429 and third.json()["error"]["code"] == "throttled"
+    assert int(third["Retry-After"]) <= 60 and not Trade.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reconciliation_of_one_account_never_runs_twice_at_once(kite, alice, infy, no_pause):
+    kite_place(kite, alice, infy, send=True)
+    kite.answer_delay_seconds = 0
+
+    results = run_threads(3, lambda n: reconcile(kite))
+
+    ran = [r for r in results if isinstance(r, dict) and "orders" in r]
+    skipped = [r for r in results if isinstance(r, dict) and "skipped" in r]
+    assert len(ran) + len(skipped) == 3 and len(ran) >= 1
+    assert all("already running" in r["skipped"] for r in skipped)
+    assert AuditEvent.objects.filter(action="kite.order_adopted").count() == 0
+
+
+@pytest.mark.django_db
+def test_one_kite_order_id_belongs_to_one_order_of_an_account(kite, alice, infy):
+    from django.db import IntegrityError
+
+    first = kite_place(kite, alice, infy, send=True)
+    second = kite_place(kite, alice, infy)
+
+    with pytest.raises(IntegrityError):
+        Order.objects.filter(pk=second.pk).update(broker_order_id=first.broker_order_id)
