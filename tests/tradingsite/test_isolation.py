@@ -174,7 +174,7 @@ def test_a_task_sent_by_one_installation_waits_only_in_its_own_queue(sites):
         assert client.llen(a_queue) == 1
         assert client.llen(b_queue) == 0
     finally:
-        client.delete(a_queue, f"_kombu.binding.{a_queue}")
+        client.delete(a_queue, f"_kombu.binding.{a_queue}", f"_kombu.binding_permanent.{a_queue}")
         client.close()
         app.close()
 
