@@ -209,10 +209,15 @@ def place_withdraw(order: Order) -> bool:
 
 
 def at_confirming_broker(order: Order, account: TradingAccount) -> bool:
-    """The order is (or may be) at a broker that confirms cancels and modifications by a later update."""
+    """The order is, or may be, at a broker that confirms cancels and modifications by a later update:
+    accepted there, or its placement already taken by a worker (it may be on its way)."""
     if account.broker not in CONFIRMING_BROKERS:
         return False
-    return bool(order.broker_order_id) or order.status != Status.RECEIVED or not place_withdraw(order)
+    if order.broker_order_id or order.status != Status.RECEIVED:
+        return True
+    return not OutboxEntry.objects.filter(
+        order=order, action=OutboxEntry.Action.PLACE, sent_at__isnull=True, claimed_at__isnull=True
+    ).exists()
 
 
 def order_modify(
@@ -374,7 +379,10 @@ def order_cancel(*, order: Order, cancelled_by=None, reason: str = "", by_broker
         order = locks.order_lock(order.pk)
         if not order.is_live:
             raise IllegalTransition(f"order {order.pk} is {order.status} and can no longer be cancelled")
-        if not by_broker and at_confirming_broker(order, account):
+        # An order whose placement no worker has taken is withdrawn and cancelled here; one that may
+        # have reached the broker waits for the broker to confirm.
+        withdrawn = order.status == Status.RECEIVED and not order.broker_order_id and place_withdraw(order)
+        if not by_broker and not withdrawn and at_confirming_broker(order, account):
             if order.pending_request != "cancel":
                 Order.objects.filter(pk=order.pk).update(
                     pending_request="cancel", pending_terms={"reason": reason}, updated_at=timezone.now()

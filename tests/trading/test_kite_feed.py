@@ -4,7 +4,6 @@ that sends Kite's binary tick frames (built from the official packets) and text 
 import asyncio
 import json
 import struct
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -25,7 +24,7 @@ from trading.feed_runner import FeedRunner, feed_from_settings
 from trading.feeds import FeedInstrument
 from trading.kite_feed import TOKENS_PER_CONNECTION, KiteFeed
 from trading.kite_reconcile import kite_reconcile
-from trading.models import KiteLink, MinuteBar, Order, Position, Trade
+from trading.models import BrokerUpdate, KiteLink, MinuteBar, Order, Position, Trade
 from trading.prices import price_key
 from tradingsite.exceptions import ValidationError
 
@@ -317,7 +316,9 @@ def test_a_fill_missed_while_the_websocket_was_down_is_repaired_by_reconciliatio
         ticker.refuse = False
         wait_until(lambda: ticker.subscribed() == {408065: "full"}, timeout=20, what="the re-subscription")
         ticker.send_order(filled)  # the late message, after all
-        time.sleep(0.5)
+        wait_until(
+            lambda: BrokerUpdate.objects.filter(order=order, source="ticker").exists(), what="the late message handled"
+        )
 
     run_feed_with(script)
 

@@ -293,7 +293,7 @@ def test_a_forged_postback_for_an_order_nobody_placed_writes_nothing(kite, alice
 
     assert forged.status_code == 403 and forged.json()["error"]["code"] == "postback_refused"
     assert genuine.status_code == 200 and "left for reconciliation" in genuine.json()["applied"]
-    assert list(AuditEvent.objects.order_by('pk').values_list('action', flat=True)[audited:]) == []
+    assert list(AuditEvent.objects.order_by("pk").values_list("action", flat=True)[audited:]) == []
     assert not Trade.objects.exists()
 
 
@@ -335,3 +335,16 @@ def test_one_kite_order_id_belongs_to_one_order_of_an_account(kite, alice, infy)
 
     with pytest.raises(IntegrityError):
         Order.objects.filter(pk=second.pk).update(broker_order_id=first.broker_order_id)
+
+
+@pytest.mark.django_db
+def test_a_modification_before_the_placement_is_sent_goes_out_with_the_placement(kite, alice, infy):
+    from trading.services import order_modify
+
+    order = kite_place(kite, alice, infy, order_type="LIMIT", price=D("1490.00"))
+    order_modify(order=order, price=D("1491.00"), modified_by=alice)
+    settle()
+
+    (placed,) = kite.orders.values()
+    assert placed["price"] == 1491.0 and [call[0] for call in kite.calls if "/orders/regular" in call[1]] == ["POST"]
+    assert (refreshed(order).status, refreshed(order).price) == (Order.Status.OPEN, D("1491.00"))
