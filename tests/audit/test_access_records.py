@@ -6,6 +6,7 @@ import logging
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
@@ -13,6 +14,7 @@ from tests.conftest import PASSWORD
 from tests.trading.conftest import instrument_make
 from tests.tradingsite.test_unauthenticated import unauthenticated_count
 from trading.services import account_create
+from tradingsite.login_limits import failures_key
 from tradingsite.tokens import api_token_create
 
 pytestmark = pytest.mark.django_db
@@ -103,6 +105,7 @@ def test_an_admin_change_is_recorded(client_for, root_admin):
 
 def test_password_guessing_is_refused_past_the_hourly_limit_even_with_the_right_password(settings, client, alice):
     settings.LOGIN_FAILURES_PER_HOUR = 3
+    cache.delete_many([failures_key("alice"), failures_key("bob")])  # other tests' failed sign-ins this hour
     for _ in range(3):
         client.post("/accounts/login/", {"username": "alice", "password": "guess"})
 
