@@ -63,6 +63,7 @@ def order_data(order) -> dict:
         "trigger_price": order.trigger_price,
         "status": order.status,
         "status_message": order.status_message,
+        "pending_request": order.pending_request,
         "filled_quantity": order.filled_quantity,
         "pending_quantity": order.pending_quantity,
         "average_price": order.average_price,

@@ -510,12 +510,14 @@
     cells("price").textContent = data.price || (data.trigger_price ? `trg ${data.trigger_price}` : "MKT");
     cells("filled").textContent = `${data.filled_quantity}/${data.quantity}`;
     cells("avg").textContent = Number(data.average_price) ? money(dec(data.average_price)) : "";
-    cells("status").textContent = data.status;
+    // A cancel or modification sent to Kite shows as pending until Kite confirms or refuses it.
+    const pending = data.pending_request ? ` (${data.pending_request} pending)` : "";
+    cells("status").textContent = data.status + pending;
     cells("status").title = data.status_message || "";
     row.dataset.status = data.status;
     const actions = cells("actions");
     actions.replaceChildren();
-    if (boot.can.cancel && LIVE.has(data.status)) {
+    if (boot.can.cancel && LIVE.has(data.status) && data.pending_request !== "cancel") {
       const cancel = document.createElement("button");
       cancel.type = "button";
       cancel.className = "link";
