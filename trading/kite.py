@@ -103,9 +103,19 @@ def kite_session_complete(*, link: KiteLink, request_token: str, logged_in_by) -
             payload={"reason": str(exc)[:500]},
         )
         raise KiteError(kite_error_message(exc)) from exc
+    kite_user_id = str(session.get("user_id", ""))[:32]
+    other = KiteLink.objects.filter(kite_user_id=kite_user_id).exclude(pk=link.pk).select_related("account").first()
+    if kite_user_id and other is not None:
+        # Kite's order ids, postbacks and positions are per Kite user: two accounts here on one Kite
+        # user would each take the other's orders as their own.
+        raise KiteError(
+            f"Kite user {kite_user_id} is already linked to account {other.account.name}: "
+            "link each Kite user to one trading account",
+            code="kite_user_linked",
+        )
     now = timezone.now()
     link.access_token_encrypted = encrypt(session["access_token"])
-    link.kite_user_id = str(session.get("user_id", ""))[:32]
+    link.kite_user_id = kite_user_id
     link.logged_in_at, link.expires_at = now, token_expiry(now)
     link.save(update_fields=["access_token_encrypted", "kite_user_id", "logged_in_at", "expires_at", "updated_at"])
     audit_record(

@@ -95,9 +95,11 @@ def reconcile_locked(link: KiteLink) -> dict:
 def orders_reconcile(link: KiteLink, rows: list[dict], trades: list[KiteTrade]) -> dict:
     """Each of Kite's orders on its own: one that cannot be applied is reported in `errors`, and the rest
     are still applied."""
-    account_orders = Order.objects.filter(account_id=link.account_id)
-    ours = {order.broker_order_id: order for order in account_orders.exclude(broker_order_id="")}
-    by_tag = {kite_tag(order): order for order in account_orders.filter(broker_order_id="")}
+    # One read of the account's orders for both maps: an order accepted between two reads would be in
+    # neither and be adopted a second time.
+    account_orders = list(Order.objects.filter(account_id=link.account_id))
+    ours = {order.broker_order_id: order for order in account_orders if order.broker_order_id}
+    by_tag = {kite_tag(order): order for order in account_orders if not order.broker_order_id}
     by_order: dict[str, list[KiteTrade]] = defaultdict(list)
     for trade in trades:
         by_order[trade.order_id].append(trade)
@@ -133,7 +135,31 @@ def orders_reconcile(link: KiteLink, rows: list[dict], trades: list[KiteTrade]) 
                 object_id=order.pk,
                 payload={"kite_order_id": kite_order_id, "applied": done},
             )
+    outcome["expired"] = day_orders_expire(account_orders, {str(row.get("order_id", "")) for row in rows})
     return outcome
+
+
+def day_orders_expire(account_orders: list[Order], at_kite_today: set[str]) -> int:
+    """Kite's order book holds only today's orders: a DAY order from an earlier day that is still live
+    here ended with its day at Kite (its last update was missed). Returns how many were ended here."""
+    start = ist_day_start()
+    expired = 0
+    for order in account_orders:
+        if (
+            order.is_live
+            and order.broker_order_id
+            and order.broker_order_id not in at_kite_today
+            and order.validity == Order.Validity.DAY
+            and order.created_at < start
+        ):
+            try:
+                services.order_cancel(
+                    order=order, reason="ended with its trading day at Kite (not in today's order book)", by_broker=True
+                )
+            except services.IllegalTransition:
+                continue  # ended since it was read
+            expired += 1
+    return expired
 
 
 def order_adopt(account: TradingAccount, row: dict) -> Order | None:

@@ -33,6 +33,7 @@ from django.db.models import Max
 from django.utils import timezone
 from kiteconnect import exceptions as kite_errors
 
+from audit.models import AuditEvent
 from audit.services import audit_record
 from tradingsite.encryption import decrypt
 from tradingsite.exceptions import ApplicationError
@@ -85,6 +86,10 @@ def trades_from_kite(rows: list[dict]) -> list[KiteTrade]:
         for row in rows
         if row.get("trade_id") and int(row.get("quantity") or 0) > 0
     ]
+
+
+# Sources the platform reads from Kite itself (not pushed to it): trusted, and read again and again.
+PULLED = frozenset({"reconcile", "broker"})
 
 
 class UpdateRefused(Exception):
@@ -216,8 +221,11 @@ def kite_order_update(*, order: Order, update: dict, source: str, trades: list[K
     # Per source: Kite sends the same update as a postback and as a ticker order message, which is not a
     # replay (the second changes nothing); the same postback twice is.
     digest = hashlib.sha256(f"{source}:{json.dumps(update, sort_keys=True, default=str)}".encode()).hexdigest()
-    at = kite_time(update.get("exchange_update_timestamp"))
-    filled = int(update.get("filled_quantity") or 0)
+    try:
+        at = kite_time(update.get("exchange_update_timestamp"))
+        filled = int(update.get("filled_quantity") or 0)
+    except (TypeError, ValueError) as exc:
+        raise refused(source, "malformed", f"the update's time or filled quantity cannot be read: {exc}") from exc
     kite_order_id = str(update.get("order_id") or order.broker_order_id)
     if trades is None and filled > order.filled_quantity:
         trades = trades_fetch(order, kite_order_id)  # before any lock: a network call
@@ -245,7 +253,11 @@ def kite_order_update(*, order: Order, update: dict, source: str, trades: list[K
                     filled_quantity=filled,
                 )
         except IntegrityError:
-            raise refused(source, "replay", "this update was received before (a replay)") from None
+            # A pushed update seen before is a replay. What the platform pulls from Kite itself
+            # (reconciliation, reading an order back) is applied again: Kite's trade book may have caught
+            # up with its order book since, and applying changes nothing else twice.
+            if source not in PULLED:
+                raise refused(source, "replay", "this update was received before (a replay)") from None
         # Trades are facts, booked even when the status beside them does not fit: each part on its own.
         done = []
         for part in (accept_and_book, status_apply):
@@ -259,7 +271,10 @@ def kite_order_update(*, order: Order, update: dict, source: str, trades: list[K
 
 
 def unfit_record(order: Order, update: dict, source: str, why: str) -> str:
-    """An update that does not fit the order's state: kept for a person to look at, and reported."""
+    """An update that does not fit the order's state: kept for a person to look at (once), and reported."""
+    logger.warning("Kite update of order %s does not fit its state (%s): %s", order.pk, order.status, why)
+    if AuditEvent.objects.filter(action="kite.update_unfit", object_id=str(order.pk), payload__why=why[:500]).exists():
+        return f"not applied: {why}"
     audit_record(
         action="kite.update_unfit",
         actor="broker:kite",
@@ -274,7 +289,6 @@ def unfit_record(order: Order, update: dict, source: str, why: str) -> str:
             "why": why[:500],
         },
     )
-    logger.warning("Kite update of order %s does not fit its state (%s): %s", order.pk, order.status, why)
     return f"not applied: {why}"
 
 
@@ -286,6 +300,16 @@ def accept_and_book(order: Order, update: dict, kite_order_id: str, trades: list
         services.order_broker_accept(order=order, broker_order_id=kite_order_id, status=accepted)
         order.refresh_from_db()
         done.append("accepted")
+    terms = order.pending_terms
+    if (
+        order.pending_request == "modify"
+        and int(update.get("quantity") or 0) == int(terms["quantity"]) != order.quantity
+    ):
+        # Kite's update has the new quantity: Kite applied the modification, and trades may already be
+        # filling the quantity it added.
+        services.order_modify_confirm(order=order, terms=terms)
+        order.refresh_from_db()
+        done.append("modification confirmed")
     for trade in sorted(trades, key=lambda t: (t.at, t.trade_id)):
         if trade.order_id != kite_order_id:
             continue
@@ -302,17 +326,20 @@ def status_apply(order: Order, update: dict, kite_order_id: str, trades: list[Ki
     status = str(update.get("status") or "")
     message = update.get("status_message") or ""
     filled = int(update.get("filled_quantity") or 0)
+    if status in ("CANCELLED", "REJECTED") and not order.is_live and order.pending_request:
+        services.pending_settle(order=order)  # e.g. the cancel sent for an order accepted after it ended here
+        done.append(f"{order.pending_request} settled")
     if status == "CANCELLED":
         if order.is_live:
             services.order_cancel(order=order, reason=f"cancelled at Kite {message}".strip(), by_broker=True)
             done.append("cancelled")
-        elif order.status != Order.Status.CANCELLED and order.filled_quantity < order.quantity:
+        elif order.status == Order.Status.COMPLETE and order.filled_quantity < order.quantity:
             raise services.IllegalTransition(f"Kite says CANCELLED but the order is {order.status} here")
     elif status == "REJECTED":
         if order.is_live:
             services.order_broker_reject(order=order, reason=f"Kite rejected the order: {message or 'no reason given'}")
             done.append("rejected")
-        elif order.status != Order.Status.REJECTED:
+        elif order.status == Order.Status.COMPLETE:
             raise services.IllegalTransition(f"Kite says REJECTED but the order is {order.status} here")
     elif status == "COMPLETE":
         if order.filled_quantity < filled:
@@ -323,15 +350,6 @@ def status_apply(order: Order, update: dict, kite_order_id: str, trades: list[Ki
             done.append("triggered")
         elif not order.is_live:
             raise services.IllegalTransition(f"Kite says OPEN but the order is {order.status} here")
-        if order.pending_request == "modify" and modification_shown(order, update):
-            services.order_modify_confirm(order=order)
-            done.append("modification confirmed")
     elif status not in TRANSIENT:
         raise services.IllegalTransition(f"Kite's status {status!r} is not one the platform knows")
     return done
-
-
-def modification_shown(order: Order, update: dict) -> bool:
-    """The update carries the terms the pending modification asked for."""
-    terms = order.pending_terms
-    return int(update.get("quantity") or 0) == int(terms.get("quantity") or -1)

@@ -222,8 +222,9 @@ class Trade(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="trades")
     account = models.ForeignKey(TradingAccount, on_delete=models.PROTECT, related_name="trades")
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="trades")
-    # The broker's own trade id (Kite's `trade_id`; the paper exchange makes its own): unique per broker,
-    # so a trade reported twice, by any path, is booked once.
+    # The broker's own trade id (Kite's `trade_id`, the exchange's trade number; the paper exchange makes
+    # its own): unique per order, so a trade reported twice, by any path, is booked once. Not unique
+    # across orders: both sides of one exchange trade, in two accounts here, carry the same number.
     broker = models.CharField(max_length=8, default="paper")
     trade_id = models.CharField(max_length=32)
     exchange = models.CharField(max_length=8)
@@ -245,7 +246,7 @@ class Trade(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["account", "fill_timestamp"])]
-        constraints = [models.UniqueConstraint(fields=["broker", "trade_id"], name="trade_broker_trade_id")]
+        constraints = [models.UniqueConstraint(fields=["order", "trade_id"], name="trade_order_trade_id")]
 
     def __str__(self):
         return f"{self.transaction_type} {self.quantity} {self.tradingsymbol} @ {self.price}"
@@ -295,6 +296,9 @@ class OutboxEntry(models.Model):
     action = models.CharField(max_length=8, choices=Action.choices)
     attempts = models.PositiveIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # When a call that may have reached the broker was last made for it (a placement whose answer can be
+    # lost): such an entry is never withdrawn as unsent, even once its claim is released for a retry.
+    tried_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -198,11 +198,16 @@ def place_withdraw(order: Order) -> bool:
     """Take back an order's placement that no worker has claimed yet; True if it will now never be sent.
 
     A conditional UPDATE, so it cannot cross a worker's claim: either the worker has the entry (the
-    order may be on its way to the broker) or it never will.
+    order may be on its way to the broker) or it never will. A placement tried before (its answer may
+    have been lost, and the order may be at the broker) is never withdrawn.
     """
     return (
         OutboxEntry.objects.filter(
-            order=order, action=OutboxEntry.Action.PLACE, sent_at__isnull=True, claimed_at__isnull=True
+            order=order,
+            action=OutboxEntry.Action.PLACE,
+            sent_at__isnull=True,
+            claimed_at__isnull=True,
+            tried_at__isnull=True,
         ).update(sent_at=timezone.now(), last_error="withdrawn before it was sent")
         > 0
     )
@@ -216,7 +221,11 @@ def at_confirming_broker(order: Order, account: TradingAccount) -> bool:
     if order.broker_order_id or order.status != Status.RECEIVED:
         return True
     return not OutboxEntry.objects.filter(
-        order=order, action=OutboxEntry.Action.PLACE, sent_at__isnull=True, claimed_at__isnull=True
+        order=order,
+        action=OutboxEntry.Action.PLACE,
+        sent_at__isnull=True,
+        claimed_at__isnull=True,
+        tried_at__isnull=True,
     ).exists()
 
 
@@ -324,17 +333,16 @@ def terms_apply(order: Order, terms: dict, *, count: bool) -> None:
     Order.objects.filter(pk=order.pk).update(**fields)
 
 
-def order_modify_confirm(*, order: Order) -> Order:
-    """The broker took the pending modification: the order now has its new terms."""
+def order_modify_confirm(*, order: Order, terms: dict) -> Order:
+    """The broker took a modification to `terms` (as they were sent): the order now has them. A newer
+    modification requested since stays pending: its own entry sends it."""
     with transaction.atomic():
         locks.account_lock(order.account_id)
         order = locks.order_lock(order.pk)
-        if order.pending_request != "modify":
-            return order
-        terms = order.pending_terms
         if order.is_live and int(terms["quantity"]) > order.filled_quantity:
             terms_apply(order, terms, count=False)
-        Order.objects.filter(pk=order.pk).update(pending_request="", pending_terms={})
+        if order.pending_request == "modify" and order.pending_terms == terms:
+            Order.objects.filter(pk=order.pk).update(pending_request="", pending_terms={})
         order.refresh_from_db()
         streams.order_event(order)
         audit_record(
@@ -348,14 +356,16 @@ def order_modify_confirm(*, order: Order) -> Order:
 
 
 def order_request_refused(*, order: Order, action: str, message: str) -> Order:
-    """The broker refused a cancel or modification: the order stays as it was, live if it was."""
+    """The broker refused a cancel or modification: the order stays as it was, live if it was. Only that
+    request is settled: a cancel asked for while a refused modification was on its way stays pending."""
     with transaction.atomic():
         locks.account_lock(order.account_id)
         order = locks.order_lock(order.pk)
         requested = order.pending_terms
-        Order.objects.filter(pk=order.pk).update(pending_request="", pending_terms={}, updated_at=timezone.now())
-        order.pending_request, order.pending_terms = "", {}
-        streams.order_event(order)
+        if order.pending_request == action:
+            Order.objects.filter(pk=order.pk).update(pending_request="", pending_terms={}, updated_at=timezone.now())
+            order.pending_request, order.pending_terms = "", {}
+            streams.order_event(order)
         audit_record(
             action=f"order.{action}_refused",
             actor="broker:" + order.account.broker,
@@ -364,6 +374,17 @@ def order_request_refused(*, order: Order, action: str, message: str) -> Order:
             payload={"broker_order_id": order.broker_order_id, "message": message[:500], "requested": requested},
         )
     return order
+
+
+def pending_settle(*, order: Order) -> None:
+    """A finished order has nothing pending: the broker's final word settles any request left over."""
+    with transaction.atomic():
+        locks.account_lock(order.account_id)
+        order = locks.order_lock(order.pk)
+        if order.pending_request and not order.is_live:
+            Order.objects.filter(pk=order.pk).update(pending_request="", pending_terms={}, updated_at=timezone.now())
+            order.pending_request, order.pending_terms = "", {}
+            streams.order_event(order)
 
 
 def order_cancel(*, order: Order, cancelled_by=None, reason: str = "", by_broker: bool = False) -> Order:
@@ -540,7 +561,7 @@ def fill_apply(
         account = locks.account_lock(order.account_id)
         position = locks.position_lock(account=account, instrument=order.instrument, product=order.product)
         order = locks.order_lock(order.pk)
-        if trade_id and Trade.objects.filter(broker=account.broker, trade_id=trade_id).exists():
+        if trade_id and Trade.objects.filter(order=order, trade_id=trade_id).exists():
             return None
         if not order.is_live and not trade_id:
             raise IllegalTransition(f"order {order.pk} is {order.status}; a fill cannot be booked on it")
@@ -590,6 +611,7 @@ def fill_apply(
             status_set(order, Status.COMPLETE if filled == order.quantity else Status.OPEN, **fields)
         else:  # a late trade of a cancelled or rejected order: less was cancelled than it said
             fields["cancelled_quantity"] = max(order.cancelled_quantity - quantity, 0)
+            fields["pending_quantity"] = 0
             Order.objects.filter(pk=order.pk).update(updated_at=timezone.now(), **fields)
             for name, value in fields.items():
                 setattr(order, name, value)

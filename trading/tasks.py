@@ -1,6 +1,10 @@
+import logging
+
 from celery import shared_task
 
 from . import outbox
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -71,7 +75,10 @@ def kite_reconcile():
     from .models import KiteLink
 
     for link in KiteLink.objects.exclude(access_token_encrypted=""):
-        reconcile(link)  # skips a link whose session has ended
+        try:
+            reconcile(link)  # skips a link whose session has ended
+        except Exception:  # one account's trouble must not keep the others from being reconciled
+            logger.exception("Kite reconciliation of account %s failed", link.account_id)
 
 
 @shared_task(ignore_result=True)

@@ -109,6 +109,13 @@ class FakeKite:
     historical: list[tuple[float, datetime, datetime]] = field(default_factory=list)
     next_historical: list[str] = field(default_factory=list)
     rate_limited: int = 0
+    # What the next modifications meet ("reject": Kite refuses it), and a hook run while Kite handles one
+    # (before it answers), for what happens meanwhile.
+    next_modify: list[str] = field(default_factory=list)
+    on_modify: object = None
+    # Kite's order book cannot be read (gateway timeouts); its trade book lags: the next reads are empty.
+    orders_down: bool = False
+    trades_lagging: int = 0
     # When Kite says its orders were placed (IST): tests write their updates' times after it.
     placed_at: str = "2026-11-24 09:15:00"
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -428,6 +435,13 @@ class FakeKite:
                 if not self.authorised():
                     return
                 parts = path.strip("/").split("/")
+                if path == "/orders" and fake.orders_down:
+                    self.error(504, "NetworkException", "Gateway timed out")
+                    return
+                if path == "/trades" and fake.trades_lagging:
+                    fake.trades_lagging -= 1
+                    self.ok([])
+                    return
                 portfolio = {
                     "/trades": fake.trades,
                     "/portfolio/positions": fake.positions,
@@ -498,19 +512,27 @@ class FakeKite:
                 fake.calls.append(("PUT", path, params))
                 if not self.authorised() or (order := self.order_of(path)) is None:
                     return
+                refused = ""
                 with fake.lock:
-                    if order["status"] in TERMINAL:
-                        self.error(400, "InputException", f"Order cannot be modified as it is {order['status']}.")
-                        return
-                    order["sent"].update(params)
-                    changes = {name: params[name] for name in ("order_type", "validity") if name in params}
-                    for name in ("quantity", "disclosed_quantity"):
-                        if name in params:
-                            changes[name] = int(params[name])
-                    for name in ("price", "trigger_price"):
-                        if name in params:
-                            changes[name] = float(params[name])
-                    fake.state(order["order_id"], kite_now(), modified=True, **changes)
+                    if fake.next_modify and fake.next_modify.pop(0) == "reject":
+                        refused = "Order cannot be modified as it is being processed. Try later."
+                    elif order["status"] in TERMINAL:
+                        refused = f"Order cannot be modified as it is {order['status']}."
+                    else:
+                        order["sent"].update(params)
+                        changes = {name: params[name] for name in ("order_type", "validity") if name in params}
+                        for name in ("quantity", "disclosed_quantity"):
+                            if name in params:
+                                changes[name] = int(params[name])
+                        for name in ("price", "trigger_price"):
+                            if name in params:
+                                changes[name] = float(params[name])
+                        fake.state(order["order_id"], kite_now(), modified=True, **changes)
+                if fake.on_modify is not None:  # what happens at Kite before its answer leaves
+                    fake.on_modify(order["order_id"], params)
+                if refused:
+                    self.error(400, "InputException", refused)
+                    return
                 self.ok({"order_id": order["order_id"]})
 
             def place(self, params: dict) -> None:

@@ -78,8 +78,9 @@ def test_reconciliation_applies_a_rejection_after_open_and_reports_an_update_tha
     assert odd.broker_order_id in error and "Kite says OPEN but the order is CANCELLED here" in error
     assert KiteLink.objects.get(account=kite.account).reconcile_report["errors"] == [error]
     assert AuditEvent.objects.filter(action="kite.update_unfit", object_id=str(odd.pk)).count() == 1
-    # the next run reports no new trouble for the same row, and the account trades on
-    assert reconcile(kite)["errors"] == []
+    # the next run still reports it (it is still so), recorded once, and the account trades on
+    assert reconcile(kite)["errors"] == [error]
+    assert AuditEvent.objects.filter(action="kite.update_unfit", object_id=str(odd.pk)).count() == 1
     kite.account.refresh_from_db()
     assert kite.account.status == TradingAccount.Status.ACTIVE
 

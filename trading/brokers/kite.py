@@ -13,6 +13,7 @@ from datetime import datetime
 import requests
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from kiteconnect import exceptions as kite_errors
 
 from tradingsite.counters import members_add, members_remove
@@ -56,6 +57,10 @@ class KiteBroker:
             self.uncount(order_pk=order.pk)
             return
         order = current
+        # From here the order may reach Kite even if its answer is lost: never withdrawn as unsent.
+        OutboxEntry.objects.filter(order=order, action=OutboxEntry.Action.PLACE, sent_at__isnull=True).update(
+            tried_at=timezone.now()
+        )
         try:
             kite_order_id = self.client.place_order(**self.place_params(order))
         except kite_errors.TokenException as exc:
@@ -148,7 +153,8 @@ class KiteBroker:
 
     @staticmethod
     def sent_before(order: Order) -> bool:
-        return OutboxEntry.objects.filter(order=order, action=OutboxEntry.Action.PLACE, attempts__gt=1).exists()
+        """A placement was tried before (its answer may have been lost): Kite may have the order."""
+        return OutboxEntry.objects.filter(order=order, action=OutboxEntry.Action.PLACE, tried_at__isnull=False).exists()
 
     def adopt_if_at_kite(self, order: Order) -> bool:
         """If Kite already has an order with this order's tag, take its id instead of placing again."""
@@ -186,7 +192,7 @@ class KiteBroker:
         if terms.get("trigger_price") is not None:
             params["trigger_price"] = str(terms["trigger_price"])
         if self.call("modify", order, lambda: self.client.modify_order(order.variety, order.broker_order_id, **params)):
-            services.order_modify_confirm(order=order)
+            services.order_modify_confirm(order=order, terms=terms)
 
     def cancel(self, order: Order) -> None:
         """Ask Kite to cancel; the order stays live with its cancel pending until Kite's update says
