@@ -9,6 +9,8 @@ from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
+from .request_errors import body_error, body_error_log
+
 
 class ApplicationError(Exception):
     code = "error"
@@ -55,6 +57,13 @@ def api_exception_handler(exc, context):
 
     if isinstance(exc, ApplicationError):
         return Response({"error": exc.as_dict()}, status=exc.status)
+    unreadable = body_error(exc)
+    if unreadable is not None:
+        # Django would answer these itself, with handler400, but not in DEBUG (its debug page) and
+        # not with a 413; DRF met them parsing the body.
+        body_error_log(context["request"], exc)
+        status, error = unreadable
+        return Response({"error": error}, status=status)
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -12,6 +12,7 @@ from . import health, login, oidc, views
 admin.site.site_header = "Trading platform back office"
 admin.site.site_title = "Trading platform"
 
+handler400 = "tradingsite.request_errors.bad_request"
 handler404 = "tradingsite.views.not_found"
 handler500 = "tradingsite.views.server_error"
 
