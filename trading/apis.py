@@ -4,12 +4,12 @@ Views parse, call a service or selector, and render; they hold no business logic
 objects are always 404, never 403, so ids cannot be probed.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from portfolio.models import PnlDaily
 from portfolio.selectors import account_book, pnl_history, portfolio_summary, positions_for_account
 from tradingsite.exceptions import ValidationError
-from tradingsite.schema import ErrorDetail
+from tradingsite.schema import ErrorDetail, ErrorOutput
 from tradingsite.serializers import OutputSerializer
 
 from . import approvals, idempotency, selectors, services
@@ -53,6 +53,23 @@ class DecimalInputSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema, direction):
         return {"type": "string", "format": "decimal", "pattern": self.target.pattern}
+
+
+class BlankableText(serializers.CharField):
+    """Text that may be blank (a filter left empty, a tag not given). Its schema is written here: the
+    pattern the site's AutoSchema gives text (no NUL) matches '' too, and drf-spectacular offers blank
+    as a second choice beside it (oneOf), so '' would match both and be invalid by the schema."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_blank=True, **kwargs)
+
+
+class BlankableTextSchema(OpenApiSerializerFieldExtension):
+    target_class = BlankableText
+
+    def map_serializer_field(self, auto_schema, direction):
+        # Non-blank here; drf-spectacular adds the blank choice (oneOf ..., maxLength 0).
+        return {"type": "string", "pattern": "^[^\\x00]+$"}
 
 
 def price_input(**kwargs) -> DecimalInput:
@@ -258,8 +275,8 @@ class AccountOutput(OutputSerializer):
 
 
 class InstrumentFilters(serializers.Serializer):
-    search = serializers.CharField(required=False, allow_blank=True, max_length=64, help_text="Symbol prefix or name.")
-    exchange = serializers.CharField(required=False, allow_blank=True, max_length=8)
+    search = BlankableText(required=False, max_length=64, help_text="Symbol prefix or name.")
+    exchange = BlankableText(required=False, max_length=8)
 
 
 class InstrumentListApi(APIView):
@@ -306,7 +323,10 @@ class InstrumentBarsApi(APIView):
         params = query_params(BarFilters, request)
         instrument = selectors.instrument_lookup(instrument_token=instrument_token)
         end = params.get("end") or timezone.now() + timedelta(minutes=1)
-        start = params.get("start") or end - BAR_SPAN[params["interval"]]
+        try:
+            start = params.get("start") or end - BAR_SPAN[params["interval"]]
+        except OverflowError:  # an end within the span of the year 1
+            start = datetime.min.replace(tzinfo=UTC)
         found = bars_history(instrument.pk, params["interval"], start=start, end=end, limit=params["limit"])
         return Response(BarOutput(found, many=True).data)
 
@@ -388,7 +408,7 @@ class QuoteListApi(APIView):
 
 class OrderListFilters(AccountFilter):
     status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
-    symbol = serializers.CharField(required=False, allow_blank=True, max_length=64, help_text="Blank: every symbol.")
+    symbol = BlankableText(required=False, max_length=64, help_text="Blank: every symbol.")
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
 
@@ -450,7 +470,7 @@ class OrderListCreateApi(APIView):
         disclosed_quantity = serializers.IntegerField(
             min_value=0, max_value=INT_MAX, default=0, help_text="At most the quantity."
         )
-        tag = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+        tag = BlankableText(max_length=20, required=False, default="")
         strategy = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=BIGINT_MAX)
 
         def validate(self, attrs):
@@ -565,6 +585,18 @@ class OrderListCreateApi(APIView):
         )
 
 
+class OrderInputSchema(OpenApiSerializerExtension):
+    """The order's schema says what InputSerializer.validate asks: the instrument named by its token, or by
+    exchange and tradingsymbol."""
+
+    target_class = OrderListCreateApi.InputSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["anyOf"] = [{"required": ["instrument_token"]}, {"required": ["exchange", "tradingsymbol"]}]
+        return schema
+
+
 class OrderDetailApi(APIView):
     class ModifySerializer(serializers.Serializer):
         quantity = serializers.IntegerField(
@@ -589,7 +621,15 @@ class OrderDetailApi(APIView):
     def get(self, request, order_id: int):
         return Response(OrderOutput(selectors.order_for_user(request.user, order_id)).data)
 
-    @extend_schema(request=ModifySerializer, responses=OrderOutput)
+    @extend_schema(
+        request=ModifySerializer,
+        responses={
+            200: OrderOutput,
+            422: OpenApiResponse(
+                ErrorOutput, description="The new terms are refused by a risk rule; the order stands as it was."
+            ),
+        },
+    )
     def patch(self, request, order_id: int):
         order = selectors.order_for_user(request.user, order_id)
         data = self.ModifySerializer(data=request.data, context={"order": order})
@@ -606,7 +646,7 @@ class OrderDetailApi(APIView):
 
 class TradeListFilters(AccountFilter):
     order = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
-    symbol = serializers.CharField(required=False, allow_blank=True, max_length=64, help_text="Blank: every symbol.")
+    symbol = BlankableText(required=False, max_length=64, help_text="Blank: every symbol.")
 
 
 class TradeListApi(APIView):
@@ -768,7 +808,7 @@ class AccountLimitsApi(APIView):
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    reason = BlankableText(max_length=200, required=False, default="")
 
 
 class AccountHaltApi(APIView):
@@ -875,7 +915,7 @@ class ApprovalDetailApi(APIView):
 
 
 class DecisionSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    note = BlankableText(max_length=200, required=False, default="")
 
 
 class ApprovalApproveApi(APIView):
