@@ -3,6 +3,7 @@ loopback: rejections after OPEN, updates that arrive before the placement's answ
 refuses because the order filled first, the same update from two sources at once, the kill switch
 during a placement, and average prices from Kite's own trade records."""
 
+import contextlib
 import json
 import threading
 import time
@@ -30,6 +31,19 @@ def post(client, body: dict):
 
 def reconcile(kite) -> dict:
     return kite_reconcile(KiteLink.objects.get(account=kite.account))
+
+
+@contextlib.contextmanager
+def placement_on_its_way(kite):
+    """The outbox sends the next placement in a thread and Kite takes it, but holds its answer back for
+    0.8 s; inside, Kite's order id is known and the answer has not arrived. Waits for the answer."""
+    kite.next_place, kite.answer_delay_seconds = ["delay"], 0.8
+    sending = threading.Thread(target=lambda: (settle(), connection.close()))
+    sending.start()
+    try:
+        yield wait_for(lambda: next(iter(kite.orders), None), timeout=5, what="the order at Kite"), sending
+    finally:
+        sending.join()
 
 
 @pytest.fixture
@@ -150,19 +164,15 @@ def test_average_prices_equal_kites_to_the_paisa_over_several_partial_fills(kite
 
 @pytest.mark.django_db(transaction=True)
 def test_an_update_arriving_before_the_placements_answer_is_booked_at_once(kite, alice, infy):
-    kite.next_place, kite.answer_delay_seconds = ["delay"], 0.8
     order = kite_place(kite, alice, infy)
-    sending = threading.Thread(target=lambda: (settle(), connection.close()))
 
     # when Kite fills the order and sends its update while the placement's answer is still on its way
-    sending.start()
-    kite_order_id = wait_for(lambda: next(iter(kite.orders), None), timeout=5, what="the order at Kite")
-    message = kite.fill(kite_order_id, 2, 1500.05)
-    started = time.monotonic()
-    outcome = kite_postback_receive(json.dumps(message).encode())
-    booked_after = time.monotonic() - started
-    answer_pending = sending.is_alive()
-    sending.join()
+    with placement_on_its_way(kite) as (kite_order_id, sending):
+        message = kite.fill(kite_order_id, 2, 1500.05)
+        started = time.monotonic()
+        outcome = kite_postback_receive(json.dumps(message).encode())
+        booked_after = time.monotonic() - started
+        answer_pending = sending.is_alive()
 
     # then the fill was booked from the update, matched by its tag, within a second
     assert answer_pending and booked_after < 1.0 and "filled 2 at 1500.05" in outcome
@@ -196,14 +206,10 @@ def test_the_same_update_by_postback_and_ticker_at_once_books_each_fill_once(set
 
 @pytest.mark.django_db(transaction=True)
 def test_the_kill_switch_during_a_placement_leaves_nothing_live_at_kite(kite, alice, infy):
-    kite.next_place, kite.answer_delay_seconds = ["delay"], 0.8
     order = kite_place(kite, alice, infy, order_type="LIMIT", price=D("1490.00"))
-    sending = threading.Thread(target=lambda: (settle(), connection.close()))
 
-    sending.start()
-    kite_order_id = wait_for(lambda: next(iter(kite.orders), None), timeout=5, what="the order at Kite")
-    account_halt(account=kite.account, reason="kill switch", halted_by=alice)
-    sending.join()
+    with placement_on_its_way(kite) as (kite_order_id, _):
+        account_halt(account=kite.account, reason="kill switch", halted_by=alice)
     settle()  # the cancel follows the placement's answer
     Client().post("/kite/postback", json.dumps(kite.message(kite_order_id)), content_type="application/json")
 
@@ -267,14 +273,10 @@ def test_mis_square_off_run_twice_at_once_and_again_places_one_closing_order_at_
 def test_a_modification_made_while_the_placement_is_on_its_way_reaches_kite_after_it(kite, alice, infy):
     from trading.services import order_modify
 
-    kite.next_place, kite.answer_delay_seconds = ["delay"], 0.8
     order = kite_place(kite, alice, infy, order_type="LIMIT", price=D("1490.00"))
-    sending = threading.Thread(target=lambda: (settle(), connection.close()))
 
-    sending.start()
-    kite_order_id = wait_for(lambda: next(iter(kite.orders), None), timeout=5, what="the order at Kite")
-    order_modify(order=refreshed(order), price=D("1491.00"), modified_by=alice)
-    sending.join()
+    with placement_on_its_way(kite) as (kite_order_id, _):
+        order_modify(order=refreshed(order), price=D("1491.00"), modified_by=alice)
     settle()
 
     assert kite.orders[kite_order_id]["price"] == 1491.0
