@@ -70,7 +70,7 @@ def test_kites_rejection_after_open_is_followed_by_postback_and_by_ticker(kite, 
 
 @pytest.mark.django_db
 def test_reconciliation_applies_a_rejection_after_open_and_reports_an_update_that_does_not_fit(
-    kite, alice, infy, no_pause
+    kite, alice, infy, no_pause, client_for
 ):
     # given three orders at Kite: one rejected by Kite's risk check after OPEN, one filled, and one
     # cancelled here whose row at Kite says something the platform cannot follow
@@ -91,6 +91,7 @@ def test_reconciliation_applies_a_rejection_after_open_and_reports_an_update_tha
     (error,) = outcome["errors"]
     assert odd.broker_order_id in error and "Kite says OPEN but the order is CANCELLED here" in error
     assert KiteLink.objects.get(account=kite.account).reconcile_report["errors"] == [error]
+    assert "Kite says OPEN but the order is CANCELLED here" in client_for(alice).get("/kite/").content.decode()
     assert AuditEvent.objects.filter(action="kite.update_unfit", object_id=str(odd.pk)).count() == 1
     # the next run still reports it (it is still so), recorded once, and the account trades on
     assert reconcile(kite)["errors"] == [error]
