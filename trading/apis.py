@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.http import QueryDict
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.utils import (
@@ -25,7 +26,7 @@ from rest_framework.views import APIView
 from portfolio.models import PnlDaily
 from portfolio.selectors import account_book, pnl_history, portfolio_summary, positions_for_account
 from tradingsite.exceptions import ValidationError
-from tradingsite.schema import ErrorDetail, ErrorOutput
+from tradingsite.schema import AutoSchema, ErrorDetail, ErrorOutput
 from tradingsite.serializers import OutputSerializer
 
 from . import approvals, idempotency, selectors, services
@@ -46,6 +47,10 @@ class DecimalInput(serializers.DecimalField):
     def __init__(self, *, pattern: str, **kwargs):
         self.pattern = pattern
         super().__init__(**kwargs)
+
+    def validate_empty_values(self, data):
+        # DRF's DecimalField reads '' as null; here null is null and '' is not a number.
+        return serializers.Field.validate_empty_values(self, data)
 
 
 class DecimalInputSchema(OpenApiSerializerFieldExtension):
@@ -70,6 +75,29 @@ class BlankableTextSchema(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema, direction):
         # Non-blank here; drf-spectacular adds the blank choice (oneOf ..., maxLength 0).
         return {"type": "string", "pattern": "^[^\\x00]+$"}
+
+
+def schema_requires_any(serializer_class, *alternatives: list[str]) -> None:
+    """Have the schema say what the serializer's validate() asks: at least one of these sets of fields."""
+
+    class RequiresAny(OpenApiSerializerExtension):
+        target_class = serializer_class
+
+        def map_serializer(self, auto_schema, direction):
+            schema = auto_schema._map_basic_serializer(self.target, direction)
+            schema["anyOf"] = [{"required": names} for names in alternatives]
+            return schema
+
+
+class BodyRequiredSchema(AutoSchema):
+    """For a PATCH that must change something: drf-spectacular makes a body required only when one field
+    is, and every field of a PATCH is optional (schema_requires_any says which one must be there)."""
+
+    def _get_request_body(self, direction="request"):
+        body = super()._get_request_body(direction)
+        if body is not None:
+            body["required"] = True
+        return body
 
 
 def price_input(**kwargs) -> DecimalInput:
@@ -99,6 +127,13 @@ def query_params(serializer_class, request) -> dict:
     params = serializer_class(data=request.query_params.dict())
     params.is_valid(raise_exception=True)
     return params.validated_data
+
+
+def body_fields(request):
+    """The request body's fields, a form's as a plain dict. DRF reads a blank field of a form as "not
+    given", so `price=` would pass where JSON's `"price": ""` is refused; read like this, both are."""
+    data = request.data
+    return data.dict() if isinstance(data, QueryDict) else data
 
 
 PAGE_MAX = 500
@@ -526,7 +561,7 @@ class OrderListCreateApi(APIView):
         },
     )
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = self.InputSerializer(data=body_fields(request))
         data.is_valid(raise_exception=True)
         params = data.validated_data
         account = selectors.account_default_for_user(request.user, params.get("account"))
@@ -585,19 +620,12 @@ class OrderListCreateApi(APIView):
         )
 
 
-class OrderInputSchema(OpenApiSerializerExtension):
-    """The order's schema says what InputSerializer.validate asks: the instrument named by its token, or by
-    exchange and tradingsymbol."""
-
-    target_class = OrderListCreateApi.InputSerializer
-
-    def map_serializer(self, auto_schema, direction):
-        schema = auto_schema._map_basic_serializer(self.target, direction)
-        schema["anyOf"] = [{"required": ["instrument_token"]}, {"required": ["exchange", "tradingsymbol"]}]
-        return schema
+schema_requires_any(OrderListCreateApi.InputSerializer, ["instrument_token"], ["exchange", "tradingsymbol"])
 
 
 class OrderDetailApi(APIView):
+    schema = BodyRequiredSchema()
+
     class ModifySerializer(serializers.Serializer):
         quantity = serializers.IntegerField(
             min_value=1, max_value=INT_MAX, required=False, help_text="At least the order's disclosed_quantity."
@@ -611,6 +639,12 @@ class OrderDetailApi(APIView):
             if value < disclosed:
                 raise serializers.ValidationError(f"may not be less than the order's disclosed_quantity ({disclosed})")
             return value
+
+        def validate(self, attrs):
+            # A modification of nothing would still count against Kite's modifications of the order.
+            if not attrs:
+                raise serializers.ValidationError(f"name what to change: {', '.join(self.fields)}")
+            return attrs
 
     def get_permissions(self):
         if self.request.method in ("PATCH", "DELETE"):
@@ -632,7 +666,7 @@ class OrderDetailApi(APIView):
     )
     def patch(self, request, order_id: int):
         order = selectors.order_for_user(request.user, order_id)
-        data = self.ModifySerializer(data=request.data, context={"order": order})
+        data = self.ModifySerializer(data=body_fields(request), context={"order": order})
         data.is_valid(raise_exception=True)
         order = services.order_modify(order=order, modified_by=request.user, **data.validated_data)
         return Response(OrderOutput(order).data)
@@ -642,6 +676,9 @@ class OrderDetailApi(APIView):
         order = selectors.order_for_user(request.user, order_id)
         order = services.order_cancel(order=order, cancelled_by=request.user, reason="cancelled by user")
         return Response(OrderOutput(order).data)
+
+
+schema_requires_any(OrderDetailApi.ModifySerializer, *([name] for name in OrderDetailApi.ModifySerializer().fields))
 
 
 class TradeListFilters(AccountFilter):
@@ -762,6 +799,8 @@ CEILINGS = approvals.LIMIT_CEILINGS
 
 
 class AccountLimitsApi(APIView):
+    schema = BodyRequiredSchema()
+
     class InputSerializer(serializers.Serializer):
         # Each at most its ceiling (approvals.LIMIT_CEILINGS), which fits the account's column.
         max_order_quantity = serializers.IntegerField(
@@ -795,7 +834,7 @@ class AccountLimitsApi(APIView):
     )
     def patch(self, request, account_id: int):
         account = selectors.account_for_user(request.user, account_id)
-        data = self.InputSerializer(data=request.data)
+        data = self.InputSerializer(data=body_fields(request))
         data.is_valid(raise_exception=True)
         if not data.validated_data:
             raise ValidationError("name at least one limit to change")
@@ -805,6 +844,9 @@ class AccountLimitsApi(APIView):
         if approval is None:
             return Response(AccountOutput(account).data)
         return Response({"account": AccountOutput(account).data, "approval": ApprovalOutput(approval).data}, status=202)
+
+
+schema_requires_any(AccountLimitsApi.InputSerializer, *([name] for name in TradingAccount.RISK_LIMIT_FIELDS))
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -817,7 +859,7 @@ class AccountHaltApi(APIView):
     @extend_schema(request=ReasonSerializer, responses=AccountOutput)
     def post(self, request, account_id: int):
         account = selectors.account_for_user(request.user, account_id)
-        data = ReasonSerializer(data=request.data)
+        data = ReasonSerializer(data=body_fields(request))
         data.is_valid(raise_exception=True)
         reason = data.validated_data["reason"] or "kill switch"
         services.account_halt(account=account, reason=reason, halted_by=request.user)
@@ -836,7 +878,7 @@ class AccountResumeApi(APIView):
     )
     def post(self, request, account_id: int):
         account = selectors.account_for_user(request.user, account_id)
-        data = ReasonSerializer(data=request.data)
+        data = ReasonSerializer(data=body_fields(request))
         data.is_valid(raise_exception=True)
         approval = approvals.account_resume_request(
             account=account, requested_by=request.user, reason=data.validated_data["reason"]
@@ -926,7 +968,7 @@ class ApprovalApproveApi(APIView):
     @extend_schema(request=DecisionSerializer, responses=ApprovalOutput)
     def post(self, request, approval_id: int):
         approval = approvals.approval_for_user(request.user, approval_id)
-        data = DecisionSerializer(data=request.data)
+        data = DecisionSerializer(data=body_fields(request))
         data.is_valid(raise_exception=True)
         approval = approvals.approval_decide(
             approval_id=approval.pk, decided_by=request.user, approve=self.approve, note=data.validated_data["note"]

@@ -10,7 +10,7 @@ from django.conf import settings
 from audit.models import AuditEvent
 from tests.conftest import api_for
 from trading.approvals import request_open
-from trading.models import ApprovalRequest, Order, TradingAccount
+from trading.models import ApprovalRequest, Order, OutboxEntry, TradingAccount
 
 from .conftest import instrument_make, settle
 from .test_websockets_and_feed import run, session_cookie, socket
@@ -101,6 +101,39 @@ def test_a_modification_out_of_range_is_a_400_naming_it_and_the_order_stands(acc
     order = Order.objects.get()
     assert (order.quantity, order.price, order.modification_count) == (5, D("2450.00"), 0)
     assert not AuditEvent.objects.filter(action="order.modify").exists()
+
+
+def test_a_modification_of_nothing_is_a_400_and_is_not_sent_or_counted(account, alice, reliance):
+    api = api_for(alice)
+    placed = api.post("/api/v1/orders", LIMIT_5, format="json").json()
+    settle()
+
+    response = api.patch(f"/api/v1/orders/{placed['id']}", {}, format="json")
+
+    error = assert_invalid(response, "non_field_errors")
+    assert "name what to change: quantity, price, trigger_price, order_type" in error["message"]
+    assert Order.objects.get().modification_count == 0
+    assert not OutboxEntry.objects.filter(action=OutboxEntry.Action.MODIFY).exists()
+
+
+def test_a_blank_field_of_a_form_is_refused_as_in_json(account, alice, reliance):
+    api = api_for(alice)
+    placed = api.post("/api/v1/orders", LIMIT_5, format="json").json()
+    settle()
+    form = "application/x-www-form-urlencoded"
+
+    modified = api.patch(f"/api/v1/orders/{placed['id']}", "price=&order_type=", content_type=form)
+    placing = api.post(
+        "/api/v1/orders",
+        "exchange=NSE&tradingsymbol=RELIANCE&transaction_type=BUY&order_type=LIMIT&product=CNC&quantity=5&price=",
+        content_type=form,
+    )
+
+    error = assert_invalid(modified, "price")
+    assert set(error["details"]) == {"price", "order_type"}
+    assert_invalid(placing, "price")
+    order = Order.objects.get()
+    assert (order.order_type, order.price, order.modification_count) == ("LIMIT", D("2450.00"), 0)
 
 
 def test_a_modification_below_the_disclosed_quantity_is_a_400_naming_the_quantity(account, alice, reliance):
