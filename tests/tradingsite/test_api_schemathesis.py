@@ -9,7 +9,7 @@ import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
 from django.test import Client
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from schemathesis import GenerationMode
 from schemathesis.core.parameters import ParameterLocation
 
@@ -78,12 +78,19 @@ def api_schema(market, alice):
     return schema
 
 
+def sent_as_generated(case) -> bool:
+    """Werkzeug (3.1), which encodes the multipart bodies schemathesis sends to the app, leaves out the line
+    break that ends an empty part, so the part never arrives: the request the site gets is not this case."""
+    return not (case.media_type == "multipart/form-data" and isinstance(case.body, dict) and "" in case.body.values())
+
+
 def run_examples(api_schema, operation, *, mode=GenerationMode.POSITIVE, prepare=None) -> str | None:
     """Send EXAMPLES generated requests; the first failure's report, or None."""
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     def run(case):
+        assume(sent_as_generated(case))
         if prepare is not None:
             prepare(case)
         case.call_and_validate(headers=api_schema.config.headers)
@@ -95,6 +102,11 @@ def run_examples(api_schema, operation, *, mode=GenerationMode.POSITIVE, prepare
     return None
 
 
+def assert_no_failures(failures: dict[str, str | None]) -> None:
+    failed = {label: report for label, report in failures.items() if report}
+    assert not failed, "\n\n".join(f"{label}: {report}" for label, report in failed.items())
+
+
 def test_no_generated_request_makes_a_server_error(api_schema):
     # Each operation is its own Hypothesis run (schemathesis' pytest plugin does not support this pytest),
     # and every failure is collected, so one run names all the operations that fail and why.
@@ -102,7 +114,7 @@ def test_no_generated_request_makes_a_server_error(api_schema):
     failures = {operation.label: run_examples(api_schema, operation) for operation in operations}
 
     assert len(operations) >= 17
-    assert {label: report for label, report in failures.items() if report} == {}
+    assert_no_failures(failures)
 
 
 def test_the_order_endpoints_pass_every_check_with_valid_and_invalid_requests(api_schema, market):
@@ -139,4 +151,4 @@ def test_the_order_endpoints_pass_every_check_with_valid_and_invalid_requests(ap
                 failures[label] = run_examples(api_schema, operation, mode=mode, prepare=prepare)
 
     assert len(operations) == 5
-    assert {label: report for label, report in failures.items() if report} == {}
+    assert_no_failures(failures)
