@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portfolio.models import PnlDaily
-from portfolio.selectors import account_book, pnl_history, portfolio_summary, positions_for_account
+from portfolio.selectors import pnl_history, portfolio_summary, positions_for_account
 from tradingsite.exceptions import ValidationError
 from tradingsite.schema import AutoSchema, ErrorDetail, ErrorOutput
 from tradingsite.serializers import OutputSerializer
@@ -33,7 +33,6 @@ from . import approvals, idempotency, selectors, services
 from .bars import bars_history
 from .models import ApprovalRequest, Instrument, Order, Trade, TradingAccount
 from .prices import quotes_latest
-from .risk import OrderIntent, RiskRejection, risk_check
 
 # PostgreSQL's integer and bigint: a quantity or id past these can be neither stored nor looked up.
 INT_MAX = 2**31 - 1
@@ -256,6 +255,7 @@ class OrderOutput(OutputSerializer):
             "status",
             "status_message",
             "rejection_rule",
+            "pending_request",
             "filled_quantity",
             "pending_quantity",
             "cancelled_quantity",
@@ -449,35 +449,8 @@ class OrderListFilters(AccountFilter):
 
 
 def rejection_details(order: Order) -> dict:
-    """The rule that refused a placement and the numbers it used, for the 422 answer.
-
-    order_place keeps the rule and its sentence on the order but not the numbers, so the rules are
-    asked again here: in the placement's transaction, with the account still locked, they see what
-    they saw. The order rate is counted only when it was the rule that refused: a rejected order
-    counts towards the rate unless the rate refused it. Should the answer differ, only the rule is given.
-    """
-    intent = OrderIntent(
-        order.instrument,
-        order.transaction_type,
-        order.order_type,
-        order.product,
-        order.quantity,
-        order.price,
-        order.trigger_price,
-    )
-    account = TradingAccount.objects.get(pk=order.account_id)
-    try:
-        risk_check(
-            account=account,
-            intent=intent,
-            last_price=order.arrival_price,
-            book=account_book(account),
-            count_rate=order.rejection_rule == "order_rate",
-        )
-    except RiskRejection as rejection:
-        if rejection.rule == order.rejection_rule:
-            return rejection.details
-    return {"rule": order.rejection_rule}
+    """The rule that refused a placement and the numbers it used, for the 422 answer."""
+    return getattr(order, "rejection_details", None) or {"rule": order.rejection_rule}
 
 
 class RejectionOutput(serializers.Serializer):
@@ -659,6 +632,11 @@ class OrderDetailApi(APIView):
         request=ModifySerializer,
         responses={
             200: OrderOutput,
+            202: OpenApiResponse(
+                OrderOutput,
+                description="At a broker that confirms modifications (Kite): the new terms are sent and pending "
+                "(`pending_request` is `modify`) until the broker takes them; the order keeps its terms meanwhile.",
+            ),
             422: OpenApiResponse(
                 ErrorOutput, description="The new terms are refused by a risk rule; the order stands as it was."
             ),
@@ -669,13 +647,24 @@ class OrderDetailApi(APIView):
         data = self.ModifySerializer(data=body_fields(request), context={"order": order})
         data.is_valid(raise_exception=True)
         order = services.order_modify(order=order, modified_by=request.user, **data.validated_data)
-        return Response(OrderOutput(order).data)
+        return Response(OrderOutput(order).data, status=202 if order.pending_request == "modify" else 200)
 
-    @extend_schema(responses={200: OrderOutput}, description="Cancels the order; answers with it as cancelled.")
+    @extend_schema(
+        responses={
+            200: OrderOutput,
+            202: OpenApiResponse(
+                OrderOutput,
+                description="At a broker that confirms cancels (Kite): the cancel is sent and pending "
+                "(`pending_request` is `cancel`); the order is cancelled when the broker confirms, and stays "
+                "as it is if the broker refuses (it filled first).",
+            ),
+        },
+        description="Cancels the order; answers with it as cancelled, or (202) with its cancel pending at the broker.",
+    )
     def delete(self, request, order_id: int):
         order = selectors.order_for_user(request.user, order_id)
         order = services.order_cancel(order=order, cancelled_by=request.user, reason="cancelled by user")
-        return Response(OrderOutput(order).data)
+        return Response(OrderOutput(order).data, status=202 if order.pending_request == "cancel" else 200)
 
 
 schema_requires_any(OrderDetailApi.ModifySerializer, *([name] for name in OrderDetailApi.ModifySerializer().fields))

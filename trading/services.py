@@ -158,13 +158,20 @@ def order_place(
             order.rejection_rule = rejection.rule
             order.pending_quantity = 0
             order.save()
+            # The rule's numbers, for the caller's answer (not stored: the audit event keeps them too).
+            order.rejection_details = rejection.details
             streams.order_event(order)
             audit_record(
                 action="order.reject",
                 actor=placed_by or "system",
                 object_type="order",
                 object_id=order.pk,
-                payload={**order_snapshot(order), "rule": rejection.rule, "reason": rejection.message},
+                payload={
+                    **order_snapshot(order),
+                    "rule": rejection.rule,
+                    "reason": rejection.message,
+                    "details": rejection.details,
+                },
             )
             return order
         order.save()

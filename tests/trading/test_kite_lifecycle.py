@@ -352,3 +352,22 @@ def test_a_modification_before_the_placement_is_sent_goes_out_with_the_placement
     (placed,) = kite.orders.values()
     assert placed["price"] == 1491.0 and [call[0] for call in kite.calls if "/orders/regular" in call[1]] == ["POST"]
     assert (refreshed(order).status, refreshed(order).price) == (Order.Status.OPEN, D("1491.00"))
+
+
+@pytest.mark.django_db
+def test_the_api_answers_a_cancel_pending_at_kite_with_202_and_shows_it_pending(kite, alice, infy):
+    from tests.conftest import api_for
+
+    order = kite_place(kite, alice, infy, send=True, order_type="LIMIT", price=D("1490.00"))
+    api = api_for(alice)
+
+    answer = api.delete(f"/api/v1/orders/{order.pk}")
+    listed = api.get("/api/v1/orders", {"account": kite.account.pk}).json()["results"]
+    settle()
+    post(Client(), kite.message(order.broker_order_id))
+    after = api.get(f"/api/v1/orders/{order.pk}").json()
+
+    assert answer.status_code == 202
+    assert (answer.json()["status"], answer.json()["pending_request"]) == ("OPEN", "cancel")
+    assert [(row["id"], row["pending_request"]) for row in listed] == [(order.pk, "cancel")]
+    assert (after["status"], after["pending_request"]) == ("CANCELLED", "")
