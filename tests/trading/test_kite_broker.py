@@ -8,8 +8,8 @@ import time
 from decimal import Decimal
 
 import pytest
-from prometheus_client import REGISTRY
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from audit.models import AuditEvent
 from trading.brokers.kite import kite_tag
