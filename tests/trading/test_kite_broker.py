@@ -230,3 +230,20 @@ def test_reconciliation_repairs_a_fill_missed_during_an_outage_once(kite, alice,
     assert (first["updated"], first["unknown"], second["updated"]) == (1, 1, 0)
     # recorded once for review, not again at every reconciliation
     assert AuditEvent.objects.filter(action="kite.order_unknown", object_id=elsewhere).count() == 1
+
+
+def test_kites_order_limits_count_an_order_once_however_often_it_is_retried(settings, kite, alice, infy):
+    settings.KITE_ORDERS_PER_DAY = 2
+    kite.next_place = ["429", "429"]  # Kite asks the first order to wait, twice
+    first = kite_place(kite, alice, infy)
+    settle()
+    settle()
+    settle()
+    second = kite_place(kite, alice, infy)
+
+    settle()
+
+    assert [refreshed(first).status, refreshed(second).status] == ["OPEN", "OPEN"] and len(kite.orders) == 2
+    third = kite_place(kite, alice, infy)
+    settle()
+    assert "Kite allows 2 orders per day per account" in refreshed(third).status_message
