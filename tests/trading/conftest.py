@@ -118,3 +118,16 @@ def ticker():
     fake = FakeTicker(api_key="kiteapp1", access_tokens={"day-token"}).start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def no_pause(settings):
+    """Reconciliation looks again at once instead of a second later."""
+    settings.KITE_RECONCILE_RECHECK_SECONDS = 0
+
+
+def reconcile(kite) -> dict:
+    """Reconcile the `kite` fixture's account now."""
+    from trading.kite_reconcile import kite_reconcile
+
+    return kite_reconcile(KiteLink.objects.get(account=kite.account))

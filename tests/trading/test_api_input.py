@@ -13,19 +13,12 @@ from trading.approvals import request_open
 from trading.models import ApprovalRequest, Order, OutboxEntry, TradingAccount
 
 from .conftest import instrument_make, settle
+from .test_api import BUY_5
 from .test_websockets_and_feed import run, session_cookie, socket
 
 D = Decimal
 pytestmark = pytest.mark.django_db
 
-BUY_5 = {
-    "exchange": "NSE",
-    "tradingsymbol": "RELIANCE",
-    "transaction_type": "BUY",
-    "order_type": "MARKET",
-    "product": "CNC",
-    "quantity": 5,
-}
 LIMIT_5 = {**BUY_5, "order_type": "LIMIT", "price": "2450.00"}
 
 

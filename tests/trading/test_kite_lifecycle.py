@@ -15,22 +15,17 @@ from django.test import Client
 
 from audit.models import AuditEvent
 from tests.threads import run_threads, wait_for
-from trading.kite_reconcile import kite_reconcile
 from trading.kite_updates import kite_postback_receive, kite_ticker_order_update
 from trading.models import KiteLink, Order, OutboxEntry, Position, Trade, TradingAccount
 from trading.services import account_halt, order_cancel
 
-from .conftest import instrument_make, kite_place, refreshed, settle
+from .conftest import instrument_make, kite_place, reconcile, refreshed, settle
 
 D = Decimal
 
 
 def post(client, body: dict):
     return client.post("/kite/postback", json.dumps(body), content_type="application/json")
-
-
-def reconcile(kite) -> dict:
-    return kite_reconcile(KiteLink.objects.get(account=kite.account))
 
 
 @contextlib.contextmanager
@@ -44,11 +39,6 @@ def placement_on_its_way(kite):
         yield wait_for(lambda: next(iter(kite.orders), None), timeout=5, what="the order at Kite"), sending
     finally:
         sending.join()
-
-
-@pytest.fixture
-def no_pause(settings):
-    settings.KITE_RECONCILE_RECHECK_SECONDS = 0
 
 
 @pytest.mark.django_db

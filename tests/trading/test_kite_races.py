@@ -10,24 +10,15 @@ from django.db import connection
 from audit.models import AuditEvent
 from tests.fakes.kite import FakeKite
 from trading.kite import token_expiry
-from trading.kite_reconcile import kite_reconcile
 from trading.kite_updates import kite_ticker_order_update
 from trading.models import KiteLink, Order, Trade, TradingAccount
 from trading.services import account_create, fill_apply, order_cancel, order_modify
 from tradingsite.encryption import encrypt
 
-from .conftest import kite_place, refreshed, settle
+from .conftest import kite_place, reconcile, refreshed, settle
 
 D = Decimal
-
-
-@pytest.fixture(autouse=True)
-def no_pause(settings):
-    settings.KITE_RECONCILE_RECHECK_SECONDS = 0
-
-
-def reconcile(kite) -> dict:
-    return kite_reconcile(KiteLink.objects.get(account=kite.account))
+pytestmark = pytest.mark.usefixtures("no_pause")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,22 +6,12 @@ from decimal import Decimal
 import pytest
 
 from audit.models import AuditEvent
-from trading.kite_reconcile import kite_reconcile
-from trading.models import KiteLink, Order, Position, Trade, TradingAccount
+from trading.models import Order, Position, Trade, TradingAccount
 
-from .conftest import kite_place
+from .conftest import kite_place, reconcile
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_pause")]
 D = Decimal
-
-
-@pytest.fixture(autouse=True)
-def no_pause(settings):
-    settings.KITE_RECONCILE_RECHECK_SECONDS = 0
-
-
-def reconcile(kite) -> dict:
-    return kite_reconcile(KiteLink.objects.get(account=kite.account))
 
 
 def test_an_order_placed_in_kites_own_app_is_adopted_flagged_and_its_fill_booked_once(kite, alice, infy, client_for):
