@@ -178,7 +178,7 @@ class KiteBroker:
         """Send the pending modification's terms; Kite's answer confirms or refuses it. Retried on
         network trouble; a refusal (the order complete, or past Kite's 25 modifications) is final and
         leaves the order as it was."""
-        order = locks_free_reload(order)
+        order = order_as_stored(order)
         if not order.broker_order_id or order.pending_request != "modify" or not order.is_live:
             return  # not at Kite (the placement carries the terms), or nothing pending any more
         terms = order.pending_terms
@@ -198,7 +198,7 @@ class KiteBroker:
         """Ask Kite to cancel; the order stays live with its cancel pending until Kite's update says
         CANCELLED. When Kite refuses (it filled first, say), the order is read back from Kite at once so
         what happened to it is booked."""
-        order = locks_free_reload(order)
+        order = order_as_stored(order)
         if not order.broker_order_id or order.pending_request != "cancel":
             return  # never reached Kite, or the cancel is settled already
         if not self.call("cancel", order, lambda: self.client.cancel_order(order.variety, order.broker_order_id)):
@@ -234,6 +234,6 @@ class KiteBroker:
         return True
 
 
-def locks_free_reload(order: Order) -> Order:
+def order_as_stored(order: Order) -> Order:
     """The order as it is now (the outbox entry's copy may be older than a request made since)."""
     return Order.objects.select_related("account", "instrument").get(pk=order.pk)
