@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from tradingsite.exceptions import ApplicationError
+
 from .models import ChargeRate, Order
 
 PAISA = Decimal("0.01")
@@ -33,8 +35,11 @@ class Charges:
         return self.brokerage + self.stt + self.exchange_charge + self.sebi_fee + self.stamp_duty + self.gst
 
 
-class NoChargeRateError(LookupError):
-    pass
+class NoChargeRateError(ApplicationError):
+    """No dated charge rate covers the trade: the site's charge table needs a row (charge_rates.py)."""
+
+    code = "no_charge_rate"
+    status = 503
 
 
 def segment_for(product: str) -> str:

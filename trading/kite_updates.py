@@ -92,8 +92,11 @@ def trades_from_kite(rows: list[dict]) -> list[KiteTrade]:
 PULLED = frozenset({"reconcile", "broker"})
 
 
-class UpdateRefused(Exception):
+class UpdateRefused(ApplicationError):
     """The update is forged, repeated or stale; the message says which."""
+
+    code = "postback_refused"
+    status = 403
 
 
 def kite_tag(order: Order) -> str:

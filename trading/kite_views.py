@@ -148,7 +148,7 @@ def kite_postback(request):
     try:
         outcome = kite_postback_receive(request.body)
     except UpdateRefused as exc:
-        answer = JsonResponse({"error": {"code": "postback_refused", "message": str(exc)}}, status=403)
+        answer = JsonResponse({"error": exc.as_dict()}, status=exc.status)
         answer.refusal_counted = True  # counted and logged by kite_postback_receive; not audited
         return answer
     return JsonResponse({"status": "ok", "applied": outcome})

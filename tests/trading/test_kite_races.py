@@ -233,3 +233,21 @@ def test_one_kite_user_cannot_be_linked_to_two_accounts(kite, alice):
         kite_session_complete(link=link, request_token="request-token", logged_in_by=alice)
 
     assert KiteLink.objects.get(account=other).access_token_encrypted == ""
+
+
+@pytest.mark.django_db
+def test_a_fill_whose_charges_cannot_be_priced_is_recorded_not_a_500(kite, alice, infy, client):
+    import json
+
+    from trading.models import ChargeRate
+
+    order = kite_place(kite, alice, infy, send=True, order_type="LIMIT", price=D("1490.00"))
+    ChargeRate.objects.all().delete()  # the site's charge table has no row for today
+
+    answer = client.post(
+        "/kite/postback", json.dumps(kite.fill(order.broker_order_id, 2, 1490.0)), content_type="application/json"
+    )
+
+    assert answer.status_code == 200 and "no equity_delivery charge rate in force" in answer.json()["applied"]
+    assert AuditEvent.objects.filter(action="kite.update_unfit", object_id=str(order.pk)).exists()
+    assert refreshed(order).filled_quantity == 0  # booked by reconciliation once the table has its row

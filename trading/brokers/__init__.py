@@ -3,6 +3,8 @@
 
 from typing import Protocol
 
+from tradingsite.exceptions import ApplicationError
+
 from ..models import Order, TradingAccount
 
 
@@ -14,8 +16,11 @@ class Broker(Protocol):
     def cancel(self, order: Order) -> None: ...
 
 
-class BrokerUnavailable(RuntimeError):
+class BrokerUnavailable(ApplicationError):
     """The account's broker cannot be reached or is not linked; the outbox retries later."""
+
+    code = "broker_unavailable"
+    status = 503
 
 
 def broker_for(account: TradingAccount) -> Broker:
