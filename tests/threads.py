@@ -29,7 +29,7 @@ def run_threads(count: int, target) -> list:
     return results
 
 
-def wait_for(condition, *, timeout: float, what: str, every: float = 0.01):
+def wait_for(condition, *, timeout: float = 10.0, what: str = "the condition", every: float = 0.01):
     """condition()'s first truthy value, polling until `timeout` seconds; else an AssertionError naming `what`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -3,7 +3,6 @@ prefix: for the browser tests and the benches, which need the real servers, not 
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,15 +11,9 @@ from pathlib import Path
 import requests
 from django.db import connection
 
-from .embedded import database_url_of
+from .embedded import database_url_of, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def shared_env(prefix: str, **extra: str) -> dict[str, str]:

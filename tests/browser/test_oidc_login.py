@@ -22,7 +22,7 @@ import requests
 from playwright.sync_api import expect
 
 from audit.models import AuditEvent
-from tradingsite.processes import free_port
+from tradingsite.embedded import free_port
 from tradingsite.roles import user_roles
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -819,11 +819,3 @@ class FakeTicker:
         for connection in self.live():
             with contextlib.suppress(OSError):
                 connection.socket.socket.shutdown(socket.SHUT_RDWR)
-
-
-def wait_until(predicate, timeout: float = 10.0, what: str = "the condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s")
-        time.sleep(0.02)

@@ -188,11 +188,9 @@ def test_an_order_accepted_while_the_broker_queue_is_down_is_still_201_and_reach
     account, alice, reliance, settings, django_capture_on_commit_callbacks
 ):
     # given Celery's broker (Redis) unreachable at the moment the order commits
-    import socket
+    from tradingsite.embedded import free_port
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        dead_port = sock.getsockname()[1]
+    dead_port = free_port()  # nothing listens there
     settings.OUTBOX_DISPATCH = "celery"
     previous = celery_app.conf.broker_url
 

@@ -10,7 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.fakes.kite import FIXTURES, USER_ID, FakeKite, fixture, sample_full_packet, ticker_packet, wait_until
+from tests.fakes.kite import FIXTURES, USER_ID, FakeKite, fixture, sample_full_packet, ticker_packet
+from tests.threads import wait_for
 from tradingsite.ist import IST
 
 from .conftest import kite_place
@@ -42,13 +43,13 @@ def test_fixture_packets_become_ticks_equal_to_the_fixture_field_by_field(ticker
     quote_packet, full_packet = ticker_packet("ticker_quote"), ticker_packet("ticker_full")
 
     def script(ticks):
-        wait_until(lambda: ticker.subscribed() == {408065: "full"}, what="a full-mode subscription of INFY")
+        wait_for(lambda: ticker.subscribed() == {408065: "full"}, what="a full-mode subscription of INFY")
         ticker.send_ticks(lambda token, mode: quote_packet)
-        wait_until(lambda: len(ticks) == 1, what="the quote tick")
+        wait_for(lambda: len(ticks) == 1, what="the quote tick")
         ticker.send_ticks(lambda token, mode: full_packet)
-        wait_until(lambda: len(ticks) == 2, what="the full tick")
+        wait_for(lambda: len(ticks) == 2, what="the full tick")
         ticker.send_ticks(lambda token, mode: ltp_packet)
-        wait_until(lambda: len(ticks) == 3, what="the LTP tick")
+        wait_for(lambda: len(ticks) == 3, what="the LTP tick")
 
     ltp = fixture("ticker_ltp.json")  # no packet published for LTP: 8 bytes, the token and the price in paise
     ltp_packet = struct.pack(">II", ltp["instrument_token"], round(ltp["last_price"] * 100))

@@ -18,8 +18,8 @@ from tests.fakes.kite import (
     packet_with,
     quote_packet,
     sample_full_packet,
-    wait_until,
 )
+from tests.threads import wait_for
 from trading.feed_runner import FeedRunner, feed_from_settings
 from trading.feeds import FeedInstrument
 from trading.kite_feed import TOKENS_PER_CONNECTION, KiteFeed
@@ -74,10 +74,10 @@ def test_kites_packets_become_ticks_with_every_field_exact(ticker):
     ltp = struct.pack(">II", 408065, 157315)  # LTP mode: the token and the price in paise
 
     def script(ticks):
-        wait_until(lambda: ticker.subscribed() == {408065: "full"}, what="a full-mode subscription of INFY")
+        wait_for(lambda: ticker.subscribed() == {408065: "full"}, what="a full-mode subscription of INFY")
         for n, packet in enumerate((quote, full, ltp), start=1):
             ticker.send_ticks(lambda token, mode, packet=packet: packet)
-            wait_until(lambda n=n: len(ticks) == n, what=f"tick {n}")
+            wait_for(lambda n=n: len(ticks) == n, what=f"tick {n}")
 
     quote_tick, full_tick, ltp_tick = run_with(feed, script)
 
@@ -118,8 +118,8 @@ def test_thousands_of_instruments_spread_over_connections_of_3000_and_at_most_th
     counts = []
 
     def script(ticks):
-        wait_until(lambda: len(ticker.subscribed()) == 7001, what="7001 subscriptions")
-        wait_until(lambda: set(ticker.subscribed().values()) == {"ltp"}, what="LTP mode on all")
+        wait_for(lambda: len(ticker.subscribed()) == 7001, what="7001 subscriptions")
+        wait_for(lambda: set(ticker.subscribed().values()) == {"ltp"}, what="LTP mode on all")
         counts.extend(sorted(len(connection.modes) for connection in ticker.live()))
 
     run_with(feed, script)
@@ -136,14 +136,14 @@ def test_a_dropped_websocket_reconnects_resubscribes_in_the_same_mode_and_ticks_
     full = sample_full_packet()
 
     def script(ticks):
-        wait_until(lambda: ticker.subscribed() == {408065: "full", 738561: "full"}, what="the subscription")
+        wait_for(lambda: ticker.subscribed() == {408065: "full", 738561: "full"}, what="the subscription")
         ticker.send_ticks(lambda token, mode: packet_with(full, token=token, paise=150000))
-        wait_until(lambda: len(ticks) == 2, what="the first ticks")
+        wait_for(lambda: len(ticks) == 2, what="the first ticks")
         ticker.drop()
-        wait_until(lambda: ticker.opened == 2, timeout=20, what="a reconnection")
-        wait_until(lambda: ticker.subscribed() == {408065: "full", 738561: "full"}, what="the re-subscription")
+        wait_for(lambda: ticker.opened == 2, timeout=20, what="a reconnection")
+        wait_for(lambda: ticker.subscribed() == {408065: "full", 738561: "full"}, what="the re-subscription")
         ticker.send_ticks(lambda token, mode: packet_with(full, token=token, paise=150500))
-        wait_until(lambda: len(ticks) == 4, what="ticks after the reconnection")
+        wait_for(lambda: len(ticks) == 4, what="ticks after the reconnection")
 
     ticks = run_with(feed, script)
 
@@ -158,9 +158,9 @@ def test_instruments_added_to_the_master_are_subscribed_and_removed_ones_unsubsc
     feed = feed_for(ticker, list(master), mode="ltp", instruments_source=lambda: list(master), refresh_seconds=0.2)
 
     def script(ticks):
-        wait_until(lambda: ticker.subscribed() == {408065: "ltp", 738561: "ltp"}, what="the subscription")
+        wait_for(lambda: ticker.subscribed() == {408065: "ltp", 738561: "ltp"}, what="the subscription")
         master[:] = [INFY, tcs]
-        wait_until(lambda: ticker.subscribed() == {408065: "ltp", 2953217: "ltp"}, what="the change")
+        wait_for(lambda: ticker.subscribed() == {408065: "ltp", 2953217: "ltp"}, what="the change")
 
     run_with(feed, script)
 
@@ -172,9 +172,9 @@ def test_an_instrument_beyond_a_full_connection_opens_the_next_one(ticker):
     holdings = []
 
     def script(ticks):
-        wait_until(lambda: len(ticker.subscribed()) == TOKENS_PER_CONNECTION, what="the first connection full")
+        wait_for(lambda: len(ticker.subscribed()) == TOKENS_PER_CONNECTION, what="the first connection full")
         master.append(extra)
-        wait_until(lambda: 999999 in ticker.subscribed(), what="the new instrument subscribed")
+        wait_for(lambda: 999999 in ticker.subscribed(), what="the new instrument subscribed")
         holdings.extend(sorted(len(connection.modes) for connection in ticker.live()))
 
     run_with(feed, script)
@@ -240,11 +240,11 @@ def test_kite_ticks_reach_redis_the_sockets_bars_and_the_quotes_api(kite_feed, a
         return ws
 
     def script():
-        wait_until(lambda: ticker.subscribed() == {408065: "full"}, what="the subscription")
+        wait_for(lambda: ticker.subscribed() == {408065: "full"}, what="the subscription")
         ticker.send_ticks(lambda token, mode: packet_with(full, volume=1000, at=now))
-        wait_until(lambda: cache.get(price_key(408065)) == "1573.70", what="the price in Redis")
+        wait_for(lambda: cache.get(price_key(408065)) == "1573.70", what="the price in Redis")
         ticker.send_ticks(lambda token, mode: packet_with(full, paise=157400, volume=1250, at=now))
-        wait_until(lambda: cache.get(price_key(408065)) == "1574.00", what="the second price in Redis")
+        wait_for(lambda: cache.get(price_key(408065)) == "1574.00", what="the second price in Redis")
 
     async def both():
         ws = await watch()
@@ -275,15 +275,15 @@ def test_partial_fills_from_the_tickers_order_messages_are_booked_once(kite_feed
     complete = {}
 
     def script():
-        wait_until(lambda: ticker.subscribed() == {408065: "full"}, what="the subscription")
+        wait_for(lambda: ticker.subscribed() == {408065: "full"}, what="the subscription")
         # Kite fills the order in two parts after the feed started (its start-up reconciliation saw none)
         partial = kite_feed.fill(order.broker_order_id, 1, 1500.5, at="2026-11-24 10:00:01")
         ticker.send_order(partial)
         ticker.send_order(partial)  # Kite may send an update again
-        wait_until(lambda: Trade.objects.filter(order=order).count() == 1, what="the partial fill")
+        wait_for(lambda: Trade.objects.filter(order=order).count() == 1, what="the partial fill")
         complete.update(kite_feed.fill(order.broker_order_id, 1, 1501.0, at="2026-11-24 10:00:02"))
         ticker.send_order(complete)
-        wait_until(lambda: refreshed(order).status == Order.Status.COMPLETE, what="the completion")
+        wait_for(lambda: refreshed(order).status == Order.Status.COMPLETE, what="the completion")
 
     run_feed_with(script)
 
@@ -305,18 +305,18 @@ def test_a_fill_missed_while_the_websocket_was_down_is_repaired_by_reconciliatio
     outcome = {}
 
     def script():
-        wait_until(lambda: ticker.subscribed() == {408065: "full"}, what="the subscription")
+        wait_for(lambda: ticker.subscribed() == {408065: "full"}, what="the subscription")
         ticker.refuse = True  # the network fails and stays down for a while
         ticker.drop()
         # meanwhile the order fills at Kite
         filled = kite_feed.update(order.broker_order_id, filled=2, average_price=1500.0, at="2026-11-24 10:00:05")
-        wait_until(lambda: ticker.refused >= 1, timeout=20, what="a refused reconnection")
+        wait_for(lambda: ticker.refused >= 1, timeout=20, what="a refused reconnection")
         assert refreshed(order).status == Order.Status.OPEN  # the fill's message was lost
         outcome.update(kite_reconcile(KiteLink.objects.get(account=kite_feed.account)))
         ticker.refuse = False
-        wait_until(lambda: ticker.subscribed() == {408065: "full"}, timeout=20, what="the re-subscription")
+        wait_for(lambda: ticker.subscribed() == {408065: "full"}, timeout=20, what="the re-subscription")
         ticker.send_order(filled)  # the late message, after all
-        wait_until(
+        wait_for(
             lambda: BrokerUpdate.objects.filter(order=order, source="ticker").exists(), what="the late message handled"
         )
 

@@ -1,12 +1,6 @@
-import socket
-
 import pytest
 
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tradingsite.embedded import free_port as closed_port  # a port nothing listens on
 
 
 def test_healthz_answers_without_touching_any_dependency(client, settings):
