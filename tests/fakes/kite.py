@@ -30,6 +30,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
+from tests.fakes.http import json_answer
+
 IST_ZONE = timezone(timedelta(hours=5, minutes=30))
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "kite-mocks"
 USER_ID = "ZX1234"
@@ -401,12 +403,7 @@ class FakeKite:
                 return {**dict(parse_qsl(urlsplit(self.path).query)), **dict(parse_qsl(body))}
 
             def answer(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                json_answer(self, status, body)
 
             def ok(self, data) -> None:
                 self.answer(200, {"status": "success", "data": data})

@@ -3,7 +3,6 @@ site's client: asked of the provider's introspection endpoint when there is one,
 signed with the provider's keys; an opaque token with no way to ask is refused. A small provider on
 loopback answers JWKS, userinfo and introspection as a real one does (the browser tests use a real one)."""
 
-import json
 import threading
 import time
 import uuid
@@ -17,6 +16,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
+from tests.fakes.http import json_answer
 from tradingsite.oidc import OIDCBearerAuthentication, RoleMappingOIDCBackend
 
 pytestmark = pytest.mark.django_db
@@ -49,12 +49,7 @@ class Provider:
                 return self.answer(200, provider.tokens.get(form.get("token"), {"active": False}))
 
             def answer(self, status: int, body: dict):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                json_answer(self, status, body)
 
             def log_message(self, *args):
                 pass
