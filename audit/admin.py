@@ -3,10 +3,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.urls import path
 
+from audit.exports import FORMATS, ExportFormatError, audit_export
+from audit.models import AuditCheckpoint, AuditEvent
 from tradingsite.admin import ReadOnlyAdmin
-
-from .exports import FORMATS, ExportFormatError, audit_export
-from .models import AuditCheckpoint, AuditEvent
 
 # Lookups the audit browser's filter form sends, besides the list filters: who, what object, when.
 BROWSER_LOOKUPS = {"actor", "actor_id", "object_id", "request_id", "created_at__gte", "created_at__lt"}

@@ -6,10 +6,9 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.views import APIView
 
+from audit.exports import COLUMNS
+from audit.models import AuditEvent
 from tradingsite.serializers import OutputSerializer
-
-from .exports import COLUMNS
-from .models import AuditEvent
 
 
 class CanViewAudit(BasePermission):

@@ -7,4 +7,4 @@ class AuditConfig(AppConfig):
 
     def ready(self):
         # Authentication outcomes are only observable through Django's auth signals.
-        from . import receivers  # noqa: F401
+        from audit import receivers  # noqa: F401

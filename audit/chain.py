@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
-from .hashing import GENESIS_HASH, HASHED_FIELDS, event_hash
-from .models import AuditEvent
+from audit.hashing import GENESIS_HASH, HASHED_FIELDS, event_hash
+from audit.models import AuditEvent
 
 
 @dataclass(frozen=True)

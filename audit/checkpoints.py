@@ -7,10 +7,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .hashing import canonical_timestamp, signature, signature_valid
-from .models import AuditCheckpoint, AuditEvent
-from .services import CHAIN_LOCK_KEY
-from .signing import signing_key
+from audit.hashing import canonical_timestamp, signature, signature_valid
+from audit.models import AuditCheckpoint, AuditEvent
+from audit.services import CHAIN_LOCK_KEY
+from audit.signing import signing_key
 
 
 @transaction.atomic

@@ -21,7 +21,7 @@ if __package__ in (None, ""):  # run as a plain script next to hashing.py
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from hashing import HASHED_FIELDS, event_hash, signature_valid  # type: ignore[import-not-found]
 else:
-    from .hashing import HASHED_FIELDS, event_hash, signature_valid
+    from audit.hashing import HASHED_FIELDS, event_hash, signature_valid
 
 MANIFEST = "manifest.json"
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .hashing import HASHED_FIELDS, canonical_json, canonical_timestamp, signature
-from .models import AuditEvent
-from .services import audit_record
-from .signing import key_id, signing_key
+from audit.hashing import HASHED_FIELDS, canonical_json, canonical_timestamp, signature
+from audit.models import AuditEvent
+from audit.services import audit_record
+from audit.signing import key_id, signing_key
 
 FORMATS = ("csv", "jsonl")
 COLUMNS = (*HASHED_FIELDS, "prev_hash", "hash")

@@ -17,12 +17,11 @@ import time
 
 from django.conf import settings
 
+from audit.services import audit_record
 from tradingsite.api_auth import unauthenticated_reason
 from tradingsite.metrics import unauthenticated_requests
 from tradingsite.models import ApiToken
 from tradingsite.request_context import client_ip_from_request
-
-from .services import audit_record
 
 logger = logging.getLogger(__name__)
 API_PREFIX = "/api/v1/"

@@ -63,7 +63,7 @@ class AuditCheckpoint(models.Model):
         return f"checkpoint at #{self.sequence} ({self.created_at:%Y-%m-%d %H:%M})"
 
     def document(self) -> dict:
-        from .hashing import canonical_timestamp
+        from audit.hashing import canonical_timestamp
 
         return {
             "created_at": canonical_timestamp(self.created_at),

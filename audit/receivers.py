@@ -5,7 +5,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from .services import audit_record
+from audit.services import audit_record
 
 
 @receiver(user_logged_in, dispatch_uid="audit.login")

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import AuditCheckpoint, AuditEvent
-from .services import CHAIN_LOCK_KEY, audit_record
+from audit.models import AuditCheckpoint, AuditEvent
+from audit.services import CHAIN_LOCK_KEY, audit_record
 
 PURGE_ACTION = "audit.retention_purge"
 

@@ -7,10 +7,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit.hashing import GENESIS_HASH, event_hash
+from audit.models import AuditEvent
 from tradingsite import request_context
-
-from .hashing import GENESIS_HASH, event_hash
-from .models import AuditEvent
 
 # Every writer takes this transaction-scoped advisory lock before reading the chain's head, so two
 # transactions can never both append after the same row. It is held until the caller's transaction

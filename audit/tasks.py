@@ -4,9 +4,9 @@ from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
-from .chain import chain_verify
-from .checkpoints import checkpoint_write
-from .retention import audit_retention_apply
+from audit.chain import chain_verify
+from audit.checkpoints import checkpoint_write
+from audit.retention import audit_retention_apply
 
 logger = logging.getLogger(__name__)
 LAST_VERIFY_CACHE_KEY = "audit:last-verify"

@@ -1,8 +1,7 @@
 from django.contrib import admin
 
+from portfolio.models import PnlDaily
 from tradingsite.admin import ReadOnlyAdmin
-
-from .models import PnlDaily
 
 
 @admin.register(PnlDaily)

@@ -8,11 +8,10 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 
+from portfolio.models import PnlDaily
 from trading.models import Instrument, Order, Position, Trade, TradingAccount
 from trading.prices import price_last
 from tradingsite.ist import ist_day_start
-
-from .models import PnlDaily
 
 ZERO = Decimal("0")
 

@@ -2,11 +2,10 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from portfolio.models import PnlDaily
+from portfolio.selectors import pnl_day
 from trading.models import TradingAccount
 from tradingsite.ist import IST
-
-from .models import PnlDaily
-from .selectors import pnl_day
 
 
 def pnl_daily_record(*, at: datetime | None = None) -> int:

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from .services import pnl_daily_record
+from portfolio.services import pnl_daily_record
 
 
 @shared_task(ignore_result=True)

@@ -1,10 +1,7 @@
 from django.contrib import admin, messages
 
-from tradingsite.admin import ReadOnlyAdmin
-from tradingsite.exceptions import ApplicationError
-
-from .approvals import approval_decide
-from .models import (
+from trading.approvals import approval_decide
+from trading.models import (
     ApprovalRequest,
     ChargeRate,
     Instrument,
@@ -15,6 +12,8 @@ from .models import (
     Trade,
     TradingAccount,
 )
+from tradingsite.admin import ReadOnlyAdmin
+from tradingsite.exceptions import ApplicationError
 
 
 @admin.register(Instrument)

@@ -25,14 +25,13 @@ from rest_framework.views import APIView
 
 from portfolio.models import PnlDaily
 from portfolio.selectors import pnl_history, portfolio_summary, positions_for_account
+from trading import approvals, idempotency, selectors, services
+from trading.bars import bars_history
+from trading.models import ApprovalRequest, Instrument, Order, Trade, TradingAccount
+from trading.prices import quotes_latest
 from tradingsite.exceptions import ValidationError
 from tradingsite.schema import AutoSchema, ErrorDetail, ErrorOutput
 from tradingsite.serializers import OutputSerializer
-
-from . import approvals, idempotency, selectors, services
-from .bars import bars_history
-from .models import ApprovalRequest, Instrument, Order, Trade, TradingAccount
-from .prices import quotes_latest
 
 # PostgreSQL's integer and bigint: a quantity or id past these can be neither stored nor looked up.
 INT_MAX = 2**31 - 1

@@ -13,11 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_record
+from trading import locks
+from trading.models import ApprovalRequest, TradingAccount
+from trading.services import account_limits_set, account_status_set
 from tradingsite.exceptions import ApplicationError, ConflictError, NotFoundError, ValidationError
-
-from . import locks
-from .models import ApprovalRequest, TradingAccount
-from .services import account_limits_set, account_status_set
 
 REQUEST_LIFETIME = timedelta(hours=24)
 # For every limit but this one a larger value is looser; for the daily-loss action "reducing" is looser.

@@ -33,7 +33,7 @@ SEGMENTS = {
 
 
 def charge_rates_seed() -> None:
-    from .models import ChargeRate
+    from trading.models import ChargeRate
 
     for effective_from, exchange_rate in PERIODS:
         for segment, rates in SEGMENTS.items():

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from trading.models import ChargeRate, Order
 from tradingsite.exceptions import ApplicationError
-
-from .models import ChargeRate, Order
 
 PAISA = Decimal("0.01")
 ZERO = Decimal("0")

@@ -19,14 +19,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections, connection, connections, transaction
 
+from trading.bars import BarBuilder, bars_write, partitions_ensure
+from trading.brokers.paper import instruments_with_resting_orders, resting_orders_work
+from trading.feeds import FeedInstrument, ReplayFeed, SimulatedFeed, replay_events_from_csv
+from trading.models import Instrument
+from trading.prices import price_key, quote_key
+from trading.streams import pubsub_channel
 from tradingsite.exceptions import ValidationError
-
-from .bars import BarBuilder, bars_write, partitions_ensure
-from .brokers.paper import instruments_with_resting_orders, resting_orders_work
-from .feeds import FeedInstrument, ReplayFeed, SimulatedFeed, replay_events_from_csv
-from .models import Instrument
-from .prices import price_key, quote_key
-from .streams import pubsub_channel
 
 logger = logging.getLogger("trading.feed")
 
@@ -51,7 +50,7 @@ def feed_instruments(symbols: list[str] | None = None, *, priced_only: bool = Tr
 
 def feed_from_settings():
     if settings.FEED == "kite":
-        from .kite_feed import kite_feed_from_settings
+        from trading.kite_feed import kite_feed_from_settings
 
         return kite_feed_from_settings()
     instruments = feed_instruments(settings.FEED_INSTRUMENTS)

@@ -16,9 +16,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from trading.models import IdempotencyKey, TradingAccount
 from tradingsite.exceptions import ConflictError, UnprocessableError, ValidationError
-
-from .models import IdempotencyKey, TradingAccount
 
 # A request still in flight after this long is taken to have died with its process.
 STALE_IN_FLIGHT = timedelta(seconds=60)

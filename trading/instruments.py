@@ -9,9 +9,8 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from trading.models import Instrument
 from tradingsite.exceptions import ValidationError
-
-from .models import Instrument
 
 KITE_COLUMNS = [
     "instrument_token",

@@ -17,11 +17,10 @@ from kiteconnect import KiteConnect
 from kiteconnect import exceptions as kite_errors
 
 from audit.services import audit_record
+from trading.models import KiteLink, TradingAccount
 from tradingsite.encryption import decrypt, encrypt
 from tradingsite.exceptions import ApplicationError, ValidationError
 from tradingsite.ist import IST
-
-from .models import KiteLink, TradingAccount
 
 # Kite invalidates every access token at this time each day (IST); a new login is needed after it.
 DAILY_RESET = time(6, 0)

@@ -30,12 +30,11 @@ from kiteconnect import exceptions as kite_errors
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from trading import services
+from trading.kite import kite_client, kite_session_live
+from trading.kite_updates import KiteTrade, UpdateRefused, kite_order_update, kite_tag, trades_from_kite
+from trading.models import Instrument, KiteLink, Order, Position, TradingAccount
 from tradingsite.ist import ist_day_start
-
-from . import services
-from .kite import kite_client, kite_session_live
-from .kite_updates import KiteTrade, UpdateRefused, kite_order_update, kite_tag, trades_from_kite
-from .models import Instrument, KiteLink, Order, Position, TradingAccount
 
 logger = logging.getLogger(__name__)
 ACTOR = "system:reconcile"

@@ -35,14 +35,13 @@ from kiteconnect import exceptions as kite_errors
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from trading import locks, services
+from trading.kite import kite_client
+from trading.metrics import kite_updates_refused
+from trading.models import BrokerUpdate, KiteLink, Order
 from tradingsite.encryption import decrypt
 from tradingsite.exceptions import ApplicationError
 from tradingsite.ist import IST
-
-from . import locks, services
-from .kite import kite_client
-from .metrics import kite_updates_refused
-from .models import BrokerUpdate, KiteLink, Order
 
 logger = logging.getLogger(__name__)
 TAG_LENGTH = 20  # Kite's limit for a tag; an order's tag is the start of its client order id

@@ -4,7 +4,7 @@ Every writer that touches an account's cash, positions or orders locks the accou
 two writers for one account never interleave and never deadlock.
 """
 
-from .models import Instrument, Order, Position, TradingAccount
+from trading.models import Instrument, Order, Position, TradingAccount
 
 
 def account_lock(account_id: int) -> TradingAccount:

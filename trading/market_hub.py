@@ -19,8 +19,8 @@ import redis.asyncio as aioredis
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from .feed_runner import tick_group
-from .streams import pubsub_channel
+from trading.feed_runner import tick_group
+from trading.streams import pubsub_channel
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .brokers import broker_for
-from .models import Order, OutboxEntry
+from trading.brokers import broker_for
+from trading.models import Order, OutboxEntry
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def entry_next(order_id: int) -> None:
     """Hand the order's next waiting entry to a worker (the sweep finds it otherwise)."""
     following = OutboxEntry.objects.filter(order_id=order_id, sent_at__isnull=True).order_by("pk").first()
     if following is not None and settings.OUTBOX_DISPATCH == "celery":
-        from .tasks import outbox_send as task
+        from trading.tasks import outbox_send as task
 
         task.delay(following.pk)
 

@@ -7,9 +7,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from trading.models import DayBar, Instrument, MinuteBar
 from tradingsite.ist import ist_day_start
-
-from .models import DayBar, Instrument, MinuteBar
 
 
 def price_key(instrument_token: int) -> str:

@@ -12,9 +12,8 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from django.utils import timezone
 
 from portfolio.selectors import AccountBook
+from trading.models import Instrument, Order, TradingAccount
 from tradingsite.exceptions import UnprocessableError
-
-from .models import Instrument, Order, TradingAccount
 
 PAISA = Decimal("0.01")
 

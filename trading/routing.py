@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import consumers
+from trading import consumers
 
 websocket_urlpatterns = [
     path("ws/market/", consumers.MarketConsumer.as_asgi()),

@@ -4,10 +4,9 @@ from datetime import datetime, time
 
 from django.db.models import Q, QuerySet
 
+from trading.models import Instrument, Order, Strategy, Trade, TradingAccount
 from tradingsite.exceptions import NotFoundError, ValidationError
 from tradingsite.ist import IST
-
-from .models import Instrument, Order, Strategy, Trade, TradingAccount
 
 
 def accounts_for_user(user) -> QuerySet[TradingAccount]:

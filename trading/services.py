@@ -17,13 +17,12 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from portfolio.selectors import AccountBook, account_book
+from trading import locks, streams
+from trading.charges import charges_for_fill
+from trading.models import Instrument, Order, OutboxEntry, Strategy, Trade, TradingAccount
+from trading.prices import price_last
+from trading.risk import OrderIntent, RiskRejection, risk_check
 from tradingsite.exceptions import ConflictError, ValidationError
-
-from . import locks, streams
-from .charges import charges_for_fill
-from .models import Instrument, Order, OutboxEntry, Strategy, Trade, TradingAccount
-from .prices import price_last
-from .risk import OrderIntent, RiskRejection, risk_check
 
 ZERO = Decimal("0")
 PAISA = Decimal("0.01")
@@ -196,7 +195,7 @@ def outbox_notify(entry: OutboxEntry) -> None:
     an accepted order failed, inviting a duplicate.
     """
     if settings.OUTBOX_DISPATCH == "celery":
-        from .tasks import outbox_send
+        from trading.tasks import outbox_send
 
         transaction.on_commit(lambda: outbox_send.delay(entry.pk), robust=True)
 

@@ -2,9 +2,9 @@
 
 from django.db import transaction
 
-from . import locks
-from .models import Order, Position, TradingAccount
-from .services import IllegalTransition, order_cancel, order_place
+from trading import locks
+from trading.models import Order, Position, TradingAccount
+from trading.services import IllegalTransition, order_cancel, order_place
 
 SQUAREOFF_TAG = "squareoff"
 

@@ -1,8 +1,7 @@
 from django.urls import path
 
 from audit import apis as audit_apis
-
-from . import apis
+from trading import apis
 
 urlpatterns = [
     path("instruments", apis.InstrumentListApi.as_view(), name="instrument-list"),

@@ -17,11 +17,10 @@ from portfolio.selectors import (
     strategies_ranked,
     traded_value_by_symbol,
 )
-
-from .apis import AccountOutput
-from .kite import kite_session_live
-from .models import Instrument, KiteLink, Order, TradingAccount
-from .selectors import accounts_for_user
+from trading.apis import AccountOutput
+from trading.kite import kite_session_live
+from trading.models import Instrument, KiteLink, Order, TradingAccount
+from trading.selectors import accounts_for_user
 
 WATCHLIST_SIZE = 50
 

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
-from .models import ApiToken
-from .tokens import api_token_revoke
+from tradingsite.models import ApiToken
+from tradingsite.tokens import api_token_revoke
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

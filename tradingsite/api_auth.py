@@ -7,8 +7,8 @@ A token never grants more than its user's role allows: permissions are still the
 from rest_framework import authentication, exceptions
 from rest_framework.permissions import SAFE_METHODS
 
-from .models import ApiToken
-from .tokens import TOKEN_PREFIX, api_token_for_key
+from tradingsite.models import ApiToken
+from tradingsite.tokens import TOKEN_PREFIX, api_token_for_key
 
 
 def bearer_credential(request) -> str | None:

@@ -8,7 +8,7 @@ class TradingSiteConfig(AppConfig):
 
     def ready(self):
         # auth_backends and login_limits connect signal receivers; schema registers the API auth schemes.
-        from . import auth_backends, checks, login_limits, roles, schema  # noqa: F401
+        from tradingsite import auth_backends, checks, login_limits, roles, schema  # noqa: F401
 
         # Runs after every migrate (and test database creation), once all permissions exist.
         post_migrate.connect(roles.roles_sync_after_migrate, dispatch_uid="tradingsite.roles_sync")

@@ -14,8 +14,7 @@ from django.conf import settings  # noqa: E402
 from whitenoise import WhiteNoise  # noqa: E402
 
 from trading.routing import websocket_urlpatterns  # noqa: E402
-
-from .wsgi_bridge import WsgiBridge  # noqa: E402
+from tradingsite.wsgi_bridge import WsgiBridge  # noqa: E402
 
 # HTTP: WhiteNoise serves /static/ ahead of Django; everything else runs through Django's WSGI handler
 # on a pool thread (see wsgi_bridge for why not Django's ASGI handler).

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
-from .login_limits import LOCKED_MESSAGE, login_locked
+from tradingsite.login_limits import LOCKED_MESSAGE, login_locked
 
 PERMISSIONS_CACHE_SECONDS = 300
 

@@ -9,7 +9,7 @@ from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
-from .request_errors import body_error, body_error_log
+from tradingsite.request_errors import body_error, body_error_log
 
 
 class ApplicationError(Exception):

@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpResponseForbidden
 
-from .login_limits import LOCKED_MESSAGE, login_locked
+from tradingsite.login_limits import LOCKED_MESSAGE, login_locked
 
 
 class LimitedAuthenticationForm(AuthenticationForm):

@@ -12,7 +12,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.core.cache import cache
 from django.dispatch import receiver
 
-from .counters import counts_increment
+from tradingsite.counters import counts_increment
 
 WINDOW_SECONDS = 3600
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
-from .roles import STATUS_ROLES, user_roles
+from tradingsite.roles import STATUS_ROLES, user_roles
 
 
 @dataclass(frozen=True)

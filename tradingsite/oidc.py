@@ -28,8 +28,7 @@ from requests.auth import HTTPBasicAuth
 from rest_framework import exceptions
 
 from audit.services import audit_record
-
-from .roles import ROLES, user_roles_set
+from tradingsite.roles import ROLES, user_roles_set
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import requests
 from django.db import connection
 
-from .embedded import database_url_of, free_port
+from tradingsite.embedded import database_url_of, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

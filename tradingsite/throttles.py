@@ -11,8 +11,8 @@ import time
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
-from .counters import counts_increment
-from .models import ApiToken
+from tradingsite.counters import counts_increment
+from tradingsite.models import ApiToken
 
 logger = logging.getLogger(__name__)
 WINDOW_SECONDS = 60

@@ -10,9 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-
-from .exceptions import NotFoundError, ValidationError
-from .models import ApiToken
+from tradingsite.exceptions import NotFoundError, ValidationError
+from tradingsite.models import ApiToken
 
 TOKEN_PREFIX = "tsk_"
 # last_used_at is written at most this often per token, so a busy token does not write on every call.

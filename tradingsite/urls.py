@@ -6,8 +6,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationRequestView, OIDCLogoutV
 
 from trading import kite_views
 from trading import views as trading_views
-
-from . import health, login, oidc, views
+from tradingsite import health, login, oidc, views
 
 admin.site.site_header = "Trading platform back office"
 admin.site.site_title = "Trading platform"

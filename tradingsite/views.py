@@ -12,12 +12,11 @@ from django.views.decorators.http import require_POST
 
 from audit.models import AuditEvent
 from audit.tasks import LAST_VERIFY_CACHE_KEY
-
-from .exceptions import ApplicationError, NotFoundError
-from .health import database_check, redis_check
-from .models import ApiToken
-from .roles import STATUS_ROLES, user_roles
-from .tokens import api_token_create, api_token_revoke, api_tokens_for_user
+from tradingsite.exceptions import ApplicationError, NotFoundError
+from tradingsite.health import database_check, redis_check
+from tradingsite.models import ApiToken
+from tradingsite.roles import STATUS_ROLES, user_roles
+from tradingsite.tokens import api_token_create, api_token_revoke, api_tokens_for_user
 
 
 @login_required

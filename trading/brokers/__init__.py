@@ -3,9 +3,8 @@
 
 from typing import Protocol
 
+from trading.models import Order, TradingAccount
 from tradingsite.exceptions import ApplicationError
-
-from ..models import Order, TradingAccount
 
 
 class Broker(Protocol):
@@ -25,12 +24,12 @@ class BrokerUnavailable(ApplicationError):
 
 def broker_for(account: TradingAccount) -> Broker:
     if account.broker == TradingAccount.Broker.PAPER:
-        from .paper import PaperExchange
+        from trading.brokers.paper import PaperExchange
 
         return PaperExchange()
     if account.broker == TradingAccount.Broker.KITE:
-        from ..models import KiteLink
-        from .kite import KiteBroker
+        from trading.brokers.kite import KiteBroker
+        from trading.models import KiteLink
 
         link = KiteLink.objects.filter(account=account).first()
         if link is not None:

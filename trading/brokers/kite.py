@@ -16,14 +16,13 @@ from django.db import transaction
 from django.utils import timezone
 from kiteconnect import exceptions as kite_errors
 
+from trading import locks, services
+from trading.brokers import BrokerUnavailable
+from trading.kite import kite_client, kite_session_live
+from trading.kite_updates import UpdateRefused, kite_order_update, kite_tag, trades_from_kite
+from trading.models import KiteLink, Order, OutboxEntry
 from tradingsite.counters import members_add, members_remove
 from tradingsite.ist import IST
-
-from .. import locks, services
-from ..kite import kite_client, kite_session_live
-from ..kite_updates import UpdateRefused, kite_order_update, kite_tag, trades_from_kite
-from ..models import KiteLink, Order, OutboxEntry
-from . import BrokerUnavailable
 
 # Kite's own protection for orders at market: -1 lets Kite apply its standard band.
 MARKET_PROTECTION = -1

@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from .. import services
-from ..models import Instrument, Order, PaperExchangeOrder, TradingAccount
-from ..prices import price_last
+from trading import services
+from trading.models import Instrument, Order, PaperExchangeOrder, TradingAccount
+from trading.prices import price_last
 
 BUY = Order.TransactionType.BUY
 _ids = itertools.count()
@@ -125,7 +125,7 @@ def paper_tick(*, instrument: Instrument, price: Decimal, volume: int = 0) -> in
 
     Returns how many orders were looked at.
     """
-    from ..prices import price_record
+    from trading.prices import price_record
 
     price_record(instrument=instrument, price=price, volume=volume)
     return resting_orders_work(instrument_id=instrument.pk, price=price, volume=volume)
