@@ -42,11 +42,12 @@ READY = """() => {
 
 
 def fixtures() -> None:
-    from trading.bars import BarBuilder, bars_write
-    from trading.instruments import instruments_seed_demo
+    from trading.brokers.dispatch import outbox_sweep
+    from trading.market.bars import BarBuilder, bars_write
+    from trading.market.instruments import instruments_seed_demo
     from trading.models import Instrument
-    from trading.outbox import outbox_sweep
-    from trading.services import account_create, order_place
+    from trading.orders.accounts import account_create
+    from trading.orders.services import order_place
     from tradingsite.roles import TRADER, user_create
 
     instruments_seed_demo()

@@ -28,8 +28,10 @@ from django.db import connection  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 
 from tests.fakes.kite import FIXTURES, FakeTicker, packet_with  # noqa: E402
-from trading.feed_runner import FeedRunner, feed_instruments, tick_group  # noqa: E402
-from trading.kite_feed import KiteFeed  # noqa: E402
+from trading.feeds.base import feed_instruments  # noqa: E402
+from trading.feeds.kite import KiteFeed  # noqa: E402
+from trading.feeds.runner import FeedRunner  # noqa: E402
+from trading.realtime.streams import tick_group  # noqa: E402
 
 INSTRUMENTS = int(os.environ.get("BENCH_KITE_INSTRUMENTS", "3000"))
 WARMUP = float(os.environ.get("BENCH_KITE_WARMUP", "3"))

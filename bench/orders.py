@@ -37,9 +37,9 @@ TARGET_P95_MS = 25.0
 
 def fixtures() -> list[tuple[str, int]]:
     """20 traders with a paper account each and an API token; one instrument with a price."""
+    from trading.market.prices import price_record
     from trading.models import Instrument
-    from trading.prices import price_record
-    from trading.services import account_create, account_limits_set
+    from trading.orders.accounts import account_create, account_limits_set
     from tradingsite.roles import TRADER, user_create
     from tradingsite.tokens import api_token_create
 

@@ -9,8 +9,8 @@ from django.db import connection
 from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 
 from portfolio.models import PnlDaily
+from trading.market.prices import price_last
 from trading.models import Instrument, Order, Position, Trade, TradingAccount
-from trading.prices import price_last
 from tradingsite.ist import ist_day_start
 
 ZERO = Decimal("0")

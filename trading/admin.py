@@ -1,6 +1,5 @@
 from django.contrib import admin, messages
 
-from trading.approvals import approval_decide
 from trading.models import (
     ApprovalRequest,
     ChargeRate,
@@ -12,6 +11,7 @@ from trading.models import (
     Trade,
     TradingAccount,
 )
+from trading.orders.approvals import approval_decide
 from tradingsite.admin import ReadOnlyAdmin
 from tradingsite.exceptions import ApplicationError
 

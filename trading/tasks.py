@@ -2,7 +2,7 @@ import logging
 
 from celery import shared_task
 
-from trading import outbox
+from trading.brokers import dispatch as outbox
 
 logger = logging.getLogger(__name__)
 
@@ -26,21 +26,21 @@ def outbox_sweep() -> None:
 
 @shared_task(ignore_result=True)
 def paper_session_close() -> None:
-    from trading.sessions import day_orders_expire
+    from trading.orders.sessions import day_orders_expire
 
     day_orders_expire()
 
 
 @shared_task(ignore_result=True)
 def paper_mis_squareoff() -> None:
-    from trading.sessions import mis_squareoff
+    from trading.orders.sessions import mis_squareoff
 
     mis_squareoff()
 
 
 @shared_task(ignore_result=True)
 def idempotency_keys_purge() -> None:
-    from trading.idempotency import idempotency_keys_purge as purge
+    from trading.orders.idempotency import idempotency_keys_purge as purge
 
     purge()
 
@@ -52,7 +52,7 @@ def bars_rollup_recent() -> None:
 
     from django.utils import timezone
 
-    from trading.bars import bars_rollup
+    from trading.market.bars import bars_rollup
 
     now = timezone.now()
     bars_rollup("1h", since=now - timedelta(hours=2))
@@ -62,7 +62,7 @@ def bars_rollup_recent() -> None:
 @shared_task(ignore_result=True)
 def bars_maintain() -> None:
     """Minute-bar partitions ahead of time, then retention."""
-    from trading.bars import bars_retention_apply, partitions_ensure
+    from trading.market.bars import bars_retention_apply, partitions_ensure
 
     partitions_ensure()
     bars_retention_apply()
@@ -71,7 +71,7 @@ def bars_maintain() -> None:
 @shared_task(ignore_result=True)
 def kite_reconcile():
     """Every account with a live Kite session: apply what Kite did that its updates did not tell us."""
-    from trading.kite_reconcile import kite_reconcile as reconcile
+    from trading.kite.reconcile import kite_reconcile as reconcile
     from trading.models import KiteLink
 
     for link in KiteLink.objects.exclude(access_token_encrypted=""):

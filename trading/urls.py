@@ -1,7 +1,7 @@
 from django.urls import path
 
 from audit import apis as audit_apis
-from trading import apis
+from trading.apis import orders as apis
 
 urlpatterns = [
     path("instruments", apis.InstrumentListApi.as_view(), name="instrument-list"),

@@ -17,10 +17,10 @@ from portfolio.selectors import (
     strategies_ranked,
     traded_value_by_symbol,
 )
-from trading.apis import AccountOutput
-from trading.kite import kite_session_live
+from trading.apis.orders import AccountOutput
+from trading.kite.client import kite_session_live
 from trading.models import Instrument, KiteLink, Order, TradingAccount
-from trading.selectors import accounts_for_user
+from trading.orders.selectors import accounts_for_user
 
 WATCHLIST_SIZE = 50
 

@@ -13,7 +13,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from whitenoise import WhiteNoise  # noqa: E402
 
-from trading.routing import websocket_urlpatterns  # noqa: E402
+from trading.realtime.routing import websocket_urlpatterns  # noqa: E402
 from tradingsite.wsgi_bridge import WsgiBridge  # noqa: E402
 
 # HTTP: WhiteNoise serves /static/ ahead of Django; everything else runs through Django's WSGI handler

@@ -4,8 +4,8 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView, OIDCLogoutView
 
-from trading import kite_views
 from trading import views as trading_views
+from trading.kite import views as kite_views
 from tradingsite import health, login, oidc, views
 
 admin.site.site_header = "Trading platform back office"

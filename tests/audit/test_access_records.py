@@ -13,7 +13,7 @@ from audit.models import AuditEvent
 from tests.conftest import PASSWORD
 from tests.trading.conftest import instrument_make
 from tests.tradingsite.test_unauthenticated import unauthenticated_count
-from trading.services import account_create
+from trading.orders.accounts import account_create
 from tradingsite.login_limits import failures_key
 from tradingsite.tokens import api_token_create
 

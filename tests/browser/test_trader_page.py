@@ -11,7 +11,8 @@ from playwright.sync_api import expect
 from tests.threads import wait_for
 from tests.trading.conftest import instrument_make
 from trading.models import Instrument, Order, Trade, TradingAccount
-from trading.services import account_create, order_cancel, order_place
+from trading.orders.accounts import account_create
+from trading.orders.services import order_cancel, order_place
 
 from .conftest import logged_in_page
 

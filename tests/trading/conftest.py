@@ -4,11 +4,12 @@ import pytest
 from django.utils import timezone
 
 from tests.fakes.kite import USER_ID, FakeKite, FakeTicker
-from trading.kite import token_expiry
+from trading.brokers.dispatch import outbox_sweep
+from trading.kite.client import token_expiry
+from trading.market.prices import price_record
 from trading.models import Instrument, KiteLink, Order, TradingAccount
-from trading.outbox import outbox_sweep
-from trading.prices import price_record
-from trading.services import account_create, order_place
+from trading.orders.accounts import account_create
+from trading.orders.services import order_place
 from tradingsite.encryption import encrypt
 
 D = Decimal
@@ -128,6 +129,6 @@ def no_pause(settings):
 
 def reconcile(kite) -> dict:
     """Reconcile the `kite` fixture's account now."""
-    from trading.kite_reconcile import kite_reconcile
+    from trading.kite.reconcile import kite_reconcile
 
     return kite_reconcile(KiteLink.objects.get(account=kite.account))

@@ -8,9 +8,9 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from tests.conftest import api_for
-from trading.idempotency import idempotency_begin, request_fingerprint
 from trading.models import Order
-from trading.services import account_create
+from trading.orders.accounts import account_create
+from trading.orders.idempotency import idempotency_begin, request_fingerprint
 
 from .conftest import settle
 

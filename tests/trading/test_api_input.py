@@ -9,8 +9,8 @@ from django.conf import settings
 
 from audit.models import AuditEvent
 from tests.conftest import api_for
-from trading.approvals import request_open
 from trading.models import ApprovalRequest, Order, OutboxEntry, TradingAccount
+from trading.orders.approvals import request_open
 
 from .conftest import instrument_make, settle
 from .test_api import BUY_5

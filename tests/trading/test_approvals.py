@@ -8,7 +8,7 @@ import pytest
 from audit.models import AuditEvent
 from tests.conftest import api_for
 from trading.models import ApprovalRequest, TradingAccount
-from trading.services import account_create
+from trading.orders.accounts import account_create
 
 pytestmark = pytest.mark.django_db
 D = Decimal

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from trading.bars import (
+from trading.market.bars import (
     BarBuilder,
     bars_history,
     bars_retention_apply,

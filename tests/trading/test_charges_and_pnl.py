@@ -8,8 +8,8 @@ import pytest
 
 from trading.brokers.paper import paper_tick
 from trading.models import Order, Position, Trade, TradingAccount
-from trading.services import fill_apply
-from trading.sessions import SQUAREOFF_TAG, mis_squareoff
+from trading.orders.fills import fill_apply
+from trading.orders.sessions import SQUAREOFF_TAG, mis_squareoff
 
 from .conftest import refreshed, settle
 

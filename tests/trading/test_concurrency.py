@@ -14,10 +14,11 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from tests.threads import run_threads, wait_for
+from trading.brokers.dispatch import outbox_sweep
 from trading.brokers.paper import PaperExchange
 from trading.models import Order, OutboxEntry, PaperExchangeOrder, Position, Trade
-from trading.outbox import outbox_sweep
-from trading.services import account_limits_set, order_cancel
+from trading.orders.accounts import account_limits_set
+from trading.orders.services import order_cancel
 from tradingsite.celery import app as celery_app
 from tradingsite.embedded import database_url_of
 from tradingsite.tokens import api_token_create

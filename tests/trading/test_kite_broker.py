@@ -13,9 +13,9 @@ from prometheus_client import REGISTRY
 
 from audit.models import AuditEvent
 from trading.brokers.kite import kite_tag
-from trading.kite_reconcile import kite_reconcile
+from trading.kite.reconcile import kite_reconcile
 from trading.models import KiteLink, Order, OutboxEntry, Trade
-from trading.services import order_cancel, order_modify
+from trading.orders.services import order_cancel, order_modify
 from tradingsite.exceptions import ValidationError
 
 from .conftest import kite_place, refreshed, settle

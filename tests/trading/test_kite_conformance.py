@@ -142,7 +142,7 @@ def test_the_fakes_answers_carry_every_field_of_the_official_ones(kite, alice, i
 
 
 def kite_client_for(kite: FakeKite):
-    from trading.kite import kite_client
+    from trading.kite.client import kite_client
     from trading.models import KiteLink
 
     return kite_client(KiteLink.objects.get(account=kite.account))

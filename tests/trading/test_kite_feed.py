@@ -20,12 +20,13 @@ from tests.fakes.kite import (
     sample_full_packet,
 )
 from tests.threads import wait_for
-from trading.feed_runner import FeedRunner, feed_from_settings
-from trading.feeds import FeedInstrument
-from trading.kite_feed import TOKENS_PER_CONNECTION, KiteFeed
-from trading.kite_reconcile import kite_reconcile
+from trading.feeds.base import FeedInstrument
+from trading.feeds.configured import feed_from_settings
+from trading.feeds.kite import TOKENS_PER_CONNECTION, KiteFeed
+from trading.feeds.runner import FeedRunner
+from trading.kite.reconcile import kite_reconcile
+from trading.market.prices import price_key
 from trading.models import BrokerUpdate, KiteLink, MinuteBar, Order, Position, Trade
-from trading.prices import price_key
 from tradingsite.exceptions import ValidationError
 
 from .conftest import instrument_make, kite_place, refreshed

@@ -15,9 +15,9 @@ from django.test import Client
 
 from audit.models import AuditEvent
 from tests.threads import run_threads, wait_for
-from trading.kite_updates import kite_postback_receive, kite_ticker_order_update
+from trading.kite.updates import kite_postback_receive, kite_ticker_order_update
 from trading.models import KiteLink, Order, OutboxEntry, Position, Trade, TradingAccount
-from trading.services import account_halt, order_cancel
+from trading.orders.services import account_halt, order_cancel
 
 from .conftest import instrument_make, kite_place, reconcile, refreshed, settle
 
@@ -222,7 +222,7 @@ def test_a_cancel_before_the_placement_is_sent_never_reaches_kite(kite, alice, i
 
 @pytest.mark.django_db
 def test_a_modification_waits_for_kite_and_a_refused_one_leaves_the_order_as_it_was(kite, alice, infy):
-    from trading.services import order_modify
+    from trading.orders.services import order_modify
 
     order = kite_place(kite, alice, infy, send=True, order_type="LIMIT", price=D("1490.00"))
     order_modify(order=refreshed(order), price=D("1491.00"), modified_by=alice)
@@ -242,7 +242,7 @@ def test_a_modification_waits_for_kite_and_a_refused_one_leaves_the_order_as_it_
 
 @pytest.mark.django_db(transaction=True)
 def test_mis_square_off_run_twice_at_once_and_again_places_one_closing_order_at_kite(kite, alice, infy, client):
-    from trading.sessions import SQUAREOFF_TAG, mis_squareoff
+    from trading.orders.sessions import SQUAREOFF_TAG, mis_squareoff
 
     bought = kite_place(kite, alice, infy, send=True, product="MIS", quantity=3)
     post(client, kite.fill(bought.broker_order_id, 3, 1500.0))
@@ -262,7 +262,7 @@ def test_mis_square_off_run_twice_at_once_and_again_places_one_closing_order_at_
 
 @pytest.mark.django_db(transaction=True)
 def test_a_modification_made_while_the_placement_is_on_its_way_reaches_kite_after_it(kite, alice, infy):
-    from trading.services import order_modify
+    from trading.orders.services import order_modify
 
     order = kite_place(kite, alice, infy, order_type="LIMIT", price=D("1490.00"))
 
@@ -333,7 +333,7 @@ def test_one_kite_order_id_belongs_to_one_order_of_an_account(kite, alice, infy)
 
 @pytest.mark.django_db
 def test_a_modification_before_the_placement_is_sent_goes_out_with_the_placement(kite, alice, infy):
-    from trading.services import order_modify
+    from trading.orders.services import order_modify
 
     order = kite_place(kite, alice, infy, order_type="LIMIT", price=D("1490.00"))
     order_modify(order=order, price=D("1491.00"), modified_by=alice)

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from tests.fakes.kite import FakeKite
-from trading.kite import token_expiry
+from trading.kite.client import token_expiry
 from trading.models import KiteLink, TradingAccount
-from trading.services import account_create
+from trading.orders.accounts import account_create
 from tradingsite.encryption import decrypt
 from tradingsite.ist import IST
 

@@ -9,10 +9,12 @@ from django.db import connection
 
 from audit.models import AuditEvent
 from tests.fakes.kite import FakeKite
-from trading.kite import token_expiry
-from trading.kite_updates import kite_ticker_order_update
+from trading.kite.client import token_expiry
+from trading.kite.updates import kite_ticker_order_update
 from trading.models import KiteLink, Order, Trade, TradingAccount
-from trading.services import account_create, fill_apply, order_cancel, order_modify
+from trading.orders.accounts import account_create
+from trading.orders.fills import fill_apply
+from trading.orders.services import order_cancel, order_modify
 from tradingsite.encryption import encrypt
 
 from .conftest import kite_place, reconcile, refreshed, settle
@@ -223,7 +225,7 @@ def test_one_accounts_failing_reconciliation_does_not_stop_the_others(kite, alic
 
 @pytest.mark.django_db
 def test_one_kite_user_cannot_be_linked_to_two_accounts(kite, alice):
-    from trading.kite import KiteError, kite_session_complete
+    from trading.kite.client import KiteError, kite_session_complete
 
     other = account_create(owner=alice, name="alice-kite-2", cash=D("1"), broker=TradingAccount.Broker.KITE)
     link = KiteLink.objects.create(account=other, api_key="kiteapp1", api_secret_encrypted=encrypt("secret"))

@@ -12,12 +12,13 @@ from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from trading.bars import BarBuilder, bars_write
-from trading.feed_runner import FeedRunner, feed_instruments
-from trading.feeds import ReplayFeed, replay_events_from_csv
-from trading.instruments import NIFTY_50, instruments_import, instruments_seed_demo
+from trading.feeds.base import feed_instruments
+from trading.feeds.replay import ReplayFeed, replay_events_from_csv
+from trading.feeds.runner import FeedRunner
+from trading.market.bars import BarBuilder, bars_write
+from trading.market.instruments import NIFTY_50, instruments_import, instruments_seed_demo
+from trading.market.prices import price_key
 from trading.models import DayBar, Instrument, MinuteBar
-from trading.prices import price_key
 from tradingsite.exceptions import ValidationError
 
 from .conftest import instrument_make
@@ -305,7 +306,7 @@ def test_replaying_stored_daily_bars_rebuilds_the_same_daily_bars(tmp_path):
 
     asyncio.run(FeedRunner(ReplayFeed(events, instruments, speed=0), flush_seconds=0).run())
 
-    from trading.bars import bars_rollup
+    from trading.market.bars import bars_rollup
 
     bars_rollup("1d", since=datetime(2019, 12, 1, tzinfo=UTC), until=datetime(2020, 3, 1, tzinfo=UTC))
     days = list(DayBar.objects.order_by("ts"))

@@ -23,10 +23,12 @@ from hypothesis.stateful import (
 )
 
 from tests.conftest import persona
+from trading.brokers.dispatch import outbox_send
 from trading.brokers.paper import paper_tick
 from trading.models import Order, OutboxEntry, Position, Trade, TradingAccount
-from trading.outbox import outbox_send
-from trading.services import TRANSITIONS, account_create, order_cancel, order_modify, order_place
+from trading.orders.accounts import account_create
+from trading.orders.services import order_cancel, order_modify, order_place
+from trading.orders.states import TRANSITIONS
 from tradingsite.exceptions import ApplicationError
 
 from .conftest import instrument_make

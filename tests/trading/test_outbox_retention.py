@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from trading.brokers.dispatch import outbox_retention_apply
 from trading.models import OutboxEntry
-from trading.outbox import outbox_retention_apply
 
 from .conftest import settle
 

@@ -4,9 +4,9 @@ import json
 import re
 from decimal import Decimal
 
+from trading.market.prices import price_record
 from trading.models import Order
-from trading.prices import price_record
-from trading.services import account_create
+from trading.orders.accounts import account_create
 
 from .conftest import refreshed, settle
 

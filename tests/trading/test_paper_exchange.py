@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from trading.brokers.paper import paper_tick
-from trading.idempotency import idempotency_keys_purge
 from trading.models import IdempotencyKey, Order
+from trading.orders.idempotency import idempotency_keys_purge
 
 from .conftest import refreshed, settle
 from .test_api import BUY_5, api_for

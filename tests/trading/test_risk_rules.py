@@ -5,9 +5,10 @@ from decimal import Decimal
 import pytest
 
 from audit.models import AuditEvent
+from trading.market.prices import price_record
 from trading.models import Order, TradingAccount
-from trading.prices import price_record
-from trading.services import account_halt, account_limits_set, account_status_set, order_cancel
+from trading.orders.accounts import account_limits_set, account_status_set
+from trading.orders.services import account_halt, order_cancel
 
 from .conftest import instrument_make, refreshed, settle
 

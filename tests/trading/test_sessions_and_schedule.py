@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from portfolio.models import PnlDaily
 from portfolio.services import pnl_daily_record
 from trading.models import Order
-from trading.sessions import day_orders_expire
+from trading.orders.sessions import day_orders_expire
 
 from .conftest import refreshed, settle
 

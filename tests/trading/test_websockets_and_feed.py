@@ -12,11 +12,15 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 
-from trading.feed_runner import FeedRunner, feed_instruments, tick_group
-from trading.feeds import ReplayEvent, ReplayFeed, SimulatedFeed
+from trading.feeds.base import feed_instruments
+from trading.feeds.replay import ReplayEvent, ReplayFeed
+from trading.feeds.runner import FeedRunner
+from trading.feeds.simulated import SimulatedFeed
+from trading.market.prices import price_key
 from trading.models import MinuteBar, Order, Position
-from trading.prices import price_key
-from trading.services import account_create, order_place
+from trading.orders.accounts import account_create
+from trading.orders.services import order_place
+from trading.realtime.streams import tick_group
 
 from .conftest import instrument_make, settle
 

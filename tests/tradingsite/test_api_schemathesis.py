@@ -14,7 +14,8 @@ from schemathesis import GenerationMode
 from schemathesis.core.parameters import ParameterLocation
 
 from tests.trading.conftest import instrument_make
-from trading.services import account_create, account_limits_set, order_place
+from trading.orders.accounts import account_create, account_limits_set
+from trading.orders.services import order_place
 from tradingsite.tokens import api_token_create
 
 # Bounded, so the suite's run time stays predictable; every operation still gets this many requests.

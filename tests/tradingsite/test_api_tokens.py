@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from tests.trading.conftest import instrument_make
 from trading.models import Order
-from trading.services import account_create
+from trading.orders.accounts import account_create
 from tradingsite.models import ApiToken
 from tradingsite.tokens import api_token_create
 

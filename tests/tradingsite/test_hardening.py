@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from trading.services import account_create
+from trading.orders.accounts import account_create
 
 ROOT = Path(__file__).resolve().parents[2]
 

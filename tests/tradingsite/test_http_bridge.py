@@ -8,7 +8,7 @@ import pytest
 from asgiref.testing import ApplicationCommunicator
 
 from tests.trading.conftest import instrument_make
-from trading.services import account_create
+from trading.orders.accounts import account_create
 from tradingsite.tokens import api_token_create
 from tradingsite.wsgi_bridge import BUFFER_LIMIT, WsgiBridge
 

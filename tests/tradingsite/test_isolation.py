@@ -18,8 +18,8 @@ from django.core.cache.backends.redis import RedisCache
 from django.utils.module_loading import import_string
 
 from tests.conftest import RUN_PREFIX
-from trading.prices import price_key
-from trading.streams import _send, pubsub_channel, user_group
+from trading.market.prices import price_key
+from trading.realtime.streams import _send, pubsub_channel, user_group
 
 NAMESPACE_VARIABLES = ("REDIS_NAMESPACE", "CACHE_KEY_PREFIX", "CHANNEL_LAYER_PREFIX", "CELERY_TASK_DEFAULT_QUEUE")
 SHOW_SETTINGS = """

@@ -1,28 +1,14 @@
-"""Broker adapters behind one small interface. The outbox worker calls them; they report back through
-`trading.services` (acceptance, triggers, fills, rejections), as a real broker's updates would."""
+"""Broker adapters behind one small interface (`trading.brokers.base`). The outbox's dispatcher
+(`trading.brokers.dispatch`) calls them; they report back through the order services' public functions
+(`trading.orders.services`, `fills`, `states`: acceptance, triggers, fills, rejections), as a real
+broker's updates would. The order services never import a broker."""
 
-from typing import Protocol
-
-from trading.models import Order, TradingAccount
-from tradingsite.exceptions import ApplicationError
-
-
-class Broker(Protocol):
-    def place(self, order: Order) -> None: ...
-
-    def modify(self, order: Order) -> None: ...
-
-    def cancel(self, order: Order) -> None: ...
-
-
-class BrokerUnavailable(ApplicationError):
-    """The account's broker cannot be reached or is not linked; the outbox retries later."""
-
-    code = "broker_unavailable"
-    status = 503
+from trading.brokers.base import Broker, BrokerUnavailable
+from trading.models import TradingAccount
 
 
 def broker_for(account: TradingAccount) -> Broker:
+    # Imported here so that reading the interface does not load kiteconnect (and its Twisted reactor).
     if account.broker == TradingAccount.Broker.PAPER:
         from trading.brokers.paper import PaperExchange
 

@@ -16,11 +16,11 @@ from django.db import transaction
 from django.utils import timezone
 from kiteconnect import exceptions as kite_errors
 
-from trading import locks, services
-from trading.brokers import BrokerUnavailable
-from trading.kite import kite_client, kite_session_live
-from trading.kite_updates import UpdateRefused, kite_order_update, kite_tag, trades_from_kite
+from trading.brokers.base import BrokerUnavailable
+from trading.kite.client import kite_client, kite_session_live
+from trading.kite.updates import UpdateRefused, kite_order_update, kite_tag, trades_from_kite
 from trading.models import KiteLink, Order, OutboxEntry
+from trading.orders import locks, services
 from tradingsite.counters import members_add, members_remove
 from tradingsite.ist import IST
 

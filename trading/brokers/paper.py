@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from trading import services
+from trading.market.prices import price_last
 from trading.models import Instrument, Order, PaperExchangeOrder, TradingAccount
-from trading.prices import price_last
+from trading.orders import fills, services, states
 
 BUY = Order.TransactionType.BUY
 _ids = itertools.count()
@@ -68,7 +68,7 @@ def match(order: Order, last: Decimal, volume: int | None, *, arriving: bool) ->
         price = None
     quantity = fillable_quantity(order, volume) if price is not None else 0
     if quantity:
-        services.fill_apply(order=order, quantity=quantity, price=price)
+        fills.fill_apply(order=order, quantity=quantity, price=price)
         order.refresh_from_db()
     if order.validity == Order.Validity.IOC and order.is_live:
         services.order_cancel(order=order, reason="IOC: unfilled quantity cancelled")
@@ -125,7 +125,7 @@ def paper_tick(*, instrument: Instrument, price: Decimal, volume: int = 0) -> in
 
     Returns how many orders were looked at.
     """
-    from trading.prices import price_record
+    from trading.market.prices import price_record
 
     price_record(instrument=instrument, price=price, volume=volume)
     return resting_orders_work(instrument_id=instrument.pk, price=price, volume=volume)
@@ -148,7 +148,7 @@ def resting_orders_work(*, instrument_id: int, price: Decimal, volume: int = 0) 
         count += 1
         try:
             match(order, price, volume, arriving=False)
-        except services.IllegalTransition:
+        except states.IllegalTransition:
             continue  # cancelled or filled by someone else between the query and the lock
     return count
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from trading.instruments import instruments_import
+from trading.market.instruments import instruments_import
 from tradingsite.exceptions import ApplicationError
 
 
@@ -22,8 +22,8 @@ class Command(BaseCommand):
         if (path is None) == (from_kite is None):
             raise CommandError("give either a CSV file or --from-kite ACCOUNT")
         if from_kite is not None:
-            from trading.kite import kite_link_named
-            from trading.kite_history import kite_instruments_import
+            from trading.kite.client import kite_link_named
+            from trading.kite.history import kite_instruments_import
 
             try:
                 result = kite_instruments_import(kite_link_named(from_kite), exchanges=exchanges)

@@ -28,8 +28,8 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD (IST), included")
 
     def handle(self, instrument, account, interval, start, end, **options):
-        from trading.kite import kite_link_named
-        from trading.kite_history import kite_history_import
+        from trading.kite.client import kite_link_named
+        from trading.kite.history import kite_history_import
         from trading.models import Instrument
 
         exchange, _, symbol = instrument.upper().rpartition(":")

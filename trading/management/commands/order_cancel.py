@@ -1,8 +1,8 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from trading import selectors
-from trading.services import order_cancel
+from trading.orders import selectors
+from trading.orders.services import order_cancel
 from tradingsite.exceptions import ApplicationError
 
 

@@ -3,10 +3,10 @@ from decimal import Decimal, InvalidOperation
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from trading import selectors
+from trading.brokers.dispatch import outbox_sweep
 from trading.models import Order
-from trading.outbox import outbox_sweep
-from trading.services import order_place
+from trading.orders import selectors
+from trading.orders.services import order_place
 from tradingsite.exceptions import ApplicationError
 
 

@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from portfolio.selectors import pnl_day, positions_for_account
-from trading import selectors
+from trading.orders import selectors
 
 
 class Command(BaseCommand):

@@ -17,7 +17,8 @@ class Command(BaseCommand):
     )
 
     def handle(self, **options):
-        from trading.feed_runner import FeedRunner, feed_from_settings
+        from trading.feeds.configured import feed_from_settings
+        from trading.feeds.runner import FeedRunner
 
         try:
             feed = feed_from_settings()

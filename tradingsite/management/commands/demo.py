@@ -11,9 +11,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from trading.instruments import instruments_seed_demo
+from trading.market.instruments import instruments_seed_demo
 from trading.models import TradingAccount
-from trading.services import account_create
+from trading.orders.accounts import account_create
 from tradingsite.roles import ADMIN, COMPLIANCE, OPS, TRADER, user_create
 
 DEMO_CASH = Decimal("1000000")

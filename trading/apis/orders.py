@@ -25,10 +25,10 @@ from rest_framework.views import APIView
 
 from portfolio.models import PnlDaily
 from portfolio.selectors import pnl_history, portfolio_summary, positions_for_account
-from trading import approvals, idempotency, selectors, services
-from trading.bars import bars_history
+from trading.market.bars import bars_history
+from trading.market.prices import quotes_latest
 from trading.models import ApprovalRequest, Instrument, Order, Trade, TradingAccount
-from trading.prices import quotes_latest
+from trading.orders import approvals, idempotency, selectors, services
 from tradingsite.exceptions import ValidationError
 from tradingsite.schema import AutoSchema, ErrorDetail, ErrorOutput
 from tradingsite.serializers import OutputSerializer

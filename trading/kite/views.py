@@ -13,12 +13,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from trading.kite import kite_link_set, kite_login_url, kite_logout, kite_session_complete, kite_session_live
-from trading.kite_reconcile import kite_reconcile
-from trading.kite_updates import UpdateRefused, kite_postback_receive
+from trading.kite.client import kite_link_set, kite_login_url, kite_logout, kite_session_complete, kite_session_live
+from trading.kite.reconcile import kite_reconcile
+from trading.kite.updates import UpdateRefused, kite_postback_receive
 from trading.metrics import kite_updates_refused
 from trading.models import KiteLink
-from trading.selectors import account_for_user, accounts_for_user
+from trading.orders.selectors import account_for_user, accounts_for_user
 from tradingsite.counters import counts_increment
 from tradingsite.exceptions import ApplicationError
 from tradingsite.ist import IST

@@ -6,93 +6,29 @@ Broker updates (acceptance, triggers, fills, cancels) come back through `order_*
 which move the order through its state machine with conditional updates.
 """
 
-import uuid
-from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils import timezone
 
 from audit.services import audit_record
-from portfolio.selectors import AccountBook, account_book
-from trading import locks, streams
-from trading.charges import charges_for_fill
-from trading.models import Instrument, Order, OutboxEntry, Strategy, Trade, TradingAccount
-from trading.prices import price_last
-from trading.risk import OrderIntent, RiskRejection, risk_check
-from tradingsite.exceptions import ConflictError, ValidationError
+from portfolio.selectors import account_book
+from trading.market.prices import price_last
+from trading.models import Instrument, Order, OutboxEntry, Strategy, TradingAccount
+from trading.orders import locks
+from trading.orders.accounts import account_status_set, daily_loss_enforce
+from trading.orders.outbox import outbox_notify, place_withdraw
+from trading.orders.risk import OrderIntent, RiskRejection, risk_check
+from trading.orders.states import IllegalTransition, order_snapshot, status_set
+from trading.realtime import streams
+from tradingsite.exceptions import ValidationError
 
-ZERO = Decimal("0")
-PAISA = Decimal("0.01")
 Status = Order.Status
 
-# The state machine, as Kite's orders move: from each status, the statuses an order may move to. Kite's
-# risk check can reject an order after answering with its id, so REJECTED follows OPEN and TRIGGER
-# PENDING too; a cancel or modification waiting for the broker is `pending_request`, not a status.
-TRANSITIONS: dict[str, frozenset[str]] = {
-    Status.RECEIVED: frozenset(
-        {Status.OPEN, Status.TRIGGER_PENDING, Status.COMPLETE, Status.CANCELLED, Status.REJECTED}
-    ),
-    Status.TRIGGER_PENDING: frozenset({Status.OPEN, Status.COMPLETE, Status.CANCELLED, Status.REJECTED}),
-    Status.OPEN: frozenset({Status.OPEN, Status.COMPLETE, Status.CANCELLED, Status.REJECTED}),
-    Status.COMPLETE: frozenset(),
-    Status.CANCELLED: frozenset(),
-    Status.REJECTED: frozenset(),
-}
 # Brokers that confirm a cancel or modification later, by an order update: the request stays pending.
 CONFIRMING_BROKERS = frozenset({TradingAccount.Broker.KITE})
-
-
-class IllegalTransition(ConflictError):
-    code = "illegal_transition"
-
-
-def order_snapshot(order: Order) -> dict:
-    return {
-        "account": order.account_id,
-        "symbol": f"{order.exchange}:{order.tradingsymbol}",
-        "transaction_type": order.transaction_type,
-        "order_type": order.order_type,
-        "product": order.product,
-        "validity": order.validity,
-        "quantity": order.quantity,
-        "price": order.price,
-        "trigger_price": order.trigger_price,
-        "status": order.status,
-        "filled_quantity": order.filled_quantity,
-        "tag": order.tag,
-        "strategy": order.strategy_id,
-    }
-
-
-def status_set(order: Order, new_status: str, **fields) -> None:
-    """Move a locked order to a new status if the state machine allows it, with a conditional UPDATE."""
-    if new_status not in TRANSITIONS[order.status]:
-        raise IllegalTransition(f"order {order.pk} cannot go from {order.status} to {new_status}")
-    if new_status not in Order.LIVE:  # nothing stays pending on a finished order
-        fields.setdefault("pending_request", "")
-        fields.setdefault("pending_terms", {})
-    updated = Order.objects.filter(pk=order.pk, status=order.status).update(
-        status=new_status, updated_at=timezone.now(), **fields
-    )
-    if updated != 1:
-        raise IllegalTransition(f"order {order.pk} changed status under us (expected {order.status})")
-    order.status = new_status
-    for name, value in fields.items():
-        setattr(order, name, value)
-    streams.order_event(order)
-
-
-def daily_loss_enforce(account: TradingAccount, book: AccountBook) -> None:
-    """Move an active account to its configured status once today's loss reaches the limit."""
-    if account.status != TradingAccount.Status.ACTIVE:
-        return
-    total = book.day_total()
-    if total <= -account.daily_loss_limit:
-        reason = f"daily loss {-total:,.2f} reached the limit of {account.daily_loss_limit:,.2f}"
-        account_status_set(account=account, status=account.daily_loss_action, reason=reason, actor="system:risk")
 
 
 def order_place(
@@ -185,38 +121,6 @@ def order_place(
         )
         outbox_notify(entry)
     return order
-
-
-def outbox_notify(entry: OutboxEntry) -> None:
-    """After commit, hand the entry to a worker; with dispatch "sweep" the periodic sweep picks it up.
-
-    The hand-off is best effort (robust): the order is already committed, and if the broker cannot be
-    reached the sweep sends the entry within seconds. Failing the request here would tell the client
-    an accepted order failed, inviting a duplicate.
-    """
-    if settings.OUTBOX_DISPATCH == "celery":
-        from trading.tasks import outbox_send
-
-        transaction.on_commit(lambda: outbox_send.delay(entry.pk), robust=True)
-
-
-def place_withdraw(order: Order) -> bool:
-    """Take back an order's placement that no worker has claimed yet; True if it will now never be sent.
-
-    A conditional UPDATE, so it cannot cross a worker's claim: either the worker has the entry (the
-    order may be on its way to the broker) or it never will. A placement tried before (its answer may
-    have been lost, and the order may be at the broker) is never withdrawn.
-    """
-    return (
-        OutboxEntry.objects.filter(
-            order=order,
-            action=OutboxEntry.Action.PLACE,
-            sent_at__isnull=True,
-            claimed_at__isnull=True,
-            tried_at__isnull=True,
-        ).update(sent_at=timezone.now(), last_error="withdrawn before it was sent")
-        > 0
-    )
 
 
 def at_confirming_broker(order: Order, account: TradingAccount) -> bool:
@@ -526,172 +430,6 @@ def order_trigger(*, order: Order) -> Order:
     return order
 
 
-def position_apply(position, *, signed_quantity: int, price: Decimal) -> Decimal:
-    """Apply a fill to a position at average cost; return the P&L it realised (before charges)."""
-    held = position.quantity
-    realised = ZERO
-    if held == 0 or (held > 0) == (signed_quantity > 0):
-        position.open_cost = position.open_cost + abs(signed_quantity) * price
-    else:
-        closing = min(abs(signed_quantity), abs(held))
-        if closing == abs(held):
-            cost_closed = position.open_cost
-        else:
-            cost_closed = (position.open_cost * closing / abs(held)).quantize(PAISA, rounding=ROUND_HALF_UP)
-        proceeds = closing * price
-        realised = proceeds - cost_closed if held > 0 else cost_closed - proceeds
-        position.open_cost -= cost_closed
-        opening = abs(signed_quantity) - closing
-        if opening:  # the fill reversed the position: the rest opens at this price
-            position.open_cost = opening * price
-    position.quantity = held + signed_quantity
-    position.average_price = (
-        (position.open_cost / abs(position.quantity)).quantize(Decimal("0.0001")) if position.quantity else ZERO
-    )
-    position.realised_pnl += realised
-    return realised
-
-
-def fill_apply(
-    *, order: Order, quantity: int, price: Decimal, at: datetime | None = None, trade_id: str = ""
-) -> Trade | None:
-    """Book a fill: the trade with its charges, the order, the position and the cash, in one transaction.
-
-    The one fill service for every broker and path. `trade_id` is the broker's own id of the trade (a
-    Kite trade record): a trade already booked under it is not booked again (None is returned), which
-    is decided here under the order's lock, so two paths reporting one trade at the same moment book it
-    once. A broker's trade on an order that is no longer live here is still booked: it happened.
-    """
-    at = at or timezone.now()
-    with transaction.atomic():
-        account = locks.account_lock(order.account_id)
-        position = locks.position_lock(account=account, instrument=order.instrument, product=order.product)
-        order = locks.order_lock(order.pk)
-        if trade_id and Trade.objects.filter(order=order, trade_id=trade_id).exists():
-            return None
-        if not order.is_live and not trade_id:
-            raise IllegalTransition(f"order {order.pk} is {order.status}; a fill cannot be booked on it")
-        remaining = order.quantity - order.filled_quantity
-        if not 0 < quantity <= remaining:
-            raise ValidationError(f"fill of {quantity} on order {order.pk} with {remaining} remaining")
-        charges = charges_for_fill(
-            product=order.product,
-            transaction_type=order.transaction_type,
-            quantity=quantity,
-            price=price,
-            on=at.astimezone(timezone.get_default_timezone()).date(),
-            brokerage_so_far=order.brokerage_charged,
-        )
-        buying = order.transaction_type == Order.TransactionType.BUY
-        realised = position_apply(position, signed_quantity=quantity if buying else -quantity, price=price)
-        value = price * quantity
-        if buying:
-            position.buy_quantity += quantity
-            position.buy_value += value
-        else:
-            position.sell_quantity += quantity
-            position.sell_value += value
-        position.charges += charges.total
-        position.save()
-
-        # Delivery moves the whole value; intraday settles only its realised P&L.
-        if order.product == Order.Product.MIS:
-            cash_change = realised - charges.total
-        else:
-            cash_change = (-value if buying else value) - charges.total
-        TradingAccount.objects.filter(pk=account.pk).update(cash=F("cash") + cash_change, updated_at=timezone.now())
-
-        filled = order.filled_quantity + quantity
-        booked_value = (
-            Trade.objects.filter(order=order).aggregate(value=Sum(F("price") * F("quantity")))["value"] or ZERO
-        )
-        # From the trades themselves, not the previous rounded average: it equals the broker's.
-        average = ((booked_value + value) / filled).quantize(Decimal("0.0001"))
-        fields = {
-            "filled_quantity": filled,
-            "pending_quantity": order.quantity - filled,
-            "average_price": average,
-            "brokerage_charged": order.brokerage_charged + charges.brokerage,
-        }
-        if order.is_live:
-            status_set(order, Status.COMPLETE if filled == order.quantity else Status.OPEN, **fields)
-        else:  # a late trade of a cancelled or rejected order: less was cancelled than it said
-            fields["cancelled_quantity"] = max(order.cancelled_quantity - quantity, 0)
-            fields["pending_quantity"] = 0
-            Order.objects.filter(pk=order.pk).update(updated_at=timezone.now(), **fields)
-            for name, value in fields.items():
-                setattr(order, name, value)
-            streams.order_event(order)
-        trade = Trade.objects.create(
-            order=order,
-            account=account,
-            instrument=order.instrument,
-            broker=account.broker,
-            trade_id=trade_id or uuid.uuid4().hex[:20],
-            exchange=order.exchange,
-            tradingsymbol=order.tradingsymbol,
-            transaction_type=order.transaction_type,
-            product=order.product,
-            quantity=quantity,
-            price=price,
-            brokerage=charges.brokerage,
-            stt=charges.stt,
-            exchange_charge=charges.exchange_charge,
-            sebi_fee=charges.sebi_fee,
-            stamp_duty=charges.stamp_duty,
-            gst=charges.gst,
-            total_charges=charges.total,
-            realised_pnl=realised,
-            fill_timestamp=at,
-        )
-        streams.account_event(
-            account.owner_id,
-            "fill",
-            {
-                "account": account.pk,
-                "order": order.pk,
-                "trade_id": trade.trade_id,
-                "tradingsymbol": trade.tradingsymbol,
-                "instrument_token": order.instrument.instrument_token,
-                "transaction_type": trade.transaction_type,
-                "quantity": quantity,
-                "price": price,
-                "charges": charges.total,
-                "fill_timestamp": at,
-            },
-        )
-        audit_record(
-            action="order.fill",
-            actor="broker:" + account.broker,
-            object_type="order",
-            object_id=order.pk,
-            payload={
-                "trade_id": trade.trade_id,
-                "quantity": quantity,
-                "price": price,
-                "charges": charges.total,
-                "filled_quantity": filled,
-                "status": order.status,
-            },
-        )
-    return trade
-
-
-def account_status_set(*, account: TradingAccount, status: str, reason: str = "", actor=None) -> TradingAccount:
-    before = account.status
-    TradingAccount.objects.filter(pk=account.pk).update(status=status, status_reason=reason, updated_at=timezone.now())
-    account.status, account.status_reason = status, reason
-    streams.account_event(account.owner_id, "account", {"id": account.pk, "status": status, "reason": reason})
-    audit_record(
-        action=f"account.{status}",
-        actor=actor,
-        object_type="account",
-        object_id=account.pk,
-        payload={"before": before, "after": status, "reason": reason},
-    )
-    return account
-
-
 def account_halt(*, account: TradingAccount, reason: str, halted_by=None) -> list[Order]:
     """The kill switch: halt the account and cancel every live order in it."""
     with transaction.atomic():
@@ -701,44 +439,3 @@ def account_halt(*, account: TradingAccount, reason: str, halted_by=None) -> lis
             order_cancel(order=order, cancelled_by=halted_by, reason=f"account halted: {reason}")
             for order in Order.objects.filter(account=account, status__in=Order.LIVE).order_by("pk")
         ]
-
-
-def account_resume(*, account: TradingAccount, resumed_by=None, reason: str = "") -> TradingAccount:
-    with transaction.atomic():
-        account = locks.account_lock(account.pk)
-        if account.status == TradingAccount.Status.ACTIVE:
-            raise ConflictError(f"account {account.name} is already active")
-        return account_status_set(account=account, status=TradingAccount.Status.ACTIVE, reason=reason, actor=resumed_by)
-
-
-def account_limits_set(*, account: TradingAccount, changes: dict, changed_by=None) -> TradingAccount:
-    unknown = set(changes) - set(TradingAccount.RISK_LIMIT_FIELDS)
-    if unknown:
-        raise ValidationError(f"unknown risk limit(s): {', '.join(sorted(unknown))}")
-    with transaction.atomic():
-        account = locks.account_lock(account.pk)
-        before = {name: getattr(account, name) for name in changes}
-        for name, value in changes.items():
-            setattr(account, name, value)
-        account.save(update_fields=[*changes, "updated_at"])
-        audit_record(
-            action="account.limits_set",
-            actor=changed_by,
-            object_type="account",
-            object_id=account.pk,
-            payload={"before": before, "after": changes},
-        )
-    return account
-
-
-def account_create(*, owner, name: str, cash: Decimal, broker: str = TradingAccount.Broker.PAPER, created_by=None):
-    with transaction.atomic():
-        account = TradingAccount.objects.create(owner=owner, name=name, cash=cash, broker=broker)
-        audit_record(
-            action="account.create",
-            actor=created_by,
-            object_type="account",
-            object_id=account.pk,
-            payload={"owner": owner.get_username(), "name": name, "cash": cash, "broker": broker},
-        )
-    return account

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from trading import consumers
+from trading.realtime import consumers
 
 websocket_urlpatterns = [
     path("ws/market/", consumers.MarketConsumer.as_asgi()),

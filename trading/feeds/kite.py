@@ -26,10 +26,10 @@ from django.conf import settings
 from django.db import close_old_connections
 from kiteconnect import KiteTicker
 
-from trading.feeds import DepthLevel, FeedInstrument, Quote, Tick
-from trading.kite import kite_link_named, kite_live_client
-from trading.kite_reconcile import kite_reconcile
-from trading.kite_updates import kite_ticker_order_update
+from trading.feeds.base import DepthLevel, FeedInstrument, Quote, Tick
+from trading.kite.client import kite_link_named, kite_live_client
+from trading.kite.reconcile import kite_reconcile
+from trading.kite.updates import kite_ticker_order_update
 from trading.models import KiteLink
 from tradingsite.encryption import decrypt
 from tradingsite.exceptions import ValidationError
@@ -387,7 +387,7 @@ def feed_link() -> KiteLink:
 
 
 def kite_feed_from_settings() -> KiteFeed:
-    from trading.feed_runner import feed_instruments
+    from trading.feeds.base import feed_instruments
 
     link = feed_link()
     # Starting up: take in what happened at Kite while no feed was listening for its order messages.

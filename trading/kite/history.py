@@ -25,9 +25,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from kiteconnect import exceptions as kite_errors
 
-from trading.bars import bars_rollup, month_after, month_start, partition_create
-from trading.instruments import KITE_COLUMNS, ImportResult, instruments_import
-from trading.kite import kite_error_message, kite_live_client
+from trading.kite.client import kite_error_message, kite_live_client
+from trading.market.bars import bars_rollup, month_after, month_start, partition_create
+from trading.market.instruments import KITE_COLUMNS, ImportResult, instruments_import
 from trading.models import Instrument, KiteLink
 from tradingsite.counters import counts_increment
 from tradingsite.exceptions import ValidationError

@@ -9,8 +9,6 @@ prices to PostgreSQL and re-read which instruments have resting orders.
 import asyncio
 import logging
 import time
-from decimal import Decimal
-from pathlib import Path
 
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
@@ -19,54 +17,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections, connection, connections, transaction
 
-from trading.bars import BarBuilder, bars_write, partitions_ensure
 from trading.brokers.paper import instruments_with_resting_orders, resting_orders_work
-from trading.feeds import FeedInstrument, ReplayFeed, SimulatedFeed, replay_events_from_csv
-from trading.models import Instrument
-from trading.prices import price_key, quote_key
-from trading.streams import pubsub_channel
-from tradingsite.exceptions import ValidationError
+from trading.market.bars import BarBuilder, bars_write, partitions_ensure
+from trading.market.prices import price_key, quote_key
+from trading.realtime.streams import pubsub_channel, tick_group
 
 logger = logging.getLogger("trading.feed")
-
-
-def tick_group(instrument_token: int) -> str:
-    return f"ticks.{instrument_token}"
-
-
-def feed_instruments(symbols: list[str] | None = None, *, priced_only: bool = True) -> list[FeedInstrument]:
-    """The named instruments, or all; only those with a last price unless `priced_only` is off (an
-    exchange feed prices them itself)."""
-    instruments = Instrument.objects.order_by("pk")
-    if priced_only:
-        instruments = instruments.exclude(last_price=None)
-    if symbols:
-        instruments = instruments.filter(tradingsymbol__in=[symbol.upper() for symbol in symbols])
-    return [
-        FeedInstrument(i.pk, i.instrument_token, i.tradingsymbol, i.tick_size.normalize(), i.last_price or Decimal(0))
-        for i in instruments
-    ]
-
-
-def feed_from_settings():
-    if settings.FEED == "kite":
-        from trading.kite_feed import kite_feed_from_settings
-
-        return kite_feed_from_settings()
-    instruments = feed_instruments(settings.FEED_INSTRUMENTS)
-    if settings.FEED == "replay":
-        if not settings.FEED_REPLAY_PATH:
-            raise ValidationError("FEED=replay needs FEED_REPLAY_PATH (a CSV file or a folder of them)")
-        every = {i.tradingsymbol: i for i in feed_instruments()}
-        events = replay_events_from_csv(Path(settings.FEED_REPLAY_PATH))
-        return ReplayFeed(events, every, speed=settings.FEED_REPLAY_SPEED)
-    return SimulatedFeed(
-        instruments,
-        seed=settings.FEED_SEED,
-        ticks_per_second=settings.FEED_TICKS_PER_SECOND,
-        volatility=float(settings.FEED_VOLATILITY),
-        always_open=settings.FEED_ALWAYS_OPEN,
-    )
 
 
 LAST_PRICES_SQL = """

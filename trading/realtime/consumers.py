@@ -15,9 +15,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from audit.services import audit_record
-from trading.market_hub import market_hub
-from trading.prices import quotes_latest
-from trading.streams import user_group
+from trading.market.prices import quotes_latest
+from trading.realtime.hub import market_hub
+from trading.realtime.streams import user_group
 
 # Close codes: 4401 not logged in; 4403 the role does not allow this stream; 4400 a malformed message.
 MALFORMED = 4400

@@ -19,8 +19,7 @@ import redis.asyncio as aioredis
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from trading.feed_runner import tick_group
-from trading.streams import pubsub_channel
+from trading.realtime.streams import pubsub_channel, tick_group
 
 logger = logging.getLogger(__name__)
 

@@ -35,10 +35,10 @@ from kiteconnect import exceptions as kite_errors
 
 from audit.models import AuditEvent
 from audit.services import audit_record
-from trading import locks, services
-from trading.kite import kite_client
+from trading.kite.client import kite_client
 from trading.metrics import kite_updates_refused
 from trading.models import BrokerUpdate, KiteLink, Order
+from trading.orders import fills, locks, services, states
 from tradingsite.encryption import decrypt
 from tradingsite.exceptions import ApplicationError
 from tradingsite.ist import IST
@@ -315,7 +315,7 @@ def accept_and_book(order: Order, update: dict, kite_order_id: str, trades: list
     for trade in sorted(trades, key=lambda t: (t.at, t.trade_id)):
         if trade.order_id != kite_order_id:
             continue
-        if services.fill_apply(
+        if fills.fill_apply(
             order=order, quantity=trade.quantity, price=trade.price, at=trade.at, trade_id=trade.trade_id
         ):
             done.append(f"filled {trade.quantity} at {trade.price}")
@@ -336,13 +336,13 @@ def status_apply(order: Order, update: dict, kite_order_id: str, trades: list[Ki
             services.order_cancel(order=order, reason=f"cancelled at Kite {message}".strip(), by_broker=True)
             done.append("cancelled")
         elif order.status == Order.Status.COMPLETE and order.filled_quantity < order.quantity:
-            raise services.IllegalTransition(f"Kite says CANCELLED but the order is {order.status} here")
+            raise states.IllegalTransition(f"Kite says CANCELLED but the order is {order.status} here")
     elif status == "REJECTED":
         if order.is_live:
             services.order_broker_reject(order=order, reason=f"Kite rejected the order: {message or 'no reason given'}")
             done.append("rejected")
         elif order.status == Order.Status.COMPLETE:
-            raise services.IllegalTransition(f"Kite says REJECTED but the order is {order.status} here")
+            raise states.IllegalTransition(f"Kite says REJECTED but the order is {order.status} here")
     elif status == "COMPLETE":
         if order.filled_quantity < filled:
             done.append(f"{filled - order.filled_quantity} filled at Kite awaiting its trade records")
@@ -351,7 +351,7 @@ def status_apply(order: Order, update: dict, kite_order_id: str, trades: list[Ki
             services.order_trigger(order=order)
             done.append("triggered")
         elif not order.is_live:
-            raise services.IllegalTransition(f"Kite says OPEN but the order is {order.status} here")
+            raise states.IllegalTransition(f"Kite says OPEN but the order is {order.status} here")
     elif status not in TRANSIENT:
-        raise services.IllegalTransition(f"Kite's status {status!r} is not one the platform knows")
+        raise states.IllegalTransition(f"Kite's status {status!r} is not one the platform knows")
     return done

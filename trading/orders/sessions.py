@@ -2,9 +2,10 @@
 
 from django.db import transaction
 
-from trading import locks
 from trading.models import Order, Position, TradingAccount
-from trading.services import IllegalTransition, order_cancel, order_place
+from trading.orders import locks
+from trading.orders.services import order_cancel, order_place
+from trading.orders.states import IllegalTransition
 
 SQUAREOFF_TAG = "squareoff"
 

@@ -30,10 +30,10 @@ from kiteconnect import exceptions as kite_errors
 
 from audit.models import AuditEvent
 from audit.services import audit_record
-from trading import services
-from trading.kite import kite_client, kite_session_live
-from trading.kite_updates import KiteTrade, UpdateRefused, kite_order_update, kite_tag, trades_from_kite
+from trading.kite.client import kite_client, kite_session_live
+from trading.kite.updates import KiteTrade, UpdateRefused, kite_order_update, kite_tag, trades_from_kite
 from trading.models import Instrument, KiteLink, Order, Position, TradingAccount
+from trading.orders import accounts, services, states
 from tradingsite.ist import ist_day_start
 
 logger = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def day_orders_expire(account_orders: list[Order], at_kite_today: set[str]) -> i
                 services.order_cancel(
                     order=order, reason="ended with its trading day at Kite (not in today's order book)", by_broker=True
                 )
-            except services.IllegalTransition:
+            except states.IllegalTransition:
                 continue  # ended since it was read
             expired += 1
     return expired
@@ -292,4 +292,4 @@ def halt(account: TradingAccount, problems: list[str]) -> None:
     reason = f"Kite reconciliation: {'; '.join(problems)}"
     if len(reason) > 255:
         reason = reason[:252] + "..."
-    services.account_status_set(account=account, status=TradingAccount.Status.HALTED, reason=reason, actor=ACTOR)
+    accounts.account_status_set(account=account, status=TradingAccount.Status.HALTED, reason=reason, actor=ACTOR)

@@ -73,3 +73,7 @@ def order_data(order) -> dict:
 
 def order_event(order) -> None:
     account_event(order.account.owner_id, "order", order_data(order))
+
+
+def tick_group(instrument_token: int) -> str:
+    return f"ticks.{instrument_token}"

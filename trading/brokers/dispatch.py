@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from trading.brokers import broker_for
 from trading.models import Order, OutboxEntry
+from trading.orders.outbox import entry_next
 
 logger = logging.getLogger(__name__)
 
@@ -51,15 +52,6 @@ def outbox_send(entry_id: int) -> bool:
     OutboxEntry.objects.filter(pk=entry_id).update(sent_at=timezone.now(), last_error="")
     entry_next(order_id)
     return True
-
-
-def entry_next(order_id: int) -> None:
-    """Hand the order's next waiting entry to a worker (the sweep finds it otherwise)."""
-    following = OutboxEntry.objects.filter(order_id=order_id, sent_at__isnull=True).order_by("pk").first()
-    if following is not None and settings.OUTBOX_DISPATCH == "celery":
-        from trading.tasks import outbox_send as task
-
-        task.delay(following.pk)
 
 
 def outbox_sweep(*, min_age_seconds: float = 5) -> int:

@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from trading import locks
 from trading.models import ApprovalRequest, TradingAccount
-from trading.services import account_limits_set, account_status_set
+from trading.orders import locks
+from trading.orders.accounts import account_limits_set, account_status_set
 from tradingsite.exceptions import ApplicationError, ConflictError, NotFoundError, ValidationError
 
 REQUEST_LIFETIME = timedelta(hours=24)

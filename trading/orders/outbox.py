@@ -1,0 +1,56 @@
+"""The transactional outbox, the order services' side: entries are written in the order's transaction
+and handed to a worker after commit. `trading.brokers.dispatch` sends them to the broker.
+
+The hand-off names the Celery task instead of importing it, so the order services never depend on the
+task modules (tasks import services, never the reverse)."""
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from trading.models import Order, OutboxEntry
+
+# The worker's task, by its registered name (trading.tasks.outbox_send).
+OUTBOX_SEND_TASK = "trading.tasks.outbox_send"
+
+
+def outbox_task_send(entry_id: int) -> None:
+    current_app.send_task(OUTBOX_SEND_TASK, args=[entry_id])
+
+
+def outbox_notify(entry: OutboxEntry) -> None:
+    """After commit, hand the entry to a worker; with dispatch "sweep" the periodic sweep picks it up.
+
+    The hand-off is best effort (robust): the order is already committed, and if the broker cannot be
+    reached the sweep sends the entry within seconds. Failing the request here would tell the client
+    an accepted order failed, inviting a duplicate.
+    """
+    if settings.OUTBOX_DISPATCH == "celery":
+        transaction.on_commit(lambda: outbox_task_send(entry.pk), robust=True)
+
+
+def place_withdraw(order: Order) -> bool:
+    """Take back an order's placement that no worker has claimed yet; True if it will now never be sent.
+
+    A conditional UPDATE, so it cannot cross a worker's claim: either the worker has the entry (the
+    order may be on its way to the broker) or it never will. A placement tried before (its answer may
+    have been lost, and the order may be at the broker) is never withdrawn.
+    """
+    return (
+        OutboxEntry.objects.filter(
+            order=order,
+            action=OutboxEntry.Action.PLACE,
+            sent_at__isnull=True,
+            claimed_at__isnull=True,
+            tried_at__isnull=True,
+        ).update(sent_at=timezone.now(), last_error="withdrawn before it was sent")
+        > 0
+    )
+
+
+def entry_next(order_id: int) -> None:
+    """Hand the order's next waiting entry to a worker (the sweep finds it otherwise)."""
+    following = OutboxEntry.objects.filter(order_id=order_id, sent_at__isnull=True).order_by("pk").first()
+    if following is not None and settings.OUTBOX_DISPATCH == "celery":
+        outbox_task_send(following.pk)
