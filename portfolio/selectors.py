@@ -1,16 +1,15 @@
 """Reads over positions and fills: P&L, exposure, funds, performance."""
 
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 
 from portfolio.models import PnlDaily
 from trading.market.prices import price_last
-from trading.models import Instrument, Order, Position, Trade, TradingAccount
+from trading.models import Order, Position, Trade, TradingAccount
+from trading.orders.book import AccountBook, account_book
 from tradingsite.ist import ist_day_start
 
 ZERO = Decimal("0")
@@ -45,7 +44,7 @@ def pnl_day(account: TradingAccount, *, at: datetime | None = None) -> dict[str,
     return day_pnl_of(account_book(account, at=at))
 
 
-def day_pnl_of(book: "AccountBook") -> dict[str, Decimal]:
+def day_pnl_of(book: AccountBook) -> dict[str, Decimal]:
     values = {
         "realised": book.realised_today,
         "unrealised": book.unrealised(),
@@ -53,155 +52,6 @@ def day_pnl_of(book: "AccountBook") -> dict[str, Decimal]:
         "total": book.day_total(),
     }
     return {name: value.quantize(Decimal("0.01")) for name, value in values.items()}
-
-
-@dataclass
-class InstrumentExposure:
-    quantity: int = 0  # net position across products
-    pending_buy: int = 0
-    pending_sell: int = 0
-
-    def worst_case(self) -> int:
-        return max(abs(self.quantity + self.pending_buy), abs(self.quantity - self.pending_sell))
-
-
-@dataclass(frozen=True)
-class BookPosition:
-    instrument_id: int
-    product: str
-    quantity: int
-    average_price: Decimal
-    mark: Decimal
-
-
-@dataclass(frozen=True)
-class BookWorking:
-    """Live orders of one instrument, side, product and type, summed; value at their reference price."""
-
-    instrument_id: int
-    transaction_type: str
-    product: str
-    pending: int
-    value: Decimal
-
-
-@dataclass
-class AccountBook:
-    """An account's open positions, working orders and today's results, read once for the risk checks.
-
-    Read with the account row locked, it is exact: nothing else can change the account meanwhile.
-    Marks are the database's last prices (every price the feed records is written there too).
-    """
-
-    account: TradingAccount
-    positions: list[BookPosition]
-    working: list[BookWorking]
-    realised_today: Decimal
-    charges_today: Decimal
-
-    def exposures(self) -> dict[int, InstrumentExposure]:
-        exposures: dict[int, InstrumentExposure] = defaultdict(InstrumentExposure)
-        for position in self.positions:
-            exposures[position.instrument_id].quantity += position.quantity
-        for group in self.working:
-            if group.transaction_type == Order.TransactionType.BUY:
-                exposures[group.instrument_id].pending_buy += group.pending
-            else:
-                exposures[group.instrument_id].pending_sell += group.pending
-        return exposures
-
-    def marks(self) -> dict[int, Decimal]:
-        marks = {position.instrument_id: position.mark for position in self.positions}
-        for group in self.working:
-            if group.pending and group.instrument_id not in marks:
-                marks[group.instrument_id] = group.value / group.pending
-        return marks
-
-    def funds_blocked(self) -> Decimal:
-        """Margin held by open MIS positions and by working orders that may still fill."""
-        leverage = self.account.mis_leverage
-        blocked = sum(
-            (abs(p.quantity) * p.average_price / leverage for p in self.positions if p.product == Order.Product.MIS),
-            ZERO,
-        )
-        for group in self.working:
-            if group.product == Order.Product.MIS:
-                blocked += group.value / leverage
-            elif group.transaction_type == Order.TransactionType.BUY:
-                blocked += group.value
-        return blocked.quantize(Decimal("0.01"))
-
-    def cnc_sellable(self, instrument_id: int) -> int:
-        held = sum(
-            p.quantity for p in self.positions if p.instrument_id == instrument_id and p.product == Order.Product.CNC
-        )
-        selling = sum(
-            g.pending
-            for g in self.working
-            if g.instrument_id == instrument_id
-            and g.product == Order.Product.CNC
-            and g.transaction_type == Order.TransactionType.SELL
-        )
-        return held - selling
-
-    def unrealised(self) -> Decimal:
-        return sum(((p.mark - p.average_price) * p.quantity for p in self.positions), ZERO).quantize(Decimal("0.01"))
-
-    def day_total(self) -> Decimal:
-        return self.realised_today + self.unrealised() - self.charges_today
-
-
-# One round trip for the whole book: it is read on every order, with the account row locked, and
-# building it through the ORM cost three times what PostgreSQL spends answering it.
-ACCOUNT_BOOK_SQL = f"""
-SELECT 'position', p.instrument_id, p.product, '', p.quantity::bigint, p.average_price, i.last_price, NULL::numeric
-  FROM {Position._meta.db_table} p JOIN {Instrument._meta.db_table} i ON i.id = p.instrument_id
- WHERE p.account_id = %(account)s AND p.quantity <> 0
-UNION ALL
-SELECT 'working', o.instrument_id, o.product, o.transaction_type || ' ' || o.order_type,
-       SUM(o.quantity - o.filled_quantity)::bigint,
-       SUM((o.quantity - o.filled_quantity) * o.price),
-       MAX(i.last_price),
-       SUM((o.quantity - o.filled_quantity) * o.trigger_price)
-  FROM {Order._meta.db_table} o JOIN {Instrument._meta.db_table} i ON i.id = o.instrument_id
- WHERE o.account_id = %(account)s AND o.status = ANY(%(live)s) AND o.id <> %(excluding)s
- GROUP BY o.instrument_id, o.product, o.transaction_type, o.order_type
-UNION ALL
-SELECT 'today', NULL, '', '', NULL, SUM(t.realised_pnl), NULL, SUM(t.total_charges)
-  FROM {Trade._meta.db_table} t
- WHERE t.account_id = %(account)s AND t.fill_timestamp >= %(start)s AND t.fill_timestamp < %(end)s
-"""
-
-
-def account_book(account: TradingAccount, *, excluding: Order | None = None, at: datetime | None = None) -> AccountBook:
-    start = ist_day_start(at)
-    params = {
-        "account": account.pk,
-        "live": list(Order.LIVE),
-        "excluding": excluding.pk if excluding is not None else 0,
-        "start": start,
-        "end": start + timedelta(1),
-    }
-    positions, working = [], []
-    realised_today = charges_today = ZERO
-    with connection.cursor() as cursor:
-        cursor.execute(ACCOUNT_BOOK_SQL, params)
-        for kind, instrument_id, product, side_type, quantity, first, last_price, second in cursor.fetchall():
-            if kind == "position":
-                mark = last_price if last_price is not None else first
-                positions.append(BookPosition(instrument_id, product, quantity, first, mark))
-            elif kind == "working":
-                transaction_type, order_type = side_type.split(" ", 1)
-                if order_type in (Order.OrderType.LIMIT, Order.OrderType.SL):
-                    value = first or ZERO
-                elif order_type == Order.OrderType.SLM:
-                    value = second or ZERO
-                else:
-                    value = quantity * (last_price or ZERO)
-                working.append(BookWorking(instrument_id, transaction_type, product, quantity, value))
-            else:
-                realised_today, charges_today = first or ZERO, second or ZERO
-    return AccountBook(account, positions, working, realised_today, charges_today)
 
 
 def performance(account: TradingAccount) -> dict:

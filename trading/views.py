@@ -4,20 +4,11 @@ Pages read through the same selectors as the API; everything they change goes th
 a page can do nothing an integrator's script could not.
 """
 
-from decimal import Decimal
-
 from django.contrib.auth.decorators import login_required, permission_required
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 
-from portfolio.selectors import (
-    pnl_trend,
-    portfolio_summary,
-    slippage,
-    strategies_ranked,
-    traded_value_by_symbol,
-)
-from trading.apis.orders import AccountOutput
+from trading.apis.accounts import AccountOutput
 from trading.kite.client import kite_session_live
 from trading.models import Instrument, KiteLink, Order, TradingAccount
 from trading.orders.selectors import accounts_for_user
@@ -75,28 +66,3 @@ def trade(request):
         kite_login_needed = link is None or not kite_session_live(link)
     context = {"boot": boot, "account": account, "accounts": accounts, "kite_login_needed": kite_login_needed}
     return render(request, "trading/trade.html", context)
-
-
-def bars_scaled(rows: list[dict], key: str) -> list[dict]:
-    """Each row with `share`: its value's size against the largest, in percent, for a bar's length."""
-    largest = max((abs(row[key]) for row in rows), default=Decimal("0"))
-    return [{**row, "share": float(abs(row[key]) / largest * 100) if largest else 0.0} for row in rows]
-
-
-@login_required
-@permission_required("trading.view_order", raise_exception=True)
-def dashboard(request):
-    accounts = list(accounts_for_user(request.user))
-    account = account_chosen(request, accounts)
-    context = {"account": account, "accounts": accounts}
-    if account is not None:
-        summary = portfolio_summary(account)
-        context |= {
-            "summary": summary,
-            "performance": summary["performance"],
-            "trend": bars_scaled(pnl_trend(account, today_total=Decimal(summary["day_pnl"]["total"])), "total"),
-            "turnover": bars_scaled(traded_value_by_symbol(account), "value"),
-            "slippage": slippage(account),
-            "strategies": strategies_ranked(account),
-        }
-    return render(request, "trading/dashboard.html", context)

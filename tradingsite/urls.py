@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView, OIDCLogoutView
 
+from portfolio import views as portfolio_views
 from trading import views as trading_views
 from trading.kite import views as kite_views
 from tradingsite import health, login, oidc, views
@@ -19,7 +20,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("status/", views.system_status, name="system-status"),
     path("trade/", trading_views.trade, name="trade"),
-    path("dashboard/", trading_views.dashboard, name="dashboard"),
+    path("dashboard/", portfolio_views.dashboard, name="dashboard"),
     path("kite/", kite_views.kite_page, name="kite"),
     path("kite/login/<int:account_id>", kite_views.kite_login, name="kite-login"),
     path("kite/callback", kite_views.kite_callback, name="kite-callback"),
@@ -38,6 +39,8 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("trading.urls")),
+    path("api/v1/", include("portfolio.urls")),
+    path("api/v1/", include("audit.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file, so the page needs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

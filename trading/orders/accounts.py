@@ -8,9 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from portfolio.selectors import AccountBook
 from trading.models import TradingAccount
 from trading.orders import locks
+from trading.orders.book import AccountBook
 from trading.realtime import streams
 from tradingsite.exceptions import ConflictError, ValidationError
 

@@ -8,6 +8,7 @@ exists for it. A different body under the same key is a client error (422).
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,7 +17,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from trading.models import IdempotencyKey, TradingAccount
+from trading.models import IdempotencyKey, Order, TradingAccount
 from tradingsite.exceptions import ConflictError, UnprocessableError, ValidationError
 
 # A request still in flight after this long is taken to have died with its process.
@@ -83,6 +84,47 @@ def idempotency_complete(*, account: TradingAccount, key: str, status: int, body
 def idempotency_abandon(*, account: TradingAccount, key: str) -> None:
     """The request failed before making anything: let a retry start afresh."""
     IdempotencyKey.objects.filter(account=account, key=key, completed_at=None).delete()
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The answer to a placement: its HTTP status and body, and whether they are a stored first answer."""
+
+    status: int
+    body: dict
+    replayed: bool = False
+
+
+def order_place_idempotent(
+    *,
+    account: TradingAccount,
+    key: str | None,
+    request_body: dict,
+    place: Callable[[], Order],
+    answer: Callable[[Order], tuple[int, dict]],
+) -> Placement:
+    """Place an order at most once per Idempotency-Key of the account.
+
+    Without a key, `place` runs once. With one, a retry with the same body gets the first answer back
+    (`replayed`), a retry with another body is refused (422), and one while the first is in flight is
+    refused (409). The order and the stored answer (`answer(order)`: status and body) commit together;
+    a placement that raises leaves the key free for a retry.
+    """
+    if key is not None:
+        replay = idempotency_begin(account=account, key=key, fingerprint=request_fingerprint(request_body))
+        if replay is not None:
+            return Placement(replay.status, replay.body, replayed=True)
+    try:
+        with transaction.atomic():
+            order = place()
+            status, body = answer(order)
+            if key is not None:
+                idempotency_complete(account=account, key=key, status=status, body=body)
+    except Exception:
+        if key is not None:
+            idempotency_abandon(account=account, key=key)
+        raise
+    return Placement(status, body)
 
 
 def idempotency_keys_purge() -> int:

@@ -11,8 +11,8 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from django.utils import timezone
 
-from portfolio.selectors import AccountBook
 from trading.models import Instrument, Order, TradingAccount
+from trading.orders.book import AccountBook
 from tradingsite.exceptions import UnprocessableError
 
 PAISA = Decimal("0.01")

@@ -14,11 +14,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from audit.services import audit_record
-from portfolio.selectors import account_book
 from trading.market.prices import price_last
 from trading.models import Instrument, Order, OutboxEntry, Strategy, TradingAccount
 from trading.orders import locks
 from trading.orders.accounts import account_status_set, daily_loss_enforce
+from trading.orders.book import account_book
 from trading.orders.outbox import outbox_notify, place_withdraw
 from trading.orders.risk import OrderIntent, RiskRejection, risk_check
 from trading.orders.states import IllegalTransition, order_snapshot, status_set

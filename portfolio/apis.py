@@ -1,0 +1,109 @@
+from drf_spectacular.utils import (
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portfolio.models import PnlDaily
+from portfolio.selectors import pnl_history, portfolio_summary, positions_for_account
+from trading.apis.base import AccountFilter, CanViewPositions, has_perm, query_params
+from trading.orders import selectors
+from tradingsite.serializers import OutputSerializer
+
+CanViewPnl = has_perm("portfolio.view_pnldaily")
+
+
+class PositionOutput(serializers.Serializer):
+    account = serializers.IntegerField()
+    exchange = serializers.CharField()
+    tradingsymbol = serializers.CharField()
+    instrument_token = serializers.IntegerField()
+    product = serializers.CharField()
+    quantity = serializers.IntegerField()
+    average_price = serializers.DecimalField(max_digits=16, decimal_places=4)
+    last_price = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    realised_pnl = serializers.DecimalField(max_digits=18, decimal_places=2)
+    unrealised_pnl = serializers.DecimalField(max_digits=18, decimal_places=2)
+    charges = serializers.DecimalField(max_digits=18, decimal_places=2)
+    buy_quantity = serializers.IntegerField()
+    sell_quantity = serializers.IntegerField()
+
+
+def position_row(view) -> dict:
+    position = view.position
+    return {
+        "account": position.account_id,
+        "exchange": position.instrument.exchange,
+        "tradingsymbol": position.instrument.tradingsymbol,
+        "instrument_token": position.instrument.instrument_token,
+        "product": position.product,
+        "quantity": position.quantity,
+        "average_price": str(position.average_price),
+        "last_price": str(view.last_price) if view.last_price is not None else None,
+        "realised_pnl": str(position.realised_pnl),
+        "unrealised_pnl": str(view.unrealised_pnl),
+        "charges": str(position.charges),
+        "buy_quantity": position.buy_quantity,
+        "sell_quantity": position.sell_quantity,
+    }
+
+
+class PositionListApi(APIView):
+    permission_classes = [IsAuthenticated, CanViewPositions]
+
+    @extend_schema(parameters=[AccountFilter], responses=PositionOutput(many=True))
+    def get(self, request):
+        account_id = query_params(AccountFilter, request).get("account")
+        accounts = (
+            [selectors.account_for_user(request.user, account_id)]
+            if account_id
+            else selectors.accounts_for_user(request.user)
+        )
+        rows = [position_row(view) for account in accounts for view in positions_for_account(account)]
+        return Response(rows)
+
+
+class PortfolioSummaryApi(APIView):
+    permission_classes = [IsAuthenticated, CanViewPositions]
+
+    @extend_schema(
+        parameters=[AccountFilter],
+        responses=inline_serializer(
+            "PortfolioSummary",
+            {
+                "account": serializers.IntegerField(),
+                "cash": serializers.DecimalField(max_digits=18, decimal_places=2),
+                "day_pnl": serializers.DictField(),
+                "realised_pnl": serializers.DecimalField(max_digits=18, decimal_places=2),
+                "unrealised_pnl": serializers.DecimalField(max_digits=18, decimal_places=2),
+                "charges": serializers.DecimalField(max_digits=18, decimal_places=2),
+                "performance": serializers.DictField(),
+            },
+        ),
+    )
+    def get(self, request):
+        account_id = query_params(AccountFilter, request).get("account")
+        return Response(portfolio_summary(selectors.account_default_for_user(request.user, account_id)))
+
+
+class PnlDailyOutput(OutputSerializer):
+    class Meta:
+        model = PnlDaily
+        fields = ["date", "realised", "unrealised", "charges", "total", "cash"]
+
+
+class PnlDailyFilters(AccountFilter):
+    days = serializers.IntegerField(required=False, default=90, min_value=1, max_value=3650)
+
+
+class PnlDailyApi(APIView):
+    permission_classes = [IsAuthenticated, CanViewPnl]
+
+    @extend_schema(parameters=[PnlDailyFilters], responses=PnlDailyOutput(many=True))
+    def get(self, request):
+        filters = query_params(PnlDailyFilters, request)
+        account = selectors.account_default_for_user(request.user, filters.get("account"))
+        return Response(PnlDailyOutput(pnl_history(account, days=filters["days"]), many=True).data)
