@@ -2,8 +2,14 @@
 
 from dataclasses import dataclass
 
+from django.core.cache import cache
+from django.utils import timezone
+
 from audit.hashing import GENESIS_HASH, HASHED_FIELDS, event_hash
 from audit.models import AuditEvent
+
+# The outcome of the last scheduled verification, for the system status page.
+LAST_VERIFY_CACHE_KEY = "audit:last-verify"
 
 
 @dataclass(frozen=True)
@@ -59,3 +65,21 @@ def chain_verify(*, chunk_size: int = 2000) -> ChainReport:
         expected_sequence += 1
         prev_hash = row["hash"]
     return ChainReport(rows_checked=checked, head_sequence=expected_sequence - 1 or None, head_hash=prev_hash)
+
+
+def chain_verify_recorded() -> ChainReport:
+    """Verify the whole chain and keep the outcome for the system status page (`chain_verify_last`)."""
+    report = chain_verify()
+    outcome = {
+        "at": timezone.now().isoformat(),
+        "ok": report.ok,
+        "rows": report.rows_checked,
+        "broken_sequence": report.broken_sequence,
+        "problem": report.problem,
+    }
+    cache.set(LAST_VERIFY_CACHE_KEY, outcome, timeout=None)
+    return report
+
+
+def chain_verify_last() -> dict | None:
+    return cache.get(LAST_VERIFY_CACHE_KEY)

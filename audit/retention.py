@@ -1,6 +1,6 @@
 """Retention of audit events and checkpoints: AUDIT_RETENTION_DAYS (seven years by default). The other
-record types keep their own retention next to them: sent outbox rows (trading.outbox), bars
-(trading.bars), idempotency keys (trading.idempotency). Orders, trades and positions are the books.
+record types keep their own retention next to them: sent outbox rows (trading.brokers.dispatch), bars
+(trading.market.bars), idempotency keys (trading.orders.idempotency). Orders, trades and positions are the books.
 
 Audit rows leave only as the oldest prefix of the chain, and the purge is itself recorded as a chained
 event naming the last removed row's sequence and hash: verification then starts from that anchor, so

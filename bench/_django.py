@@ -1,9 +1,13 @@
-"""What every bench does first: make the project importable, give the bench its own cache and
-channel-layer key prefix (so it never meets a running system's keys, nor another bench's), set up Django."""
+"""What every bench does first and last: make the project importable, give the bench its own cache and
+channel-layer key prefix (so it never meets a running system's keys, nor another bench's), set up
+Django (`django_start`); then a throwaway database, and everything the bench starts stopped again
+(`bench_run`)."""
 
 import os
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 
@@ -19,3 +23,20 @@ def django_start(name: str, **environ: str) -> str:
 
     django.setup()
     return prefix
+
+
+@contextmanager
+def bench_run() -> Iterator[ExitStack]:
+    """A throwaway test database for the bench, and an ExitStack for what the bench starts (processes,
+    fake servers: `stack.callback(processes.close)`). On the way out, whatever happened, those stop
+    first, in reverse order, and then the database goes."""
+    from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
+
+    old_config = setup_databases(verbosity=0, interactive=False)
+    try:
+        with ExitStack() as stack:
+            yield stack
+    finally:
+        connection.close()
+        teardown_databases(old_config, verbosity=0)

@@ -10,12 +10,11 @@ import statistics
 import threading
 import time
 
-from _django import django_start  # bench/, the script's folder, is on sys.path
+from _django import bench_run, django_start  # bench/, the script's folder, is on sys.path
 
 django_start("audit")
 
 from django.db import connection  # noqa: E402
-from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 
 SEQUENTIAL = int(os.environ.get("BENCH_AUDIT_EVENTS", "2000"))
 THREADS = int(os.environ.get("BENCH_AUDIT_THREADS", "8"))
@@ -49,8 +48,7 @@ def timed_appends(count: int, label: str) -> list[float]:
 def main() -> None:
     from audit.chain import chain_verify
 
-    old_config = setup_databases(verbosity=0, interactive=False)
-    try:
+    with bench_run():
         timed_appends(100, "warm-up")
         started = time.perf_counter()
         one = timed_appends(SEQUENTIAL, "single")
@@ -75,8 +73,6 @@ def main() -> None:
         report = chain_verify()
         verify_seconds = time.perf_counter() - started
         connection.close()
-    finally:
-        teardown_databases(old_config, verbosity=0)
 
     print(
         json.dumps(

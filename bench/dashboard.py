@@ -17,12 +17,10 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from _django import django_start  # bench/, the script's folder, is on sys.path
+from _django import bench_run, django_start  # bench/, the script's folder, is on sys.path
 
 PREFIX = django_start("page", OUTBOX_DISPATCH="sweep")
 
-from django.db import connection  # noqa: E402
-from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
@@ -79,13 +77,12 @@ def fixtures() -> None:
 
 
 def main() -> None:
-    old_config = setup_databases(verbosity=0, interactive=False)
-    processes = None
-    try:
+    with bench_run() as stack:
         fixtures()
         work = Path(tempfile.mkdtemp(prefix="bench-page-"))
         static_root = static_collect(work / "static")
         processes = Processes(shared_env(PREFIX, STATIC_ROOT=str(static_root)), work / "logs")
+        stack.callback(processes.close)
         processes.web()
         processes.feed(FEED="simulated", FEED_ALWAYS_OPEN="true")
         loads, usable, sent, requests_made = [], [], [], []
@@ -139,11 +136,6 @@ def main() -> None:
                 }
             )
         )
-    finally:
-        if processes is not None:
-            processes.close()
-        connection.close()
-        teardown_databases(old_config, verbosity=0)
 
 
 if __name__ == "__main__":

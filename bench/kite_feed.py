@@ -19,13 +19,11 @@ import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from _django import django_start  # bench/, the script's folder, is on sys.path
+from _django import bench_run, django_start  # bench/, the script's folder, is on sys.path
 
 PREFIX = django_start("kite")
 
 from channels.layers import get_channel_layer  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 
 from tests.fakes.kite import FIXTURES, FakeTicker, packet_with  # noqa: E402
 from trading.feeds.base import feed_instruments  # noqa: E402
@@ -129,9 +127,9 @@ def main() -> None:
     import base64
 
     full = base64.b64decode((FIXTURES / "ticker_full.packet").read_text())
-    old_config = setup_databases(verbosity=0, interactive=False)
-    ticker = FakeTicker(api_key="bench", access_tokens={"bench-token"}).start()
-    try:
+    with bench_run() as stack:
+        ticker = FakeTicker(api_key="bench", access_tokens={"bench-token"}).start()
+        stack.callback(ticker.stop)
         tokens = instruments_make()
         feed = KiteFeed(
             feed_instruments(priced_only=False),
@@ -146,10 +144,6 @@ def main() -> None:
                 {"bench": "kite_feed", "mode": "full", "instruments": INSTRUMENTS, "seconds": SECONDS, **figures}
             )
         )
-    finally:
-        ticker.stop()
-        connection.close()
-        teardown_databases(old_config, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -16,13 +16,11 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from _django import django_start  # bench/, the script's folder, is on sys.path
+from _django import bench_run, django_start  # bench/, the script's folder, is on sys.path
 
 PREFIX = django_start("orders")
 
 import requests  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 
 from tradingsite.processes import Processes, shared_env  # noqa: E402
 
@@ -125,11 +123,10 @@ def run_rate(base: str, clients, rate: int, seconds: float) -> dict:
 
 
 def main() -> None:
-    old_config = setup_databases(verbosity=0, interactive=False)
-    processes = None
-    try:
+    with bench_run() as stack:
         clients = fixtures()
         processes = Processes(shared_env(PREFIX), Path(tempfile.mkdtemp(prefix="bench-orders-")))
+        stack.callback(processes.close)
         queue = f"bench-{processes.port}"
         processes.env["CELERY_TASK_DEFAULT_QUEUE"] = queue
         processes.web()
@@ -142,11 +139,6 @@ def main() -> None:
 
         filled = Order.objects.filter(status=Order.Status.COMPLETE).count()
         placed = Order.objects.count()
-    finally:
-        if processes is not None:
-            processes.close()
-        connection.close()
-        teardown_databases(old_config, verbosity=0)
 
     sustained = [
         r["rate_per_s"] for r in results if not r["errors"] and r["p95_ms"] is not None and r["p95_ms"] < TARGET_P95_MS

@@ -17,14 +17,12 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from _django import django_start  # bench/, the script's folder, is on sys.path
+from _django import bench_run, django_start  # bench/, the script's folder, is on sys.path
 
 PREFIX = django_start("ticks")
 
 import websockets  # noqa: E402
-from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 
 from tradingsite.processes import Processes, shared_env  # noqa: E402
 
@@ -110,12 +108,11 @@ async def measure(base: str, cookie: str, tokens: list[int]) -> dict:
 
 
 def main() -> None:
-    old_config = setup_databases(verbosity=0, interactive=False)
-    processes = None
-    try:
+    with bench_run() as stack:
         tokens, cookie = fixtures()
         log_dir = Path(tempfile.mkdtemp(prefix="bench-ticks-"))
         processes = Processes(shared_env(PREFIX), log_dir)
+        stack.callback(processes.close)
         processes.web()
         processes.feed(FEED="simulated", FEED_ALWAYS_OPEN="true", FEED_TICKS_PER_SECOND=str(RATE))
         figures = asyncio.run(measure(processes.base_url, cookie, tokens))
@@ -134,11 +131,6 @@ def main() -> None:
                 }
             )
         )
-    finally:
-        if processes is not None:
-            processes.close()
-        connection.close()
-        teardown_databases(old_config, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,15 @@
-import logging
+"""Celery tasks: each names a job for the worker and beat and calls one service, nothing more.
+
+Their names (trading.tasks.<name>) are what beat's stored schedule and the outbox's hand-off use."""
 
 from celery import shared_task
 
-from trading.brokers import dispatch as outbox
-
-logger = logging.getLogger(__name__)
+from trading.brokers.dispatch import outbox_retention_apply
+from trading.brokers.dispatch import outbox_send as outbox_entry_send
+from trading.brokers.dispatch import outbox_sweep as outbox_entries_sweep
+from trading.kite.reconcile import kite_reconcile_all
+from trading.market import bars
+from trading.orders import idempotency, sessions
 
 
 @shared_task(
@@ -16,72 +21,44 @@ logger = logging.getLogger(__name__)
     max_retries=8,
 )
 def outbox_send(entry_id: int) -> None:
-    outbox.outbox_send(entry_id)
+    outbox_entry_send(entry_id)
 
 
 @shared_task(ignore_result=True)
 def outbox_sweep() -> None:
-    outbox.outbox_sweep()
+    outbox_entries_sweep()
 
 
 @shared_task(ignore_result=True)
 def paper_session_close() -> None:
-    from trading.orders.sessions import day_orders_expire
-
-    day_orders_expire()
+    sessions.day_orders_expire()
 
 
 @shared_task(ignore_result=True)
 def paper_mis_squareoff() -> None:
-    from trading.orders.sessions import mis_squareoff
-
-    mis_squareoff()
+    sessions.mis_squareoff()
 
 
 @shared_task(ignore_result=True)
 def idempotency_keys_purge() -> None:
-    from trading.orders.idempotency import idempotency_keys_purge as purge
-
-    purge()
+    idempotency.idempotency_keys_purge()
 
 
 @shared_task(ignore_result=True)
 def bars_rollup_recent() -> None:
-    """Recompute the hourly bars of the last two hours and today's daily bars from the minute bars."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from trading.market.bars import bars_rollup
-
-    now = timezone.now()
-    bars_rollup("1h", since=now - timedelta(hours=2))
-    bars_rollup("1d", since=now - timedelta(days=1))
+    bars.bars_rollup_recent()
 
 
 @shared_task(ignore_result=True)
 def bars_maintain() -> None:
-    """Minute-bar partitions ahead of time, then retention."""
-    from trading.market.bars import bars_retention_apply, partitions_ensure
-
-    partitions_ensure()
-    bars_retention_apply()
+    bars.bars_maintain()
 
 
 @shared_task(ignore_result=True)
 def kite_reconcile():
-    """Every account with a live Kite session: apply what Kite did that its updates did not tell us."""
-    from trading.kite.reconcile import kite_reconcile as reconcile
-    from trading.models import KiteLink
-
-    for link in KiteLink.objects.exclude(access_token_encrypted=""):
-        try:
-            reconcile(link)  # skips a link whose session has ended
-        except Exception:  # one account's trouble must not keep the others from being reconciled
-            logger.exception("Kite reconciliation of account %s failed", link.account_id)
+    kite_reconcile_all()
 
 
 @shared_task(ignore_result=True)
 def outbox_retention():
-    """Sent outbox entries past OUTBOX_RETENTION_DAYS."""
-    outbox.outbox_retention_apply()
+    outbox_retention_apply()

@@ -9,7 +9,7 @@ PUBSUB_LAYER = "channels_redis.pubsub.RedisPubSubChannelLayer"
 @register()
 def channel_layer_is_redis_pubsub(app_configs, **kwargs):
     """Account events and the market hub publish and subscribe to the pub/sub layer's Redis channels
-    directly (trading/streams.py, trading/market_hub.py): another layer would silently carry nothing."""
+    directly (trading/realtime/streams.py, trading/realtime/hub.py): another layer would silently carry nothing."""
     layer = settings.CHANNEL_LAYERS.get("default", {})
     hosts = layer.get("CONFIG", {}).get("hosts", [])
     if layer.get("BACKEND") != PUBSUB_LAYER or hosts != [settings.REDIS_URL]:

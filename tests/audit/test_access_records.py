@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from tests.conftest import PASSWORD
+from tests.factories import OrderBody
 from tests.trading.conftest import instrument_make
 from tests.tradingsite.test_unauthenticated import unauthenticated_count
 from trading.orders.accounts import account_create
@@ -30,8 +31,7 @@ def test_an_order_request_is_recorded_with_its_body_token_status_and_latency(ali
     token = api_token_create(user=alice, name="bot", scope="trade", days=1)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}")
-    body = {"exchange": "NSE", "tradingsymbol": "RELIANCE", "transaction_type": "BUY", "order_type": "MARKET"}
-    body |= {"product": "CNC", "quantity": 3}
+    body = OrderBody(quantity=3)
 
     response = client.post("/api/v1/orders", body, format="json", HTTP_X_REQUEST_ID="req-42")
 

@@ -8,13 +8,12 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import logged_in_page
 from tests.threads import wait_for
 from tests.trading.conftest import instrument_make
 from trading.models import Instrument, Order, Trade, TradingAccount
 from trading.orders.accounts import account_create
 from trading.orders.services import order_cancel, order_place
-
-from .conftest import logged_in_page
 
 D = Decimal
 TOKEN = 5_000_001

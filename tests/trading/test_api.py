@@ -8,29 +8,20 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from tests.conftest import api_for
+from tests.factories import OrderBody
+from tests.trading.conftest import settle
 from trading.models import Order
 from trading.orders.accounts import account_create
 from trading.orders.idempotency import idempotency_begin, request_fingerprint
 
-from .conftest import settle
-
 D = Decimal
 pytestmark = pytest.mark.django_db
-
-BUY_5 = {
-    "exchange": "NSE",
-    "tradingsymbol": "RELIANCE",
-    "transaction_type": "BUY",
-    "order_type": "MARKET",
-    "product": "CNC",
-    "quantity": 5,
-}
 
 
 def test_a_trader_places_a_market_order_with_a_token_and_sees_it_fill(account, alice, reliance):
     api = api_for(alice)
 
-    placed = api.post("/api/v1/orders", BUY_5, format="json")
+    placed = api.post("/api/v1/orders", OrderBody(), format="json")
     settle()
     order = api.get(f"/api/v1/orders/{placed.json()['id']}").json()
     positions = api.get("/api/v1/positions").json()
@@ -50,7 +41,7 @@ def test_a_trader_places_a_market_order_with_a_token_and_sees_it_fill(account, a
 def test_a_rejected_order_answers_422_naming_the_rule_and_is_listed(account, alice, reliance):
     api = api_for(alice)
 
-    response = api.post("/api/v1/orders", {**BUY_5, "order_type": "LIMIT", "price": "3000.00"}, format="json")
+    response = api.post("/api/v1/orders", OrderBody(order_type="LIMIT", price="3000.00"), format="json")
 
     assert response.status_code == 422
     body = response.json()
@@ -64,8 +55,8 @@ def test_a_rejected_order_answers_422_naming_the_rule_and_is_listed(account, ali
 def test_orders_list_by_account_shows_only_that_accounts_orders(account, alice, reliance):
     api = api_for(alice)
     second = account_create(owner=alice, name="alice-second", cash=D("1000000"), created_by=alice)
-    first_order = api.post("/api/v1/orders", {**BUY_5, "account": account.pk}, format="json").json()
-    api.post("/api/v1/orders", {**BUY_5, "account": second.pk}, format="json")
+    first_order = api.post("/api/v1/orders", OrderBody(account=account.pk), format="json").json()
+    api.post("/api/v1/orders", OrderBody(account=second.pk), format="json")
 
     listed = api.get("/api/v1/orders", {"account": account.pk})
 
@@ -74,7 +65,7 @@ def test_orders_list_by_account_shows_only_that_accounts_orders(account, alice, 
 
 
 def test_malformed_input_gets_a_400_that_names_each_field(account, alice, reliance):
-    response = api_for(alice).post("/api/v1/orders", {**BUY_5, "quantity": 0, "order_type": "STOP"}, format="json")
+    response = api_for(alice).post("/api/v1/orders", OrderBody(quantity=0, order_type="STOP"), format="json")
 
     assert response.status_code == 400
     error = response.json()["error"]
@@ -83,7 +74,7 @@ def test_malformed_input_gets_a_400_that_names_each_field(account, alice, relian
 
 
 def test_an_unknown_instrument_is_a_404_that_says_so(account, alice, reliance):
-    response = api_for(alice).post("/api/v1/orders", {**BUY_5, "tradingsymbol": "NOSUCH"}, format="json")
+    response = api_for(alice).post("/api/v1/orders", OrderBody(tradingsymbol="NOSUCH"), format="json")
 
     assert response.status_code == 404
     assert response.json()["error"] == {"code": "instrument_not_found", "message": "no instrument NSE:NOSUCH"}
@@ -93,9 +84,9 @@ def test_idempotency_replays_the_first_response_and_refuses_a_different_body(acc
     api = api_for(alice)
     key = {"HTTP_IDEMPOTENCY_KEY": "order-2025-0001"}
 
-    first = api.post("/api/v1/orders", BUY_5, format="json", **key)
-    replay = api.post("/api/v1/orders", BUY_5, format="json", **key)
-    different = api.post("/api/v1/orders", {**BUY_5, "quantity": 6}, format="json", **key)
+    first = api.post("/api/v1/orders", OrderBody(), format="json", **key)
+    replay = api.post("/api/v1/orders", OrderBody(), format="json", **key)
+    different = api.post("/api/v1/orders", OrderBody(quantity=6), format="json", **key)
 
     assert first.status_code == replay.status_code == 201
     assert replay.json() == first.json()
@@ -106,9 +97,9 @@ def test_idempotency_replays_the_first_response_and_refuses_a_different_body(acc
 
 
 def test_idempotency_answers_409_while_the_first_request_is_in_flight(account, alice, reliance):
-    idempotency_begin(account=account, key="in-flight-1", fingerprint=request_fingerprint(BUY_5))
+    idempotency_begin(account=account, key="in-flight-1", fingerprint=request_fingerprint(OrderBody()))
 
-    response = api_for(alice).post("/api/v1/orders", BUY_5, format="json", HTTP_IDEMPOTENCY_KEY="in-flight-1")
+    response = api_for(alice).post("/api/v1/orders", OrderBody(), format="json", HTTP_IDEMPOTENCY_KEY="in-flight-1")
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "idempotency_in_flight"
@@ -119,8 +110,8 @@ def test_the_same_key_in_another_account_is_another_request(account, alice, reli
     second = account_create(owner=alice, name="alice-second", cash=D("1000000"))
     api = api_for(alice)
 
-    one = api.post("/api/v1/orders", {**BUY_5, "account": account.pk}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
-    two = api.post("/api/v1/orders", {**BUY_5, "account": second.pk}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    one = api.post("/api/v1/orders", OrderBody(account=account.pk), format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    two = api.post("/api/v1/orders", OrderBody(account=second.pk), format="json", HTTP_IDEMPOTENCY_KEY="k1")
 
     assert one.status_code == two.status_code == 201
     assert one.json()["id"] != two.json()["id"]
@@ -128,7 +119,7 @@ def test_the_same_key_in_another_account_is_another_request(account, alice, reli
 
 def test_modify_and_cancel_a_resting_order(account, alice, reliance):
     api = api_for(alice)
-    placed = api.post("/api/v1/orders", {**BUY_5, "order_type": "LIMIT", "price": "2450.00"}, format="json").json()
+    placed = api.post("/api/v1/orders", OrderBody(order_type="LIMIT", price="2450.00"), format="json").json()
     settle()
 
     modified = api.patch(f"/api/v1/orders/{placed['id']}", {"price": "2455.00", "quantity": 7}, format="json")
@@ -143,7 +134,7 @@ def test_modify_and_cancel_a_resting_order(account, alice, reliance):
 
 
 def test_compliance_can_read_but_not_place_orders(carol, reliance):
-    response = api_for(carol).post("/api/v1/orders", BUY_5, format="json")
+    response = api_for(carol).post("/api/v1/orders", OrderBody(), format="json")
 
     assert response.status_code == 403
     assert "trading.add_order" in response.json()["error"]["message"]
@@ -156,7 +147,7 @@ def test_unauthenticated_requests_are_refused(client):
 def test_kill_switch_over_the_api_and_resume_only_with_a_second_persons_approval(account, alice, dave, reliance):
     # given alice halts her account with the kill switch
     api = api_for(alice)
-    api.post("/api/v1/orders", {**BUY_5, "order_type": "LIMIT", "price": "2450.00"}, format="json")
+    api.post("/api/v1/orders", OrderBody(order_type="LIMIT", price="2450.00"), format="json")
     settle()
     halted = api.post(f"/api/v1/accounts/{account.pk}/halt", {"reason": "stop now"}, format="json")
     open_orders = api.get("/api/v1/orders", {"status": "OPEN"}).json()["results"]
@@ -203,7 +194,7 @@ def test_another_users_ids_get_404_on_every_endpoint_that_takes_an_id(account, a
     # given bob's account and order
     bobs_account = account_create(owner=bob, name="bob-paper", cash=D("1000000"))
     bobs_api = api_for(bob)
-    bobs_order = bobs_api.post("/api/v1/orders", {**BUY_5, "order_type": "LIMIT", "price": "2450.00"}, format="json")
+    bobs_order = bobs_api.post("/api/v1/orders", OrderBody(order_type="LIMIT", price="2450.00"), format="json")
     bobs_api.post(f"/api/v1/accounts/{bobs_account.pk}/halt", {}, format="json")
     bobs_approval = bobs_api.post(f"/api/v1/accounts/{bobs_account.pk}/resume", {}, format="json").json()["approval"]
     ids = {"order_id": bobs_order.json()["id"], "account_id": bobs_account.pk, "approval_id": bobs_approval["id"]}
@@ -221,7 +212,7 @@ def test_another_users_ids_get_404_on_every_endpoint_that_takes_an_id(account, a
     assert answers == dict.fromkeys(answers, 404)
     assert alices_api.get("/api/v1/positions", {"account": bobs_account.pk}).status_code == 404
     assert alices_api.get("/api/v1/portfolio/summary", {"account": bobs_account.pk}).status_code == 404
-    assert alices_api.post("/api/v1/orders", {**BUY_5, "account": bobs_account.pk}, format="json").status_code == 404
+    assert alices_api.post("/api/v1/orders", OrderBody(account=bobs_account.pk), format="json").status_code == 404
     assert bobs_api.get(f"/api/v1/orders/{ids['order_id']}").json()["status"] == "CANCELLED"
     assert bobs_api.get(f"/api/v1/approvals/{ids['approval_id']}").json()["status"] == "pending"
     assert bobs_api.get(f"/api/v1/accounts/{bobs_account.pk}").json()["status"] == "halted"
@@ -229,7 +220,7 @@ def test_another_users_ids_get_404_on_every_endpoint_that_takes_an_id(account, a
 
 def test_portfolio_summary_reports_cash_pnl_and_performance(account, alice, reliance):
     api = api_for(alice)
-    api.post("/api/v1/orders", BUY_5, format="json")
+    api.post("/api/v1/orders", OrderBody(), format="json")
     settle()
 
     summary = api.get("/api/v1/portfolio/summary").json()

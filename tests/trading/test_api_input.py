@@ -9,17 +9,14 @@ from django.conf import settings
 
 from audit.models import AuditEvent
 from tests.conftest import api_for
+from tests.factories import OrderBody
+from tests.trading.conftest import instrument_make, settle
+from tests.trading.test_websockets_and_feed import run, session_cookie, socket
 from trading.models import ApprovalRequest, Order, OutboxEntry, TradingAccount
 from trading.orders.approvals import request_open
 
-from .conftest import instrument_make, settle
-from .test_api import BUY_5
-from .test_websockets_and_feed import run, session_cookie, socket
-
 D = Decimal
 pytestmark = pytest.mark.django_db
-
-LIMIT_5 = {**BUY_5, "order_type": "LIMIT", "price": "2450.00"}
 
 
 def assert_invalid(response, field: str, *, status: int = 400, code: str = "invalid") -> dict:
@@ -61,7 +58,7 @@ def order_records() -> tuple[int, int]:
 def test_an_order_with_a_number_out_of_range_is_a_400_naming_it_and_nothing_is_stored(
     account, alice, reliance, field, value
 ):
-    response = api_for(alice).post("/api/v1/orders", {**LIMIT_5, field: value}, format="json")
+    response = api_for(alice).post("/api/v1/orders", OrderBody(limit=True, **{field: value}), format="json")
 
     assert_invalid(response, field)
     assert order_records() == (0, 0)
@@ -70,8 +67,8 @@ def test_an_order_with_a_number_out_of_range_is_a_400_naming_it_and_nothing_is_s
 def test_a_disclosed_quantity_above_the_quantity_is_a_400_naming_it(account, alice, reliance):
     api = api_for(alice)
 
-    above = api.post("/api/v1/orders", {**LIMIT_5, "disclosed_quantity": 6}, format="json")
-    equal = api.post("/api/v1/orders", {**LIMIT_5, "disclosed_quantity": 5}, format="json")
+    above = api.post("/api/v1/orders", OrderBody(limit=True, disclosed_quantity=6), format="json")
+    equal = api.post("/api/v1/orders", OrderBody(limit=True, disclosed_quantity=5), format="json")
 
     error = assert_invalid(above, "disclosed_quantity")
     assert "may not exceed the quantity (5)" in error["message"]
@@ -85,7 +82,7 @@ def test_a_disclosed_quantity_above_the_quantity_is_a_400_naming_it(account, ali
 )
 def test_a_modification_out_of_range_is_a_400_naming_it_and_the_order_stands(account, alice, reliance, field, value):
     api = api_for(alice)
-    placed = api.post("/api/v1/orders", LIMIT_5, format="json").json()
+    placed = api.post("/api/v1/orders", OrderBody(limit=True), format="json").json()
     settle()
 
     response = api.patch(f"/api/v1/orders/{placed['id']}", {field: value}, format="json")
@@ -98,7 +95,7 @@ def test_a_modification_out_of_range_is_a_400_naming_it_and_the_order_stands(acc
 
 def test_a_modification_of_nothing_is_a_400_and_is_not_sent_or_counted(account, alice, reliance):
     api = api_for(alice)
-    placed = api.post("/api/v1/orders", LIMIT_5, format="json").json()
+    placed = api.post("/api/v1/orders", OrderBody(limit=True), format="json").json()
     settle()
 
     response = api.patch(f"/api/v1/orders/{placed['id']}", {}, format="json")
@@ -111,7 +108,7 @@ def test_a_modification_of_nothing_is_a_400_and_is_not_sent_or_counted(account, 
 
 def test_a_blank_field_of_a_form_is_refused_as_in_json(account, alice, reliance):
     api = api_for(alice)
-    placed = api.post("/api/v1/orders", LIMIT_5, format="json").json()
+    placed = api.post("/api/v1/orders", OrderBody(limit=True), format="json").json()
     settle()
     form = "application/x-www-form-urlencoded"
 
@@ -131,7 +128,7 @@ def test_a_blank_field_of_a_form_is_refused_as_in_json(account, alice, reliance)
 
 def test_a_modification_below_the_disclosed_quantity_is_a_400_naming_the_quantity(account, alice, reliance):
     api = api_for(alice)
-    placed = api.post("/api/v1/orders", {**LIMIT_5, "quantity": 10, "disclosed_quantity": 4}, format="json").json()
+    placed = api.post("/api/v1/orders", OrderBody(limit=True, quantity=10, disclosed_quantity=4), format="json").json()
     settle()
 
     below = api.patch(f"/api/v1/orders/{placed['id']}", {"quantity": 3}, format="json")
@@ -272,7 +269,7 @@ def test_a_body_that_cannot_be_read_is_a_json_400(account, alice, reliance, cont
 def test_a_body_past_the_upload_limit_is_a_json_413(account, alice, reliance, method, path, content_type):
     padding = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
     if content_type == "application/json":
-        body = json.dumps({**BUY_5, "tag": padding, "max_order_quantity": 5})
+        body = json.dumps(OrderBody(tag=padding, max_order_quantity=5))
     elif content_type.startswith("multipart"):
         body = f'--xyz\r\nContent-Disposition: form-data; name="reason"\r\n\r\n{padding}\r\n--xyz--\r\n'
     else:
@@ -330,7 +327,7 @@ def test_a_price_band_rejection_names_bounds_on_the_tick_that_are_accepted(accou
     # 5% either side of 1234.55 is 1172.8225 to 1296.2775: on the tick of 0.05, 1172.85 to 1296.25
     instrument_make("TCS", 2953217, "1234.55")
     api = api_for(alice)
-    order = {**LIMIT_5, "tradingsymbol": "TCS"}
+    order = OrderBody(limit=True, tradingsymbol="TCS")
 
     low = api.post("/api/v1/orders", {**order, "price": "1172.80"}, format="json")
     high = api.post("/api/v1/orders", {**order, "price": "1296.30"}, format="json")
@@ -369,7 +366,7 @@ def test_a_price_band_rejection_names_bounds_on_the_tick_that_are_accepted(accou
     ],
 )
 def test_a_risk_rejection_answers_with_the_numbers_of_its_rule(account, alice, reliance, order, details):
-    response = api_for(alice).post("/api/v1/orders", {**BUY_5, **order}, format="json")
+    response = api_for(alice).post("/api/v1/orders", OrderBody(**order), format="json")
 
     assert response.status_code == 422
     body = response.json()
@@ -382,8 +379,8 @@ def test_a_replayed_rejection_has_the_same_numbers_and_says_it_is_a_replay(accou
     api = api_for(alice)
     key = {"HTTP_IDEMPOTENCY_KEY": "too-many-1"}
 
-    first = api.post("/api/v1/orders", {**BUY_5, "quantity": 20_000}, format="json", **key)
-    replay = api.post("/api/v1/orders", {**BUY_5, "quantity": 20_000}, format="json", **key)
+    first = api.post("/api/v1/orders", OrderBody(quantity=20_000), format="json", **key)
+    replay = api.post("/api/v1/orders", OrderBody(quantity=20_000), format="json", **key)
 
     assert first.status_code == replay.status_code == 422
     assert replay.json() == first.json() and replay.json()["error"]["details"]["limit"] == "10000"
@@ -451,7 +448,7 @@ def test_a_blank_or_malformed_paging_or_filter_value_is_a_400_naming_it(account,
 def test_a_blank_symbol_is_every_symbol_and_limit_and_offset_page(account, alice, reliance, infy):
     api = api_for(alice)
     for symbol in ("RELIANCE", "INFY", "RELIANCE"):
-        api.post("/api/v1/orders", {**BUY_5, "tradingsymbol": symbol}, format="json")
+        api.post("/api/v1/orders", OrderBody(tradingsymbol=symbol), format="json")
 
     blank = api.get("/api/v1/orders", {"symbol": ""}).json()
     page = api.get("/api/v1/orders", {"limit": 2, "offset": 1}).json()

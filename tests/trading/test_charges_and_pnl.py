@@ -6,12 +6,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.trading.conftest import refreshed, settle
 from trading.brokers.paper import paper_tick
 from trading.models import Order, Position, Trade, TradingAccount
 from trading.orders.fills import fill_apply
 from trading.orders.sessions import SQUAREOFF_TAG, mis_squareoff
-
-from .conftest import refreshed, settle
 
 D = Decimal
 IST = ZoneInfo("Asia/Kolkata")

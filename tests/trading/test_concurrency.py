@@ -13,7 +13,9 @@ from django.conf import settings as django_settings
 from django.db import connection
 from rest_framework.test import APIClient
 
+from tests.factories import OrderBody
 from tests.threads import run_threads, wait_for
+from tests.trading.conftest import settle
 from trading.brokers.dispatch import outbox_sweep
 from trading.brokers.paper import PaperExchange
 from trading.models import Order, OutboxEntry, PaperExchangeOrder, Position, Trade
@@ -22,8 +24,6 @@ from trading.orders.services import order_cancel
 from tradingsite.celery import app as celery_app
 from tradingsite.embedded import database_url_of
 from tradingsite.tokens import api_token_create
-
-from .conftest import settle
 
 D = Decimal
 
@@ -51,14 +51,7 @@ def test_64_concurrent_orders_never_take_the_position_over_its_limit(account, pl
 @pytest.mark.django_db(transaction=True)
 def test_32_clients_retrying_one_idempotency_key_make_one_order_and_one_submission(account, alice, reliance):
     token = api_token_create(user=alice, name="tests", scope="trade", days=1)
-    body = {
-        "tradingsymbol": "RELIANCE",
-        "exchange": "NSE",
-        "transaction_type": "BUY",
-        "order_type": "MARKET",
-        "product": "CNC",
-        "quantity": 5,
-    }
+    body = OrderBody(quantity=5)
 
     def post(n: int):
         client = APIClient()
@@ -203,14 +196,7 @@ def test_an_order_accepted_while_the_broker_queue_is_down_is_still_201_and_reach
     broker_pool_renew()
     client = APIClient()
     client.force_authenticate(alice)
-    body = {
-        "exchange": "NSE",
-        "tradingsymbol": "RELIANCE",
-        "transaction_type": "BUY",
-        "order_type": "MARKET",
-        "product": "CNC",
-        "quantity": 2,
-    }
+    body = OrderBody(quantity=2)
     try:
         started = time.monotonic()
         with django_capture_on_commit_callbacks(execute=True):

@@ -12,13 +12,12 @@ from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from audit.models import AuditEvent
+from tests.trading.conftest import kite_place, refreshed, settle
 from trading.brokers.kite import kite_tag
 from trading.kite.reconcile import kite_reconcile
 from trading.models import KiteLink, Order, OutboxEntry, Trade
 from trading.orders.services import order_cancel, order_modify
 from tradingsite.exceptions import ValidationError
-
-from .conftest import kite_place, refreshed, settle
 
 pytestmark = pytest.mark.django_db
 D = Decimal

@@ -12,10 +12,9 @@ import pytest
 
 from tests.fakes.kite import FIXTURES, USER_ID, FakeKite, fixture, sample_full_packet, ticker_packet
 from tests.threads import wait_for
+from tests.trading.conftest import kite_place
+from tests.trading.test_kite_feed import INFY, feed_for, run_with
 from tradingsite.ist import IST
-
-from .conftest import kite_place
-from .test_kite_feed import INFY, feed_for, run_with
 
 D = Decimal
 

@@ -20,6 +20,8 @@ from tests.fakes.kite import (
     sample_full_packet,
 )
 from tests.threads import wait_for
+from tests.trading.conftest import instrument_make, kite_place, refreshed
+from tests.trading.test_websockets_and_feed import session_cookie, socket
 from trading.feeds.base import FeedInstrument
 from trading.feeds.configured import feed_from_settings
 from trading.feeds.kite import TOKENS_PER_CONNECTION, KiteFeed
@@ -28,9 +30,6 @@ from trading.kite.reconcile import kite_reconcile
 from trading.market.prices import price_key
 from trading.models import BrokerUpdate, KiteLink, MinuteBar, Order, Position, Trade
 from tradingsite.exceptions import ValidationError
-
-from .conftest import instrument_make, kite_place, refreshed
-from .test_websockets_and_feed import session_cookie, socket
 
 D = Decimal
 INFY = FeedInstrument(1, 408065, "INFY", D("0.05"), D("1500"))

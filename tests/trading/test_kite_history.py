@@ -9,9 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.fakes.kite import IST_ZONE, detailed_candles
+from tests.trading.conftest import instrument_make
 from trading.models import DayBar, HourBar, Instrument, MinuteBar
-
-from .conftest import instrument_make
 
 pytestmark = pytest.mark.django_db
 D = Decimal

@@ -15,11 +15,10 @@ from django.test import Client
 
 from audit.models import AuditEvent
 from tests.threads import run_threads, wait_for
+from tests.trading.conftest import instrument_make, kite_place, reconcile, refreshed, settle
 from trading.kite.updates import kite_postback_receive, kite_ticker_order_update
 from trading.models import KiteLink, Order, OutboxEntry, Position, Trade, TradingAccount
 from trading.orders.services import account_halt, order_cancel
-
-from .conftest import instrument_make, kite_place, reconcile, refreshed, settle
 
 D = Decimal
 

@@ -9,6 +9,7 @@ from django.db import connection
 
 from audit.models import AuditEvent
 from tests.fakes.kite import FakeKite
+from tests.trading.conftest import kite_place, reconcile, refreshed, settle
 from trading.kite.client import token_expiry
 from trading.kite.updates import kite_ticker_order_update
 from trading.models import KiteLink, Order, Trade, TradingAccount
@@ -16,8 +17,6 @@ from trading.orders.accounts import account_create
 from trading.orders.fills import fill_apply
 from trading.orders.services import order_cancel, order_modify
 from tradingsite.encryption import encrypt
-
-from .conftest import kite_place, reconcile, refreshed, settle
 
 D = Decimal
 pytestmark = pytest.mark.usefixtures("no_pause")

@@ -6,9 +6,8 @@ from decimal import Decimal
 import pytest
 
 from audit.models import AuditEvent
+from tests.trading.conftest import kite_place, reconcile
 from trading.models import Order, Position, Trade, TradingAccount
-
-from .conftest import kite_place, reconcile
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_pause")]
 D = Decimal

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from tests.trading.conftest import instrument_make
 from trading.feeds.base import feed_instruments
 from trading.feeds.replay import ReplayFeed, replay_events_from_csv
 from trading.feeds.runner import FeedRunner
@@ -20,8 +21,6 @@ from trading.market.instruments import NIFTY_50, instruments_import, instruments
 from trading.market.prices import price_key
 from trading.models import DayBar, Instrument, MinuteBar
 from tradingsite.exceptions import ValidationError
-
-from .conftest import instrument_make
 
 D = Decimal
 IST = ZoneInfo("Asia/Kolkata")

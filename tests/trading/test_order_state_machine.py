@@ -23,6 +23,7 @@ from hypothesis.stateful import (
 )
 
 from tests.conftest import persona
+from tests.trading.conftest import instrument_make
 from trading.brokers.dispatch import outbox_send
 from trading.brokers.paper import paper_tick
 from trading.models import Order, OutboxEntry, Position, Trade, TradingAccount
@@ -30,8 +31,6 @@ from trading.orders.accounts import account_create
 from trading.orders.services import order_cancel, order_modify, order_place
 from trading.orders.states import TRANSITIONS
 from tradingsite.exceptions import ApplicationError
-
-from .conftest import instrument_make
 
 D = Decimal
 TICK = D("0.05")

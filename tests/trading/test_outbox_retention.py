@@ -5,10 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.trading.conftest import settle
 from trading.brokers.dispatch import outbox_retention_apply
 from trading.models import OutboxEntry
-
-from .conftest import settle
 
 pytestmark = pytest.mark.django_db
 

@@ -4,11 +4,10 @@ import json
 import re
 from decimal import Decimal
 
+from tests.trading.conftest import refreshed, settle
 from trading.market.prices import price_record
 from trading.models import Order
 from trading.orders.accounts import account_create
-
-from .conftest import refreshed, settle
 
 D = Decimal
 

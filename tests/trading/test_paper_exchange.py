@@ -6,12 +6,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from tests.factories import OrderBody
+from tests.trading.conftest import refreshed, settle
+from tests.trading.test_api import api_for
 from trading.brokers.paper import paper_tick
 from trading.models import IdempotencyKey, Order
 from trading.orders.idempotency import idempotency_keys_purge
-
-from .conftest import refreshed, settle
-from .test_api import BUY_5, api_for
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -78,14 +78,14 @@ def test_ioc_fills_what_the_volume_allows_and_cancels_the_rest(place, reliance, 
 
 def test_idempotency_keys_are_kept_24_hours_and_purged_after(account, alice, reliance):
     api = api_for(alice)
-    first = api.post("/api/v1/orders", BUY_5, format="json", HTTP_IDEMPOTENCY_KEY="day-old").json()
+    first = api.post("/api/v1/orders", OrderBody(), format="json", HTTP_IDEMPOTENCY_KEY="day-old").json()
     key = IdempotencyKey.objects.get(key="day-old")
 
     IdempotencyKey.objects.filter(pk=key.pk).update(created_at=timezone.now() - timedelta(hours=23, minutes=59))
     assert idempotency_keys_purge() == 0
-    assert api.post("/api/v1/orders", BUY_5, format="json", HTTP_IDEMPOTENCY_KEY="day-old").json() == first
+    assert api.post("/api/v1/orders", OrderBody(), format="json", HTTP_IDEMPOTENCY_KEY="day-old").json() == first
 
     IdempotencyKey.objects.filter(pk=key.pk).update(created_at=timezone.now() - timedelta(hours=24, minutes=1))
     assert idempotency_keys_purge() == 1
-    again = api.post("/api/v1/orders", BUY_5, format="json", HTTP_IDEMPOTENCY_KEY="day-old").json()
+    again = api.post("/api/v1/orders", OrderBody(), format="json", HTTP_IDEMPOTENCY_KEY="day-old").json()
     assert again["id"] != first["id"]

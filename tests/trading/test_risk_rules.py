@@ -5,12 +5,11 @@ from decimal import Decimal
 import pytest
 
 from audit.models import AuditEvent
+from tests.trading.conftest import instrument_make, refreshed, settle
 from trading.market.prices import price_record
 from trading.models import Order, TradingAccount
 from trading.orders.accounts import account_limits_set, account_status_set
 from trading.orders.services import account_halt, order_cancel
-
-from .conftest import instrument_make, refreshed, settle
 
 D = Decimal
 pytestmark = pytest.mark.django_db

@@ -8,10 +8,9 @@ from rest_framework.test import APIClient
 
 from portfolio.models import PnlDaily
 from portfolio.services import pnl_daily_record
+from tests.trading.conftest import refreshed, settle
 from trading.models import Order
 from trading.orders.sessions import day_orders_expire
-
-from .conftest import refreshed, settle
 
 D = Decimal
 pytestmark = pytest.mark.django_db

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 
+from tests.trading.conftest import instrument_make, settle
 from trading.feeds.base import feed_instruments
 from trading.feeds.replay import ReplayEvent, ReplayFeed
 from trading.feeds.runner import FeedRunner
@@ -21,8 +22,6 @@ from trading.models import MinuteBar, Order, Position
 from trading.orders.accounts import account_create
 from trading.orders.services import order_place
 from trading.realtime.streams import tick_group
-
-from .conftest import instrument_make, settle
 
 D = Decimal
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from tests.factories import OrderBody
 from tests.trading.conftest import instrument_make
 from trading.models import Order
 from trading.orders.accounts import account_create
@@ -17,14 +18,7 @@ from tradingsite.models import ApiToken
 from tradingsite.tokens import api_token_create
 
 pytestmark = pytest.mark.django_db
-BUY_1 = {
-    "exchange": "NSE",
-    "tradingsymbol": "RELIANCE",
-    "transaction_type": "BUY",
-    "order_type": "MARKET",
-    "product": "CNC",
-    "quantity": 1,
-}
+BUY_1 = OrderBody(quantity=1)
 
 
 def bearer(key: str) -> APIClient:

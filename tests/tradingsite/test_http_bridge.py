@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from asgiref.testing import ApplicationCommunicator
 
+from tests.factories import OrderBody
 from tests.trading.conftest import instrument_make
 from trading.orders.accounts import account_create
 from tradingsite.tokens import api_token_create
@@ -73,17 +74,7 @@ def test_an_order_posted_in_several_body_parts_is_placed_over_the_asgi_applicati
     account_create(owner=alice, name="alice-paper", cash=Decimal("1000000"), created_by=alice)
     instrument_make("RELIANCE", 738561, "2500.00")
     token = api_token_create(user=alice, name="tests", scope="trade", days=1).key
-    payload = json.dumps(
-        {
-            "exchange": "NSE",
-            "tradingsymbol": "RELIANCE",
-            "transaction_type": "BUY",
-            "order_type": "LIMIT",
-            "product": "CNC",
-            "quantity": 2,
-            "price": "2499.95",
-        }
-    ).encode()
+    payload = json.dumps(OrderBody(limit=True, quantity=2, price="2499.95")).encode()
     headers = [
         (b"authorization", f"Bearer {token}".encode()),
         (b"content-type", b"application/json"),

@@ -101,7 +101,7 @@ def test_each_installation_gets_its_own_names_and_every_process_of_one_the_same(
 
 
 def test_an_account_event_of_one_installation_never_reaches_the_other(sites, settings):
-    # given site A's web publishing account events the way the platform does (trading/streams.py)
+    # given site A's web publishing account events the way the platform does (trading/realtime/streams.py)
     settings.CHANNEL_LAYERS = {"default": sites["a_web"]["layer"]}
     a_socket, b_socket, b_web = layer_of(sites["a_feed"]), layer_of(sites["b_web"]), layer_of(sites["b_web"])
     group = user_group(1)  # the same user id exists on both sites

@@ -113,7 +113,8 @@ def test_roles_are_exactly_the_four_and_changes_are_audited(alice):
 def test_the_scheduled_chain_verification_shows_on_the_status_page(client_for, dave):
     from django.core.cache import cache
 
-    from audit.tasks import LAST_VERIFY_CACHE_KEY, audit_chain_verify
+    from audit.chain import LAST_VERIFY_CACHE_KEY
+    from audit.tasks import audit_chain_verify
 
     cache.delete(LAST_VERIFY_CACHE_KEY)
     assert "not run yet" in client_for(dave).get("/status/").content.decode()

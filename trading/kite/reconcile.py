@@ -58,6 +58,15 @@ def kite_reconcile(link: KiteLink) -> dict:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, link.pk])
 
 
+def kite_reconcile_all() -> None:
+    """Every account with a Kite session: apply what Kite did that its updates did not tell us."""
+    for link in KiteLink.objects.exclude(access_token_encrypted=""):
+        try:
+            kite_reconcile(link)  # skips a link whose session has ended
+        except Exception:  # one account's trouble must not keep the others from being reconciled
+            logger.exception("Kite reconciliation of account %s failed", link.account_id)
+
+
 def reconcile_locked(link: KiteLink) -> dict:
     client = kite_client(link)
     outcome: dict = {}

@@ -237,3 +237,16 @@ def bars_history(instrument_id: int, interval: str, *, start: datetime, end: dat
         rows = cursor.fetchall()
     keys = ("ts", "open", "high", "low", "close", "volume")
     return [dict(zip(keys, row, strict=True)) for row in reversed(rows)]
+
+
+def bars_rollup_recent() -> None:
+    """Recompute the hourly bars of the last two hours and today's daily bars from the minute bars."""
+    now = timezone.now()
+    bars_rollup("1h", since=now - timedelta(hours=2))
+    bars_rollup("1d", since=now - timedelta(days=1))
+
+
+def bars_maintain() -> None:
+    """Minute-bar partitions ahead of time, then retention."""
+    partitions_ensure()
+    bars_retention_apply()

@@ -54,7 +54,7 @@ class BarFields(models.Model):
 
 class MinuteBar(BarFields):
     """1-minute bars, built by the feed process. The table is partitioned by month in PostgreSQL
-    (migration 0003): `trading.bars.partitions_ensure` creates partitions ahead of time, and retention
+    (migration 0003): `trading.market.bars.partitions_ensure` creates partitions ahead of time, and retention
     drops whole months."""
 
     pk = models.CompositePrimaryKey("instrument", "ts")

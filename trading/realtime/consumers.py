@@ -3,8 +3,8 @@
 /ws/market/  subscribe and unsubscribe to instruments; ticks are coalesced: a frame at most every
              MARKET_WS_MIN_INTERVAL_MS carries the latest price of each instrument that moved, so a slow
              client gets current prices, never a backlog. Ticks reach the socket from the process's
-             market hub (market_hub.py), not through a channel-layer group per socket.
-/ws/account/ the user's own order, fill and account events (group `user.<id>`, from trading.streams).
+             market hub (trading/realtime/hub.py), not through a channel-layer group per socket.
+/ws/account/ the user's own order, fill and account events (group `user.<id>`, from trading.realtime.streams).
 """
 
 import asyncio
