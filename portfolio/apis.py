@@ -1,3 +1,5 @@
+"""Portfolio's API: positions with live P&L, the account summary, daily P&L history."""
+
 from drf_spectacular.utils import (
     extend_schema,
     inline_serializer,

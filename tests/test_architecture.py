@@ -80,6 +80,8 @@ def test_an_upward_import_is_a_breach(tmp_path):
     layers = [["app.brokers"], ["app.orders"]]
     graph = import_graph(tmp_path, ["app"])
     assert layer_breaches(graph, layers) == ["app.orders.services imports app.brokers.paper, a layer above it"]
+    assert forbidden_imports(graph, "app.orders", "app.brokers") == ["app.orders.services imports app.brokers.paper"]
+    assert forbidden_imports(graph, "app.brokers", "app.orders") == ["app.brokers.paper imports app.orders.services"]
 
 
 def test_apps_depend_one_way():

@@ -1,3 +1,5 @@
+"""Accounts: list, read, risk limits (raised ones wait for approval), the kill switch and resuming."""
+
 from decimal import Decimal
 
 from drf_spectacular.utils import (

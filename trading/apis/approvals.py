@@ -1,3 +1,5 @@
+"""Approvals of raised limits and resumed accounts: list, read, approve, reject (a second person)."""
+
 from drf_spectacular.utils import (
     extend_schema,
 )

@@ -1,3 +1,6 @@
+"""What every API view here shares: exact decimal inputs with honest schemas, query and body parsing,
+pagination, and permissions by model permission."""
+
 from decimal import Decimal
 
 from django.http import QueryDict

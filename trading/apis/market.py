@@ -1,3 +1,5 @@
+"""Market data: the instrument search, bars of an instrument, latest quotes."""
+
 from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone

@@ -1,8 +1,4 @@
-"""The trading REST API (/api/v1/): one view per operation, input and output serializers nested.
-
-Views parse, call a service or selector, and render; they hold no business logic. Another user's
-objects are always 404, never 403, so ids cannot be probed.
-"""
+"""Orders and trades: place (idempotently), list, read, modify, cancel; the trade list."""
 
 from drf_spectacular.utils import (
     OpenApiParameter,
