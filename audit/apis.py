@@ -42,7 +42,9 @@ class AuditPagination(LimitOffsetPagination):
 def audit_events_filtered(
     *, actor=None, action=None, object_type=None, object_id=None, since=None, until=None, after_sequence=None
 ):
-    events = AuditEvent.objects.all()
+    # Linked rows only: each has its place in the chain, so `after_sequence` pages through without gaps
+    # (a row still waiting for the sequencer appears once it is linked, after the rows before it).
+    events = AuditEvent.objects.filter(sequence__isnull=False)
     if actor:
         events = events.filter(actor=actor)
     if action:

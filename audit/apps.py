@@ -8,3 +8,6 @@ class AuditConfig(AppConfig):
     def ready(self):
         # Authentication outcomes are only observable through Django's auth signals.
         from audit import receivers  # noqa: F401
+        from audit.metrics import metrics_register
+
+        metrics_register()

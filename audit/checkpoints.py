@@ -18,7 +18,7 @@ def checkpoint_write() -> AuditCheckpoint | None:
     """Sign the chain's current head; None when the trail is empty or the head is already checkpointed."""
     with connection.cursor() as cursor:  # the head cannot move while it is read and signed
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-    head = AuditEvent.objects.order_by("-sequence").values("sequence", "hash").first()
+    head = AuditEvent.objects.filter(sequence__isnull=False).order_by("-sequence").values("sequence", "hash").first()
     if head is None:
         return None
     latest = AuditCheckpoint.objects.order_by("-sequence", "-created_at").first()
@@ -52,8 +52,9 @@ def checkpoints_verify(*, stale_after: timedelta | None = None) -> CheckpointRep
     checkpoints = list(AuditCheckpoint.objects.order_by("sequence", "created_at"))
     sequences = {checkpoint.sequence for checkpoint in checkpoints}
     hashes = dict(AuditEvent.objects.filter(sequence__in=sequences).values_list("sequence", "hash"))
-    head = AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
-    oldest = AuditEvent.objects.order_by("sequence").values_list("sequence", flat=True).first() or 0
+    linked = AuditEvent.objects.filter(sequence__isnull=False)
+    head = linked.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+    oldest = linked.order_by("sequence").values_list("sequence", flat=True).first() or 0
     for checkpoint in checkpoints:
         if not signature_valid(key, checkpoint.document()):
             problems.append(f"checkpoint {checkpoint.pk} (sequence {checkpoint.sequence}) has an invalid signature")

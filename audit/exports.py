@@ -52,7 +52,9 @@ def audit_export(*, events: QuerySet[AuditEvent], export_format: str, actor, fil
     if writer:
         writer.writeheader()
     count, first, last = 0, None, None
-    for row in events.order_by("sequence").values(*COLUMNS).iterator(chunk_size=2000):
+    # Linked rows only: an export is checked along the chain; rows waiting for the sequencer have no place yet.
+    linked = events.filter(sequence__isnull=False).order_by("sequence")
+    for row in linked.values(*COLUMNS).iterator(chunk_size=2000):
         record = export_row(row)
         if writer:
             writer.writerow(

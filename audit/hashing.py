@@ -24,6 +24,11 @@ HASHED_FIELDS = (
 )
 
 
+# The fields a row's seal covers: its whole content as written. The sequence is not among them: it is
+# given when the sequencer links the row into the chain, after the row was written and sealed.
+SEALED_FIELDS = tuple(name for name in HASHED_FIELDS if name != "sequence")
+
+
 def canonical_timestamp(value: datetime | str) -> str:
     if isinstance(value, str):  # already canonical (read back from an export)
         value = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
@@ -43,6 +48,14 @@ def canonical_content(content: dict) -> str:
 
 def event_hash(*, prev_hash: str, content: dict) -> str:
     return hashlib.sha256((prev_hash + canonical_content(content)).encode()).hexdigest()
+
+
+def event_seal(key: bytes, content: dict) -> str:
+    """HMAC-SHA256 under the audit key over a row's content, made when the row is written: a row altered
+    before the sequencer links it no longer matches its seal, and the seal cannot be remade without the key."""
+    values = {name: content[name] for name in SEALED_FIELDS}
+    values["created_at"] = canonical_timestamp(values["created_at"])
+    return hmac.new(key, canonical_json(values).encode(), hashlib.sha256).hexdigest()
 
 
 def signature(key: bytes, document: dict) -> str:

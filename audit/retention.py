@@ -28,7 +28,13 @@ def audit_retention_apply(now: datetime | None = None) -> dict:
     cutoff = now - timedelta(days=settings.AUDIT_RETENTION_DAYS)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-    last = AuditEvent.objects.filter(created_at__lt=cutoff).order_by("-sequence").values("sequence", "hash").first()
+    # The oldest prefix of the chain whose rows are all past the cutoff. Rows are linked in the order
+    # they committed, so created_at can step back a little along the chain: stop before the first
+    # linked row that is still within retention.
+    linked = AuditEvent.objects.filter(sequence__isnull=False)
+    kept = linked.filter(created_at__gte=cutoff).order_by("sequence").values_list("sequence", flat=True).first()
+    prefix = linked.filter(sequence__lt=kept) if kept is not None else linked
+    last = prefix.order_by("-sequence").values("sequence", "hash").first()
     if last is None:
         return removed
     with connection.cursor() as cursor:

@@ -1,19 +1,25 @@
-"""The one way to write to the audit trail."""
+"""The one way to write to the audit trail.
+
+An event is inserted in the caller's transaction, sealed, and unlinked: no lock is taken, so no request
+waits on another's audit write. The sequencer (audit.sequencer) links committed rows into the hash chain
+within AUDIT_LINK_MAX_SECONDS. An event of a transaction that rolls back is never committed, so never
+linked, and never seen.
+"""
 
 import json
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
-from audit.hashing import GENESIS_HASH, event_hash
+from audit.hashing import event_seal
 from audit.models import AuditEvent
+from audit.signing import signing_key
 from tradingsite import request_context
 
-# Every writer takes this transaction-scoped advisory lock before reading the chain's head, so two
-# transactions can never both append after the same row. It is held until the caller's transaction
-# ends: record the event as the last step of a transaction to keep the serialised part short.
+# The chain's advisory lock. Only the sequencer (and the rare jobs that read the chain's head: the
+# checkpoint, retention) takes it; writers of events never do.
 CHAIN_LOCK_KEY = 0x4155444954  # "AUDIT"
 
 
@@ -93,15 +99,5 @@ def audit_record(
         "client_ip": request_context.client_ip_normalise(context.client_ip if client_ip is None else client_ip),
         "payload": payload_normalise(payload or {}),
     }
-    # No savepoint inside a caller's transaction: a failure here must fail the caller's work too.
-    with transaction.atomic(savepoint=False):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-        head = AuditEvent.objects.order_by("-sequence").values("sequence", "hash").first()
-        content["sequence"] = head["sequence"] + 1 if head else 1
-        prev_hash = head["hash"] if head else GENESIS_HASH
-        # Taken under the lock, so created_at never runs backwards along the chain.
-        content["created_at"] = timezone.now()
-        return AuditEvent.objects.create(
-            prev_hash=prev_hash, hash=event_hash(prev_hash=prev_hash, content=content), **content
-        )
+    content["created_at"] = timezone.now()
+    return AuditEvent.objects.create(seal=event_seal(signing_key(), content), **content)

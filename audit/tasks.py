@@ -5,6 +5,7 @@ from celery import shared_task
 from audit.chain import chain_verify_recorded
 from audit.checkpoints import checkpoint_write
 from audit.retention import audit_retention_apply
+from audit.sequencer import audit_link_all
 
 logger = logging.getLogger(__name__)
 
@@ -32,3 +33,11 @@ def retention_apply():
     """Remove audit records past their retention (audit.retention); what went is logged and chained."""
     removed = audit_retention_apply()
     logger.info("retention: removed %s", removed)
+
+
+@shared_task(ignore_result=True)
+def audit_link():
+    """A backstop for the sequencer process: link whatever is waiting (the chain lock keeps one at a time)."""
+    linked = audit_link_all()
+    if linked:
+        logger.info("audit rows linked by the beat backstop: %s", linked)

@@ -39,14 +39,30 @@ def redis_check() -> str | None:
     return None
 
 
+def audit_chain_check() -> str | None:
+    """None when no audit row has waited for the sequencer longer than AUDIT_LINK_MAX_SECONDS."""
+    from audit.sequencer import audit_backlog
+
+    try:
+        backlog = audit_backlog()
+    except Exception as exc:  # the database check names the outage
+        return f"audit backlog not readable: {exc.__class__.__name__}"
+    return None if backlog.ok else backlog.describe()
+
+
 @require_GET
 @never_cache
 def readyz(request):
-    """Ready to take traffic: PostgreSQL and Redis both reachable. 503 names what is not."""
+    """Ready to take traffic: PostgreSQL and Redis both reachable (503 names what is not).
+
+    An audit sequencer that has fallen behind is reported ("degraded", with the reason) but does not
+    take the site out of service: events are still written and sealed, and are linked once it runs."""
     checks = {"database": database_check(), "redis": redis_check()}
     failures = {name: reason for name, reason in checks.items() if reason}
+    audit_chain = audit_chain_check() if not failures else None
+    status = "unavailable" if failures else "degraded" if audit_chain else "ready"
     body = {
-        "status": "unavailable" if failures else "ready",
-        "checks": {name: reason or "ok" for name, reason in checks.items()},
+        "status": status,
+        "checks": {name: reason or "ok" for name, reason in checks.items()} | {"audit_chain": audit_chain or "ok"},
     }
     return JsonResponse(body, status=503 if failures else 200)

@@ -71,6 +71,10 @@ class Processes:
     def feed(self, **env: str) -> None:
         self.start("feed", [sys.executable, "manage.py", "run_feed"], **env)
 
+    def sequencer(self, **env: str) -> None:
+        """The audit sequencer, linking written events into the chain, as the Procfile runs it."""
+        self.start("sequencer", [sys.executable, "manage.py", "audit_sequencer"], **env)
+
     def worker(self, queue: str) -> None:
         argv = [sys.executable, "-m", "celery", "-A", "tradingsite", "worker", "-Q", queue, "--concurrency", "1"]
         argv += ["--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"]

@@ -401,6 +401,16 @@ if PRODUCTION and len(AUDIT_SIGNING_KEY) < 32:
 # A signed checkpoint of the chain's head is written this often; verification reports when the newest
 # checkpoint is older than twice this (checkpoints removed, or the schedule stopped).
 AUDIT_CHECKPOINT_MINUTES = env.int("AUDIT_CHECKPOINT_MINUTES", 5)
+# Events are written unlinked and the sequencer (manage.py audit_sequencer) links them into the hash
+# chain every AUDIT_LINK_INTERVAL_SECONDS. A row still unlinked after AUDIT_LINK_MAX_SECONDS is reported
+# by audit_verify, /readyz and the audit_unlinked_overdue_rows metric.
+AUDIT_LINK_INTERVAL_SECONDS = env.float("AUDIT_LINK_INTERVAL_SECONDS", 0.5)
+AUDIT_LINK_MAX_SECONDS = env.float("AUDIT_LINK_MAX_SECONDS", 10.0)
+if AUDIT_LINK_INTERVAL_SECONDS <= 0 or AUDIT_LINK_MAX_SECONDS <= AUDIT_LINK_INTERVAL_SECONDS:
+    raise ImproperlyConfigured(
+        "AUDIT_LINK_INTERVAL_SECONDS must be above 0 and below AUDIT_LINK_MAX_SECONDS "
+        f"(got {AUDIT_LINK_INTERVAL_SECONDS} and {AUDIT_LINK_MAX_SECONDS})"
+    )
 # Retention per record type, in days (0 keeps forever), each applied daily by its own beat job. Audit events
 # and checkpoints: seven years by default. Orders, trades and positions are the books and are kept.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", 7 * 365 + 2)

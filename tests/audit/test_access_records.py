@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 def latest(action: str) -> AuditEvent:
-    return AuditEvent.objects.filter(action=action).latest("sequence")
+    return AuditEvent.objects.filter(action=action).latest("id")
 
 
 def test_an_order_request_is_recorded_with_its_body_token_status_and_latency(alice):
@@ -43,7 +43,7 @@ def test_an_order_request_is_recorded_with_its_body_token_status_and_latency(ali
     assert (event.payload["auth"], event.payload["token_id"]) == ("api_token", token.token.pk)
     assert json.loads(event.payload["body"]) == body
     # the order's own event is in the trail too, before the access record
-    assert AuditEvent.objects.filter(action="order.place", sequence__lt=event.sequence).exists()
+    assert AuditEvent.objects.filter(action="order.place", id__lt=event.id).exists()
 
 
 def test_reads_are_recorded_without_a_body(client_for, alice):
@@ -56,7 +56,7 @@ def test_reads_are_recorded_without_a_body(client_for, alice):
 
 def test_refusals_are_recorded_as_access_denied_on_the_api_and_on_pages(client_for, alice, caplog):
     client = client_for(alice)
-    since = AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+    since = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     refused_before = unauthenticated_count(client, "missing")
 
     api = client.get("/api/v1/audit/events")
@@ -66,12 +66,12 @@ def test_refusals_are_recorded_as_access_denied_on_the_api_and_on_pages(client_f
 
     assert (api.status_code, page.status_code, anonymous.status_code) == (403, 403, 401)
     # alice's refusals are on the record; the request that named nobody is counted and logged instead
-    denied = list(AuditEvent.objects.filter(action="access.denied").order_by("sequence"))
+    denied = list(AuditEvent.objects.filter(action="access.denied").order_by("id"))
     assert [(event.actor, event.object_type, event.payload["path"]) for event in denied] == [
         ("alice", "api", "/api/v1/audit/events"),
         ("alice", "page", "/status/"),
     ]
-    assert not AuditEvent.objects.filter(sequence__gt=since, payload__path="/api/v1/orders").exists()
+    assert not AuditEvent.objects.filter(id__gt=since, payload__path="/api/v1/orders").exists()
     assert unauthenticated_count(client, "missing") == refused_before + 1
     [logged] = [record.getMessage() for record in caplog.records if record.name == "audit.middleware"]
     assert logged.startswith("refused without valid credentials (401, missing): GET '/api/v1/orders'")

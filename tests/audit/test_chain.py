@@ -10,6 +10,7 @@ from audit.chain import chain_verify, event_hash
 from audit.hashing import GENESIS_HASH
 from audit.models import AuditEvent
 from audit.services import AuditPayloadError, audit_record
+from tests.conftest import audit_linked
 from tests.threads import run_threads
 
 
@@ -25,6 +26,9 @@ def verify_output() -> str:
 def test_each_row_hashes_the_previous_rows_hash_and_its_own_content():
     first = audit_record(action="account.halt", actor="tests", object_type="account", object_id=7)
     second = audit_record(action="account.resume", actor="tests", object_type="account", object_id=7)
+    assert (first.sequence, first.hash, second.sequence) == (None, None, None)  # written unlinked
+
+    audit_linked(first, second)
 
     assert second.sequence == first.sequence + 1
     assert second.prev_hash == first.hash
@@ -49,12 +53,13 @@ def test_payloads_survive_the_database_round_trip_and_verify():
         },
     )
 
-    # when the chain is verified from what the database hands back
+    # when the sequencer links it and the chain is verified from what the database hands back
+    audit_linked()
     report = chain_verify()
 
     # then nothing is reported altered, and the money kept every digit
     assert report.ok, report.problem
-    assert AuditEvent.objects.filter(action="order.place").latest("sequence").payload["price"] == "2450.05"
+    assert AuditEvent.objects.filter(action="order.place").latest("id").payload["price"] == "2450.05"
 
 
 @pytest.mark.django_db
@@ -76,7 +81,9 @@ def tamper(sql: str, params) -> None:
 @pytest.mark.django_db
 def test_verify_names_a_row_altered_behind_the_triggers_back():
     # given a healthy chain
-    events = [audit_record(action="order.place", actor="tests", payload={"qty": qty}) for qty in (1, 2, 3, 4)]
+    events = audit_linked(
+        *[audit_record(action="order.place", actor="tests", payload={"qty": qty}) for qty in (1, 2, 3, 4)]
+    )
     assert "audit chain intact" in verify_output()
 
     # when a superuser disables the triggers and rewrites the third row's quantity
@@ -92,7 +99,9 @@ def test_verify_names_a_row_altered_behind_the_triggers_back():
 
 @pytest.mark.django_db
 def test_verify_catches_a_row_whose_hash_was_recomputed_to_hide_an_edit():
-    events = [audit_record(action="order.place", actor="tests", payload={"qty": qty}) for qty in (1, 2, 3)]
+    events = audit_linked(
+        *[audit_record(action="order.place", actor="tests", payload={"qty": qty}) for qty in (1, 2, 3)]
+    )
     forged = {**AuditEvent.objects.filter(pk=events[1].pk).values().get(), "actor": "mallory"}
     forged_hash = event_hash(prev_hash=events[0].hash, content=forged)
 
@@ -106,7 +115,9 @@ def test_verify_catches_a_row_whose_hash_was_recomputed_to_hide_an_edit():
 
 @pytest.mark.django_db
 def test_verify_names_the_gap_left_by_a_deleted_row():
-    events = [audit_record(action="order.place", actor="tests", payload={"qty": qty}) for qty in (1, 2, 3)]
+    events = audit_linked(
+        *[audit_record(action="order.place", actor="tests", payload={"qty": qty}) for qty in (1, 2, 3)]
+    )
 
     tamper("DELETE FROM audit_auditevent WHERE id = %s", [events[1].pk])
 
@@ -126,8 +137,9 @@ def test_fifty_concurrent_writers_leave_one_unbroken_chain():
     )
     errors = [result for result in results if isinstance(result, BaseException)]
 
-    # then every write landed, on one chain with no fork, no gap and no duplicate
+    # then every write landed and, once the sequencer has run, on one chain with no fork, gap or duplicate
     assert errors == []
+    audit_linked()
     rows = list(AuditEvent.objects.order_by("sequence").values("sequence", "prev_hash", "hash", "actor"))
     assert len(rows) == before + writers
     assert [row["sequence"] for row in rows] == list(range(1, len(rows) + 1))

@@ -19,6 +19,7 @@ from audit.export_verify import export_verify
 from audit.models import AuditEvent
 from audit.services import audit_record
 from audit.signing import signing_key
+from tests.conftest import audit_linked
 from tradingsite.tokens import api_token_create
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +32,7 @@ def trail():
         audit_record(
             action="order.place", actor="tests", object_type="order", object_id=n, payload={"qty": n, "px": "2500.05"}
         )
+    audit_linked()
 
 
 def download(client, query: str, tmp_path) -> Path:

@@ -11,13 +11,15 @@ from audit.chain import chain_verify
 from audit.models import AuditEvent
 from audit.retention import audit_retention_apply
 from audit.services import audit_record
+from tests.conftest import audit_linked
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def events():
-    return [audit_record(action="order.place", actor="tests", object_type="order", object_id=n) for n in range(8)]
+    written = [audit_record(action="order.place", actor="tests", object_type="order", object_id=n) for n in range(8)]
+    return list(audit_linked(*written))
 
 
 def test_the_default_retention_of_audit_records_is_seven_years(settings):

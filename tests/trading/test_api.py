@@ -167,7 +167,7 @@ def test_kill_switch_over_the_api_and_resume_only_with_a_second_persons_approval
     assert still == "halted"
     assert approved.status_code == 200 and approved.json()["decided_by"] == "dave"
     assert api.get(f"/api/v1/accounts/{account.pk}").json()["status"] == "active"
-    recorded = AuditEvent.objects.filter(object_type="approval", object_id=str(approval_id)).order_by("sequence")
+    recorded = AuditEvent.objects.filter(object_type="approval", object_id=str(approval_id)).order_by("id")
     assert [(event.action, event.actor) for event in recorded] == [
         ("approval.request", "alice"),
         ("approval.approved", "dave"),

@@ -44,7 +44,7 @@ def test_lower_limits_apply_at_once_and_raised_ones_wait_for_approval(account, a
     account.refresh_from_db()
     assert approved.status_code == 200
     assert (account.max_order_value, account.daily_loss_action) == (D("5000000"), "reducing")
-    limits_set = AuditEvent.objects.filter(action="account.limits_set", object_id=str(account.pk)).order_by("sequence")
+    limits_set = AuditEvent.objects.filter(action="account.limits_set", object_id=str(account.pk)).order_by("id")
     assert [event.actor for event in limits_set] == ["alice", "dave"]
 
 

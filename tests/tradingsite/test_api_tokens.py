@@ -133,5 +133,5 @@ def test_an_admin_revokes_another_users_token_in_the_back_office_without_seeing_
     assert bearer(issued.key).get("/api/v1/orders").status_code == 401
     from audit.models import AuditEvent
 
-    event = AuditEvent.objects.filter(action="api_token.revoke").latest("sequence")
+    event = AuditEvent.objects.filter(action="api_token.revoke").latest("id")
     assert (event.actor, event.payload["owner"]) == ("admin", "alice")

@@ -1,5 +1,6 @@
 import pytest
 
+from tests.conftest import audit_linked
 from tradingsite.embedded import free_port as closed_port  # a port nothing listens on
 
 
@@ -14,11 +15,13 @@ def test_healthz_answers_without_touching_any_dependency(client, settings):
 
 
 @pytest.mark.django_db
-def test_readyz_is_200_when_postgres_and_redis_answer(client):
+def test_readyz_is_200_when_postgres_and_redis_answer_and_the_audit_sequencer_keeps_up(client):
+    audit_linked()
+
     response = client.get("/readyz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"database": "ok", "redis": "ok"}}
+    assert response.json() == {"status": "ready", "checks": {"database": "ok", "redis": "ok", "audit_chain": "ok"}}
 
 
 @pytest.mark.django_db

@@ -42,14 +42,14 @@ def test_each_kind_of_refusal_is_counted_by_reason_and_logged_and_not_audited(
     if authorization:
         api.credentials(HTTP_AUTHORIZATION=authorization)
     before = unauthenticated_count(client, reason)
-    since = AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+    since = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
     with caplog.at_level(logging.WARNING, logger="audit.middleware"):
         response = api.post("/api/v1/orders", {}, format="json", REMOTE_ADDR="198.51.100.4")
 
     assert response.status_code == 401
     assert unauthenticated_count(client, reason) == before + 1
-    assert not AuditEvent.objects.filter(sequence__gt=since).exists()
+    assert not AuditEvent.objects.filter(id__gt=since).exists()
     assert [record.getMessage() for record in caplog.records if record.name == "audit.middleware"] == [
         f"refused without valid credentials (401, {reason}): POST '/api/v1/orders' from 198.51.100.4: {message}"
     ]
@@ -58,7 +58,7 @@ def test_each_kind_of_refusal_is_counted_by_reason_and_logged_and_not_audited(
 def test_a_real_users_403s_stay_on_the_record_and_a_deactivated_users_token_is_only_counted(client, alice, carol):
     reader = bearer(api_token_create(user=alice, name="reader", scope="read", days=1).key)
     compliance = bearer(api_token_create(user=carol, name="pull", scope="trade", days=1).key)
-    since = AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+    since = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
     by_scope = reader.post("/api/v1/orders", {}, format="json")
     by_role = compliance.post("/api/v1/orders", {}, format="json")
@@ -69,12 +69,12 @@ def test_a_real_users_403s_stay_on_the_record_and_a_deactivated_users_token_is_o
 
     assert (by_scope.status_code, by_role.status_code, deactivated.status_code) == (403, 403, 401)
     assert unauthenticated_count(client, "api_token") == before + 1
-    denied = AuditEvent.objects.filter(sequence__gt=since, action="access.denied").order_by("sequence")
+    denied = AuditEvent.objects.filter(id__gt=since, action="access.denied").order_by("id")
     assert [(event.actor, event.payload["status"], event.payload["auth"]) for event in denied] == [
         ("alice", 403, "api_token"),
         ("carol", 403, "api_token"),
     ]
-    assert not AuditEvent.objects.filter(sequence__gt=since, payload__status=401).exists()
+    assert not AuditEvent.objects.filter(id__gt=since, payload__status=401).exists()
 
 
 def bearer(key: str) -> APIClient:

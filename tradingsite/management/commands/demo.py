@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from audit.sequencer import audit_link_all
 from trading.market.instruments import instruments_seed_demo
 from trading.models import TradingAccount
 from trading.orders.accounts import account_create
@@ -42,6 +43,8 @@ class Command(BaseCommand):
         added = instruments_seed_demo()
         self.stdout.write(f"instrument master: NIFTY 50 seeded ({added} added)")
         logins = self.demo_users_ensure()
+        # What the set-up recorded goes onto the chain now; from here on the sequencer process links.
+        audit_link_all()
         self.stdout.write(f"\nDemo logins (also in {self.logins_path()}):")
         for username, password, roles in logins:
             self.stdout.write(f"  {username:<8} {password}   ({', '.join(roles)})")
@@ -49,7 +52,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"\nThe platform will be at {url}  (readiness: {url}readyz)"))
         if options["setup_only"]:
             return
-        self.stdout.write("Starting web, feed, worker and beat. Ctrl-C stops them all.\n")
+        self.stdout.write("Starting web, feed, audit sequencer, worker and beat. Ctrl-C stops them all.\n")
         bin_dir = str(Path(sys.executable).parent)
         env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""), "PORT": str(options["port"])}
         # The demo's simulated market trades at any hour, so there is always something moving.

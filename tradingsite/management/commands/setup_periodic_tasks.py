@@ -19,6 +19,7 @@ PERIODIC_TASKS = {
         settings.AUDIT_CHECKPOINT_MINUTES * 60 - 5,
     ),
     "audit-retention": ("audit.tasks.retention_apply", ("every", 86400), 3600),
+    "audit-link": ("audit.tasks.audit_link", ("every", 60), 55),
     "outbox-retention": ("trading.tasks.outbox_retention", ("every", 86400), 3600),
     "kite-reconcile": ("trading.tasks.kite_reconcile", ("every", 60), 55),
     "outbox-sweep": ("trading.tasks.outbox_sweep", ("every", 10), 9),

@@ -1,0 +1,32 @@
+import logging
+import signal
+import threading
+
+from django.core.management.base import BaseCommand
+
+from audit.sequencer import sequencer_run
+
+logger = logging.getLogger("audit.sequencer")
+
+
+class Command(BaseCommand):
+    help = (
+        "Link written audit events into the hash chain, every AUDIT_LINK_INTERVAL_SECONDS, until stopped "
+        "(SIGTERM or Ctrl-C). Run one; a second one only waits its turn on the chain lock."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="Link what is waiting now, then exit.")
+
+    def handle(self, **options):
+        if options["once"]:
+            from audit.sequencer import audit_link_all
+
+            self.stdout.write(f"linked {audit_link_all()} audit rows")
+            return
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        logger.info("audit sequencer started")
+        sequencer_run(stop)
+        logger.info("audit sequencer stopped")
