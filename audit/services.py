@@ -7,10 +7,10 @@ linked, and never seen.
 """
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
 from django.utils import timezone
 
 from audit.hashing import event_seal
@@ -28,10 +28,13 @@ class AuditPayloadError(ValueError):
 
 
 def payload_normalise(payload: dict[str, Any]) -> dict[str, Any]:
-    """The payload exactly as PostgreSQL's jsonb will hand it back, so the hash verifies after a round trip.
+    """The payload exactly as PostgreSQL's jsonb will hand it back, so the seal and the hash verify after
+    a round trip.
 
-    Decimals, datetimes and UUIDs become strings (money stays exact); jsonb's own normalisation of
-    numbers is applied by asking the database, rather than guessed at here.
+    Decimals, datetimes and UUIDs become strings (money stays exact). A float is written as the
+    shortest text that reads back as it (Python's repr), jsonb keeps that number exactly as a numeric
+    and prints it in plain notation without a sign on zero; that is done here, without asking the
+    database, so writing an event costs no round trip.
     """
     if not isinstance(payload, dict):
         raise AuditPayloadError(f"audit payload must be a JSON object, not {type(payload).__name__}")
@@ -41,23 +44,14 @@ def payload_normalise(payload: dict[str, Any]) -> dict[str, Any]:
         raise AuditPayloadError(f"audit payload cannot be stored as JSON: {exc}") from exc
     if "\\u0000" in text:
         raise AuditPayloadError("audit payload cannot be stored as JSON: text contains a NUL character")
-    normalised = json.loads(text)
-    if not contains_float(normalised):
-        # Strings, integers, booleans and nulls come back from jsonb exactly as Python wrote them.
-        return normalised
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT %s::jsonb::text", [text])
-        return json.loads(cursor.fetchone()[0])
+    return json.loads(text, parse_float=jsonb_number)
 
 
-def contains_float(value) -> bool:
-    if isinstance(value, float):
-        return True
-    if isinstance(value, dict):
-        return any(contains_float(item) for item in value.values())
-    if isinstance(value, list):
-        return any(contains_float(item) for item in value)
-    return False
+def jsonb_number(text: str) -> int | float:
+    """A JSON number as it reads back from jsonb: numeric's plain notation, parsed as JSON would."""
+    number = Decimal(text)
+    plain = format(number.copy_abs() if number.is_zero() else number, "f")
+    return float(plain) if "." in plain else int(plain)
 
 
 def actor_describe(actor) -> tuple[int | None, str]:

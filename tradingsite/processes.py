@@ -75,8 +75,9 @@ class Processes:
         """The audit sequencer, linking written events into the chain, as the Procfile runs it."""
         self.start("sequencer", [sys.executable, "manage.py", "audit_sequencer"], **env)
 
-    def worker(self, queue: str) -> None:
-        argv = [sys.executable, "-m", "celery", "-A", "tradingsite", "worker", "-Q", queue, "--concurrency", "1"]
+    def worker(self, queue: str, *, concurrency: int = 1) -> None:
+        argv = [sys.executable, "-m", "celery", "-A", "tradingsite", "worker", "-Q", queue]
+        argv += ["--concurrency", str(concurrency)]
         argv += ["--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"]
         self.start("worker", argv, CELERY_TASK_DEFAULT_QUEUE=queue)
 

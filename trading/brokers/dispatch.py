@@ -7,10 +7,11 @@ client order id: the paper exchange finds its first entry, and Kite is asked by 
 """
 
 import logging
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db import connection, transaction
 from django.utils import timezone
 
 from trading.brokers import broker_for
@@ -20,36 +21,53 @@ from trading.orders.outbox import entry_next
 logger = logging.getLogger(__name__)
 
 
-def outbox_claim(entry_id: int) -> bool:
+# Claim an entry if it is unsent and unclaimed (or its claim went stale) and no earlier entry of its
+# order is still unsent, in one statement: a conditional UPDATE, so two workers never both have it.
+CLAIM_SQL = f"""
+UPDATE {OutboxEntry._meta.db_table} e
+   SET claimed_at = %(now)s, attempts = e.attempts + 1
+ WHERE e.id = %(id)s AND e.sent_at IS NULL AND (e.claimed_at IS NULL OR e.claimed_at < %(stale)s)
+   AND NOT EXISTS (
+       SELECT 1 FROM {OutboxEntry._meta.db_table} earlier
+        WHERE earlier.order_id = e.order_id AND earlier.sent_at IS NULL AND earlier.id < e.id)
+RETURNING e.order_id
+"""
+
+
+def outbox_claim(entry_id: int) -> int | None:
+    """The entry's order id if this worker now has the entry, else None."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT_SECONDS)
-    claimed = OutboxEntry.objects.filter(
-        Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale), pk=entry_id, sent_at__isnull=True
-    ).update(claimed_at=now, attempts=F("attempts") + 1)
-    return claimed == 1
+    with connection.cursor() as cursor:
+        cursor.execute(CLAIM_SQL, {"now": now, "stale": stale, "id": entry_id})
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def outbox_send(entry_id: int) -> bool:
     """Send one entry if it is unsent and unclaimed (or its claim went stale), and no earlier entry of
     its order is still unsent: an order's entries go out one at a time, in order (place, then modify,
-    then cancel), so a cancel never overtakes the placement it cancels. True when sent now."""
-    order_id = OutboxEntry.objects.filter(pk=entry_id).values_list("order_id", flat=True).first()
+    then cancel), so a cancel never overtakes the placement it cancels (the earlier one hands this one
+    on when it is sent: see entry_next). True when sent now.
+
+    A broker that lives in this database (the paper exchange) takes the entry in the same transaction
+    that marks it sent: acceptance, fills and the sent mark commit together or not at all. A remote
+    broker (Kite) is called outside any transaction, and the entry is marked sent after its answer.
+    """
+    order_id = outbox_claim(entry_id)
     if order_id is None:
-        return False
-    if OutboxEntry.objects.filter(order_id=order_id, sent_at__isnull=True, pk__lt=entry_id).exists():
-        return False  # sent after the earlier one: see entry_next
-    if not outbox_claim(entry_id):
         return False
     entry = OutboxEntry.objects.select_related("order__account", "order__instrument").get(pk=entry_id)
     order: Order = entry.order
     broker = broker_for(order.account)
     try:
-        getattr(broker, entry.action)(order)
+        with transaction.atomic() if getattr(broker, "in_database", False) else nullcontext():
+            getattr(broker, entry.action)(order)
+            OutboxEntry.objects.filter(pk=entry_id).update(sent_at=timezone.now(), last_error="")
     except Exception as exc:
         # Release the claim so a retry (task backoff or the sweep) can take it at once.
         OutboxEntry.objects.filter(pk=entry_id).update(claimed_at=None, last_error=f"{type(exc).__name__}: {exc}")
         raise
-    OutboxEntry.objects.filter(pk=entry_id).update(sent_at=timezone.now(), last_error="")
     entry_next(order_id)
     return True
 

@@ -11,8 +11,7 @@ import time
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connection
 
 from trading.market.prices import price_last
 from trading.models import Instrument, Order, PaperExchangeOrder, TradingAccount
@@ -68,24 +67,34 @@ def match(order: Order, last: Decimal, volume: int | None, *, arriving: bool) ->
         price = None
     quantity = fillable_quantity(order, volume) if price is not None else 0
     if quantity:
-        fills.fill_apply(order=order, quantity=quantity, price=price)
-        order.refresh_from_db()
+        trade = fills.fill_apply(order=order, quantity=quantity, price=price)
+        order = trade.order if trade is not None else order  # the order as the fill left it
     if order.validity == Order.Validity.IOC and order.is_live:
         services.order_cancel(order=order, reason="IOC: unfilled quantity cancelled")
 
 
+BOOK_SQL = f"""
+INSERT INTO {PaperExchangeOrder._meta.db_table} (client_order_id, exchange_order_id, submissions, created_at)
+VALUES (%s, %s, 1, now())
+ON CONFLICT (client_order_id) DO UPDATE SET submissions = {PaperExchangeOrder._meta.db_table}.submissions + 1
+RETURNING exchange_order_id
+"""
+
+
 class PaperExchange:
+    # It lives in the platform's database: the outbox's dispatcher sends to it inside the transaction
+    # that marks the entry sent.
+    in_database = True
+
     def place(self, order: Order) -> None:
         if order.status != Order.Status.RECEIVED:
             return  # cancelled before it was sent, or already accepted by an earlier send
         latency = settings.PAPER_SUBMIT_LATENCY_MS
         if latency:
             time.sleep(latency / 1000)
-        exchange_order = self.book(order)
+        exchange_order_id = self.book(order)
         status = Order.Status.TRIGGER_PENDING if order.trigger_price else Order.Status.OPEN
-        order = services.order_broker_accept(
-            order=order, broker_order_id=exchange_order.exchange_order_id, status=status
-        )
+        order = services.order_broker_accept(order=order, broker_order_id=exchange_order_id, status=status)
         if not order.is_live:
             return  # cancelled while it was on its way: the exchange keeps its id, nothing trades
         last = price_last(order.instrument)
@@ -95,19 +104,13 @@ class PaperExchange:
             return
         match(order, last, order.instrument.last_volume, arriving=True)
 
-    def book(self, order: Order) -> PaperExchangeOrder:
-        """Enter the order in the exchange's book once; a re-send finds the first entry."""
+    def book(self, order: Order) -> str:
+        """Enter the order in the exchange's book once; a re-send finds the first entry (and is counted).
+        Returns the exchange's order id."""
         exchange_order_id = f"P{time.time_ns()}{next(_ids) % 1000:03d}"
-        try:
-            with transaction.atomic():
-                return PaperExchangeOrder.objects.create(
-                    client_order_id=order.client_order_id, exchange_order_id=exchange_order_id
-                )
-        except IntegrityError:
-            PaperExchangeOrder.objects.filter(client_order_id=order.client_order_id).update(
-                submissions=F("submissions") + 1
-            )
-            return PaperExchangeOrder.objects.get(client_order_id=order.client_order_id)
+        with connection.cursor() as cursor:
+            cursor.execute(BOOK_SQL, [order.client_order_id, exchange_order_id])
+            return cursor.fetchone()[0]
 
     def modify(self, order: Order) -> None:
         # The book is the order table itself: new terms apply from the next tick; a modification

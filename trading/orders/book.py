@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
+from django.utils import timezone
 
 from trading.models import Instrument, Order, Position, Trade, TradingAccount
 from tradingsite.ist import ist_day_start
@@ -57,6 +58,7 @@ class AccountBook:
     working: list[BookWorking]
     realised_today: Decimal
     charges_today: Decimal
+    orders_last_second: int = 0  # placed in the second before the book was read (the order-rate rule)
 
     def exposures(self) -> dict[int, InstrumentExposure]:
         exposures: dict[int, InstrumentExposure] = defaultdict(InstrumentExposure)
@@ -129,6 +131,10 @@ UNION ALL
 SELECT 'today', NULL, '', '', NULL, SUM(t.realised_pnl), NULL, SUM(t.total_charges)
   FROM {Trade._meta.db_table} t
  WHERE t.account_id = %(account)s AND t.fill_timestamp >= %(start)s AND t.fill_timestamp < %(end)s
+UNION ALL
+SELECT 'rate', NULL, '', '', COUNT(*), NULL, NULL, NULL
+  FROM {Order._meta.db_table} o
+ WHERE o.account_id = %(account)s AND o.created_at >= %(since)s AND o.rejection_rule <> 'order_rate'
 """
 
 
@@ -140,9 +146,11 @@ def account_book(account: TradingAccount, *, excluding: Order | None = None, at:
         "excluding": excluding.pk if excluding is not None else 0,
         "start": start,
         "end": start + timedelta(1),
+        "since": (at or timezone.now()) - timedelta(seconds=1),
     }
     positions, working = [], []
     realised_today = charges_today = ZERO
+    orders_last_second = 0
     with connection.cursor() as cursor:
         cursor.execute(ACCOUNT_BOOK_SQL, params)
         for kind, instrument_id, product, side_type, quantity, first, last_price, second in cursor.fetchall():
@@ -158,6 +166,8 @@ def account_book(account: TradingAccount, *, excluding: Order | None = None, at:
                 else:
                     value = quantity * (last_price or ZERO)
                 working.append(BookWorking(instrument_id, transaction_type, product, quantity, value))
-            else:
+            elif kind == "today":
                 realised_today, charges_today = first or ZERO, second or ZERO
-    return AccountBook(account, positions, working, realised_today, charges_today)
+            else:
+                orders_last_second = quantity
+    return AccountBook(account, positions, working, realised_today, charges_today, orders_last_second)

@@ -5,9 +5,12 @@ the rounded brokerage, exchange charge and SEBI fee. Intraday brokerage is 0.03%
 executed order, so partial fills of one order share one cap.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models.signals import post_delete, post_save
 
 from trading.models import ChargeRate, Order
 from tradingsite.exceptions import ApplicationError
@@ -45,10 +48,29 @@ def segment_for(product: str) -> str:
     return ChargeRate.Segment.EQUITY_INTRADAY if product == Order.Product.MIS else ChargeRate.Segment.EQUITY_DELIVERY
 
 
+# Every fill reads its rate; rates are dated rows added ahead of their day and rarely edited. Each
+# process keeps what it read for RATE_CACHE_SECONDS, and forgets it at once when it saves or deletes a
+# rate itself (the admin's process); other processes see an edit within that time.
+RATE_CACHE_SECONDS = 60.0
+_rates: dict[tuple[str, date], tuple[float, ChargeRate]] = {}
+
+
+def rates_forget(**_) -> None:
+    _rates.clear()
+
+
+post_save.connect(rates_forget, sender=ChargeRate, dispatch_uid="charges.rates_forget.save")
+post_delete.connect(rates_forget, sender=ChargeRate, dispatch_uid="charges.rates_forget.delete")
+
+
 def rate_on(segment: str, on: date) -> ChargeRate:
+    cached = _rates.get((segment, on))
+    if cached is not None and time.monotonic() - cached[0] < RATE_CACHE_SECONDS:
+        return cached[1]
     rate = ChargeRate.objects.filter(segment=segment, effective_from__lte=on).order_by("-effective_from").first()
     if rate is None:
         raise NoChargeRateError(f"no {segment} charge rate in force on {on.isoformat()}")
+    _rates[(segment, on)] = (time.monotonic(), rate)
     return rate
 
 

@@ -61,7 +61,7 @@ def fill_apply(
     with transaction.atomic():
         account = locks.account_lock(order.account_id)
         position = locks.position_lock(account=account, instrument=order.instrument, product=order.product)
-        order = locks.order_lock(order.pk)
+        order = locks.order_lock(order.pk, account=account)
         if trade_id and Trade.objects.filter(order=order, trade_id=trade_id).exists():
             return None
         if not order.is_live and not trade_id:

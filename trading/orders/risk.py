@@ -6,10 +6,7 @@ each fit cannot together push a position past its limit.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-
-from django.utils import timezone
 
 from trading.models import Instrument, Order, TradingAccount
 from trading.orders.book import AccountBook
@@ -93,9 +90,8 @@ def check_status(account: TradingAccount, intent: OrderIntent, position_quantity
             )
 
 
-def check_rate(account: TradingAccount) -> None:
-    since = timezone.now() - timedelta(seconds=1)
-    recent = Order.objects.filter(account=account, created_at__gte=since).exclude(rejection_rule="order_rate").count()
+def check_rate(account: TradingAccount, book: AccountBook) -> None:
+    recent = book.orders_last_second  # read with the book, in its one query
     if recent >= account.max_orders_per_second:
         raise RiskRejection(
             "order_rate",
@@ -241,7 +237,7 @@ def risk_check(
         pending_same_side = exposure.pending_buy if intent.signed_quantity > 0 else exposure.pending_sell
     check_status(account, intent, position_quantity, pending_same_side)
     if count_rate:
-        check_rate(account)
+        check_rate(account, book)
     check_tick_and_lot(intent)
     price = reference_price(intent, last_price)
     value = price * intent.quantity

@@ -155,7 +155,7 @@ def order_modify(
     """
     with transaction.atomic():
         account = locks.account_lock(order.account_id)
-        order = locks.order_lock(order.pk)
+        order = locks.order_lock(order.pk, account=account)
         if not order.is_live:
             raise IllegalTransition(f"order {order.pk} is {order.status} and can no longer be modified")
         if order.pending_request == "cancel":
@@ -247,8 +247,8 @@ def order_modify_confirm(*, order: Order, terms: dict) -> Order:
     """The broker took a modification to `terms` (as they were sent): the order now has them. A newer
     modification requested since stays pending: its own entry sends it."""
     with transaction.atomic():
-        locks.account_lock(order.account_id)
-        order = locks.order_lock(order.pk)
+        account = locks.account_lock(order.account_id)
+        order = locks.order_lock(order.pk, account=account)
         if order.is_live and int(terms["quantity"]) > order.filled_quantity:
             terms_apply(order, terms, count=False)
         if order.pending_request == "modify" and order.pending_terms == terms:
@@ -269,8 +269,8 @@ def order_request_refused(*, order: Order, action: str, message: str) -> Order:
     """The broker refused a cancel or modification: the order stays as it was, live if it was. Only that
     request is settled: a cancel asked for while a refused modification was on its way stays pending."""
     with transaction.atomic():
-        locks.account_lock(order.account_id)
-        order = locks.order_lock(order.pk)
+        account = locks.account_lock(order.account_id)
+        order = locks.order_lock(order.pk, account=account)
         requested = order.pending_terms
         if order.pending_request == action:
             Order.objects.filter(pk=order.pk).update(pending_request="", pending_terms={}, updated_at=timezone.now())
@@ -289,8 +289,8 @@ def order_request_refused(*, order: Order, action: str, message: str) -> Order:
 def pending_settle(*, order: Order) -> None:
     """A finished order has nothing pending: the broker's final word settles any request left over."""
     with transaction.atomic():
-        locks.account_lock(order.account_id)
-        order = locks.order_lock(order.pk)
+        account = locks.account_lock(order.account_id)
+        order = locks.order_lock(order.pk, account=account)
         if order.pending_request and not order.is_live:
             Order.objects.filter(pk=order.pk).update(pending_request="", pending_terms={}, updated_at=timezone.now())
             order.pending_request, order.pending_terms = "", {}
@@ -307,7 +307,7 @@ def order_cancel(*, order: Order, cancelled_by=None, reason: str = "", by_broker
     """
     with transaction.atomic():
         account = locks.account_lock(order.account_id)
-        order = locks.order_lock(order.pk)
+        order = locks.order_lock(order.pk, account=account)
         if not order.is_live:
             raise IllegalTransition(f"order {order.pk} is {order.status} and can no longer be cancelled")
         # An order whose placement no worker has taken is withdrawn and cancelled here; one that may
@@ -359,7 +359,7 @@ def order_broker_accept(*, order: Order, broker_order_id: str, status: str) -> O
     """
     with transaction.atomic():
         account = locks.account_lock(order.account_id)
-        order = locks.order_lock(order.pk)
+        order = locks.order_lock(order.pk, account=account)
         if order.status != Status.RECEIVED:
             # Already accepted (by an update that came first, or a re-sent submission): record the id.
             if not order.broker_order_id:
@@ -391,7 +391,7 @@ def order_broker_reject(*, order: Order, reason: str) -> Order:
     """The broker refused the order, at placement or later (Kite's risk check after OPEN); what filled stands."""
     with transaction.atomic():
         account = locks.account_lock(order.account_id)
-        order = locks.order_lock(order.pk)
+        order = locks.order_lock(order.pk, account=account)
         status_set(
             order,
             Status.REJECTED,
@@ -416,7 +416,7 @@ def order_trigger(*, order: Order) -> Order:
     """An SL order's trigger price was crossed: it now rests as a LIMIT at its price."""
     with transaction.atomic():
         account = locks.account_lock(order.account_id)
-        order = locks.order_lock(order.pk)
+        order = locks.order_lock(order.pk, account=account)
         if order.status != Status.TRIGGER_PENDING:
             return order
         status_set(order, Status.OPEN)
