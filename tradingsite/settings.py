@@ -158,7 +158,7 @@ CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", "") or REDIS_NAMESPACE
 CHANNEL_LAYER_PREFIX = env.str("CHANNEL_LAYER_PREFIX", "") or REDIS_NAMESPACE
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "tradingsite.redis_cache.SharedClientRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": CACHE_KEY_PREFIX,
         "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS},
