@@ -14,6 +14,7 @@ exchange exactly once and that the audit chain verifies.
 import json
 import os
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -37,6 +38,9 @@ WITH_WORKER = os.environ.get("BENCH_ORDER_WORKER", "1") != "0"
 # Worker processes filling orders (Celery's prefork pool). On this two-core machine one measures best:
 # a second competes with the web process for the CPU (p95 at 25/s: 62 ms with one, 391 ms with two).
 WORKER_CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", "1"))
+# How orders reach the worker: "redis" (an outbox dispatcher process reading the Redis list) or "celery"
+# (a Celery task per order, and the Celery worker sends it).
+DISPATCH = os.environ.get("BENCH_ORDER_DISPATCH", "redis")
 ACCOUNTS = 20
 TARGET_P95_MS = 25.0
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -207,9 +211,13 @@ def main() -> None:
         stack.callback(processes.close)
         queue = f"bench-{processes.port}"
         processes.env["CELERY_TASK_DEFAULT_QUEUE"] = queue
+        processes.env["OUTBOX_DISPATCH"] = DISPATCH
         processes.web()
         processes.sequencer()
-        if WITH_WORKER:
+        if WITH_WORKER and DISPATCH == "redis":
+            for n in range(WORKER_CONCURRENCY):
+                processes.start(f"dispatcher{n}", [sys.executable, "manage.py", "outbox_dispatch"])
+        elif WITH_WORKER:
             processes.worker(queue, concurrency=WORKER_CONCURRENCY)
         base = processes.base_url
         run_rate(base, clients, 20, 2)  # warm-up: connections, caches, code paths
@@ -240,7 +248,11 @@ def main() -> None:
                 "endpoint": "POST /api/v1/orders with an Idempotency-Key (paper MARKET, risk checks, audit, outbox)",
                 "server": "daphne, 1 process; audit sequencer"
                 + (
-                    f"; celery worker (concurrency {WORKER_CONCURRENCY}) filling the orders"
+                    (
+                        f"; {WORKER_CONCURRENCY} outbox dispatcher(s) on the Redis list filling the orders"
+                        if DISPATCH == "redis"
+                        else f"; celery worker (concurrency {WORKER_CONCURRENCY}) filling the orders"
+                    )
                     if WITH_WORKER
                     else "; no worker running"
                 )

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import requests
+from django.conf import settings
 from django.db import connection
 
 from tradingsite.embedded import database_url_of, free_port
@@ -24,6 +25,9 @@ def shared_env(prefix: str, **extra: str) -> dict[str, str]:
         "DATABASE_URL": database_url_of(connection.settings_dict),
         "CACHE_KEY_PREFIX": prefix,
         "CHANNEL_LAYER_PREFIX": prefix,
+        # This process's namespace (the outbox's Redis list, the Celery queue's default name), which a
+        # child would otherwise derive from the test database's name instead of the one this one read.
+        "REDIS_NAMESPACE": settings.REDIS_NAMESPACE,
         "LOG_LEVEL": "WARNING",
         **extra,
     }
@@ -74,6 +78,10 @@ class Processes:
     def sequencer(self, **env: str) -> None:
         """The audit sequencer, linking written events into the chain, as the Procfile runs it."""
         self.start("sequencer", [sys.executable, "manage.py", "audit_sequencer"], **env)
+
+    def dispatcher(self, **env: str) -> None:
+        """An outbox dispatcher (OUTBOX_DISPATCH=redis), as the Procfile runs it."""
+        self.start("dispatcher", [sys.executable, "manage.py", "outbox_dispatch"], OUTBOX_DISPATCH="redis", **env)
 
     def worker(self, queue: str, *, concurrency: int = 1) -> None:
         argv = [sys.executable, "-m", "celery", "-A", "tradingsite", "worker", "-Q", queue]

@@ -350,11 +350,13 @@ OUTBOX_CLAIM_TIMEOUT_SECONDS = env.int("OUTBOX_CLAIM_TIMEOUT_SECONDS", 30)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
 # Simulated round trip to the paper exchange on each submission, in milliseconds.
 PAPER_SUBMIT_LATENCY_MS = env.int("PAPER_SUBMIT_LATENCY_MS", 0)
-# How an accepted order reaches the outbox worker: "celery" (a task per order, the sweep as backstop)
-# or "sweep" (only the periodic sweep; for tests and single-process runs).
-OUTBOX_DISPATCH = env.str("OUTBOX_DISPATCH", "celery")
-if OUTBOX_DISPATCH not in {"celery", "sweep"}:
-    raise ImproperlyConfigured(f"OUTBOX_DISPATCH must be 'celery' or 'sweep', not {OUTBOX_DISPATCH!r}")
+# How an accepted order reaches the broker: "redis" (the entry's id on a Redis list that the
+# `manage.py outbox_dispatch` processes read; without Celery's per-task cost, which on this machine was
+# more than the send itself), "celery" (a task per order, sent by the Celery worker) or "sweep" (only the
+# periodic sweep; for tests and single-process runs). The sweep is the backstop of all three.
+OUTBOX_DISPATCH = env.str("OUTBOX_DISPATCH", "redis")
+if OUTBOX_DISPATCH not in {"celery", "redis", "sweep"}:
+    raise ImproperlyConfigured(f"OUTBOX_DISPATCH must be 'celery', 'redis' or 'sweep', not {OUTBOX_DISPATCH!r}")
 
 # Market data. The feed process (manage.py run_feed) takes ticks from FEED: "simulated" (a seeded
 # random walk), "replay" (FEED_REPLAY_PATH, a CSV of ticks or bars, played at FEED_REPLAY_SPEED) or

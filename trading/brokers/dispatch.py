@@ -7,16 +7,18 @@ client order id: the paper exchange finds its first entry, and Kite is asked by 
 """
 
 import logging
+import threading
 from contextlib import nullcontext
 from datetime import timedelta
 
+import redis
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from trading.brokers import broker_for
 from trading.models import Order, OutboxEntry
-from trading.orders.outbox import entry_next
+from trading.orders.outbox import entry_next, outbox_queue_key, outbox_redis
 
 logger = logging.getLogger(__name__)
 
@@ -92,3 +94,29 @@ def outbox_retention_apply() -> int:
     cutoff = timezone.now() - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
     removed, _ = OutboxEntry.objects.filter(sent_at__lt=cutoff).delete()
     return removed
+
+
+def outbox_dispatch_run(stop: threading.Event, *, batch: int = 100, wait_seconds: float = 1.0) -> None:
+    """Send the entries handed over on the Redis list (OUTBOX_DISPATCH=redis) until `stop` is set.
+
+    Any number of these may run: the claim lets one of them have each entry. An entry whose send fails
+    is left to the sweep, which retries it within seconds; one whose id is lost (Redis restarted) too.
+    """
+    client = outbox_redis(settings.REDIS_URL)
+    key = outbox_queue_key()
+    while not stop.is_set():
+        try:
+            first = client.blpop([key], timeout=wait_seconds)
+            if first is None:
+                continue
+            ids = [first[1], *(client.lpop(key, batch - 1) or [])]
+        except redis.RedisError:
+            logger.exception("the outbox list cannot be read; retrying")
+            stop.wait(wait_seconds)
+            continue
+        close_old_connections()
+        for entry_id in ids:
+            try:
+                outbox_send(int(entry_id))
+            except Exception:
+                logger.exception("outbox entry %s could not be sent; the sweep retries it", entry_id)

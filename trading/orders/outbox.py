@@ -1,9 +1,13 @@
 """The transactional outbox, the order services' side: entries are written in the order's transaction
 and handed to a worker after commit. `trading.brokers.dispatch` sends them to the broker.
 
-The hand-off names the Celery task instead of importing it, so the order services never depend on the
-task modules (tasks import services, never the reverse)."""
+The hand-off (OUTBOX_DISPATCH) is a Celery task named by its registered name, so the order services
+never import the task modules (tasks import services, never the reverse), or the entry's id pushed on
+a Redis list that the dispatcher processes (`manage.py outbox_dispatch`) read."""
 
+import functools
+
+import redis
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
@@ -15,8 +19,23 @@ from trading.models import Order, OutboxEntry
 OUTBOX_SEND_TASK = "trading.tasks.outbox_send"
 
 
+def outbox_queue_key() -> str:
+    """The Redis list of entry ids waiting for a dispatcher, under this installation's namespace."""
+    return f"{settings.REDIS_NAMESPACE}:outbox"
+
+
+@functools.lru_cache(maxsize=4)
+def outbox_redis(url: str) -> redis.Redis:
+    timeout = settings.REDIS_TIMEOUT_SECONDS
+    return redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+
+
 def outbox_task_send(entry_id: int) -> None:
-    current_app.send_task(OUTBOX_SEND_TASK, args=[entry_id])
+    """Hand one entry to a worker, the way OUTBOX_DISPATCH says."""
+    if settings.OUTBOX_DISPATCH == "redis":
+        outbox_redis(settings.REDIS_URL).rpush(outbox_queue_key(), entry_id)
+    elif settings.OUTBOX_DISPATCH == "celery":
+        current_app.send_task(OUTBOX_SEND_TASK, args=[entry_id])
 
 
 def outbox_notify(entry: OutboxEntry) -> None:
@@ -26,7 +45,7 @@ def outbox_notify(entry: OutboxEntry) -> None:
     reached the sweep sends the entry within seconds. Failing the request here would tell the client
     an accepted order failed, inviting a duplicate.
     """
-    if settings.OUTBOX_DISPATCH == "celery":
+    if settings.OUTBOX_DISPATCH != "sweep":
         transaction.on_commit(lambda: outbox_task_send(entry.pk), robust=True)
 
 
@@ -52,5 +71,5 @@ def place_withdraw(order: Order) -> bool:
 def entry_next(order_id: int) -> None:
     """Hand the order's next waiting entry to a worker (the sweep finds it otherwise)."""
     following = OutboxEntry.objects.filter(order_id=order_id, sent_at__isnull=True).order_by("pk").first()
-    if following is not None and settings.OUTBOX_DISPATCH == "celery":
+    if following is not None and settings.OUTBOX_DISPATCH != "sweep":
         outbox_task_send(following.pk)
