@@ -52,7 +52,9 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"\nThe platform will be at {url}  (readiness: {url}readyz)"))
         if options["setup_only"]:
             return
-        self.stdout.write("Starting web, feed, audit sequencer, outbox dispatcher, worker and beat. Ctrl-C stops them all.\n")
+        self.stdout.write(
+            "Starting web, feed, audit sequencer, outbox dispatcher, worker and beat. Ctrl-C stops them all.\n"
+        )
         bin_dir = str(Path(sys.executable).parent)
         env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""), "PORT": str(options["port"])}
         # The demo's simulated market trades at any hour, so there is always something moving.
