@@ -45,6 +45,8 @@ COMMANDS = {
     "kite_history",
     "audit_verify",
     "audit_export_verify",
+    "audit_sequencer",
+    "outbox_dispatch",
     "demo",
     "setup_periodic_tasks",
 }
