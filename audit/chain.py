@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.utils import timezone
 
-from audit.hashing import GENESIS_HASH, HASHED_FIELDS, event_hash
+from audit.hashing import GENESIS_HASH, HASHED_FIELDS, event_hash, event_seal
 from audit.models import AuditEvent
+from audit.signing import signing_key
 
 # The outcome of the last scheduled verification, for the system status page.
 LAST_VERIFY_CACHE_KEY = "audit:last-verify"
@@ -29,6 +30,7 @@ class ChainReport:
 def purge_anchor_matches(first_row: dict) -> bool:
     """A retention purge recorded (in the chain itself) that it removed every row before this one."""
     return AuditEvent.objects.filter(
+        sequence__isnull=False,  # on the chain itself, where the walk checks its seal and hash
         action="audit.retention_purge",
         payload__through_sequence=first_row["sequence"] - 1,
         payload__through_hash=first_row["prev_hash"],
@@ -37,12 +39,18 @@ def purge_anchor_matches(first_row: dict) -> bool:
 
 def chain_verify(*, chunk_size: int = 2000) -> ChainReport:
     """Walk the whole chain (the linked rows) in order and report the first row that does not follow
-    from the one before. Rows not linked yet are the sequencer's (audit.sequencer.audit_backlog)."""
+    from the one before, or whose content does not match its seal. Rows not linked yet are the
+    sequencer's (audit.sequencer.audit_backlog).
+
+    Every row linked by the sequencer (`linked_at` set; rows linked before seals existed have none)
+    must match its seal: the hash needs no key, so a row written and linked by someone holding only
+    the database's credentials would otherwise chain perfectly well."""
+    key = signing_key()
     expected_sequence = 1
     prev_hash = GENESIS_HASH
     checked = 0
     linked = AuditEvent.objects.filter(sequence__isnull=False)
-    rows = linked.order_by("sequence").values("id", "prev_hash", "hash", *HASHED_FIELDS)
+    rows = linked.order_by("sequence").values("id", "prev_hash", "hash", "seal", "linked_at", *HASHED_FIELDS)
     for row in rows.iterator(chunk_size=chunk_size):
         problem = ""
         if checked == 0 and row["sequence"] > 1 and purge_anchor_matches(row):
@@ -54,6 +62,8 @@ def chain_verify(*, chunk_size: int = 2000) -> ChainReport:
             problem = "prev_hash does not match the previous row's hash (row inserted, removed or reordered)"
         elif row["hash"] != event_hash(prev_hash=prev_hash, content=row):
             problem = "hash does not match the row's content (row altered)"
+        elif row["linked_at"] is not None and row["seal"] != event_seal(key, row):
+            problem = "the row does not match its seal: altered before it was linked, or written without the audit key"
         if problem:
             return ChainReport(
                 rows_checked=checked,

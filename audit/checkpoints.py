@@ -76,7 +76,8 @@ def checkpoints_verify(*, stale_after: timedelta | None = None) -> CheckpointRep
     stale_after = stale_after or timedelta(minutes=2 * settings.AUDIT_CHECKPOINT_MINUTES)
     newest_sequence = max(sequences, default=0)
     uncovered = AuditEvent.objects.filter(sequence__gt=newest_sequence).order_by("sequence").first()
-    if uncovered is not None and timezone.now() - uncovered.created_at > stale_after:
+    # Measured from when the row was linked: rows that waited for the sequencer were not yet due.
+    if uncovered is not None and timezone.now() - (uncovered.linked_at or uncovered.created_at) > stale_after:
         problems.append(
             f"rows from sequence {uncovered.sequence} (written {uncovered.created_at:%Y-%m-%d %H:%M:%S} UTC) are "
             f"covered by no checkpoint although checkpoints are due every {settings.AUDIT_CHECKPOINT_MINUTES} min: "

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.models import AuditCheckpoint, AuditEvent
+from audit.sequencer import audit_link_all
 from audit.services import CHAIN_LOCK_KEY, audit_record
 
 PURGE_ACTION = "audit.retention_purge"
@@ -59,4 +60,7 @@ def audit_retention_apply(now: datetime | None = None) -> dict:
             **removed,
         },
     )
+    # Linked in this transaction (the chain lock is held): verification resumes from this record, so it
+    # must be on the chain as soon as the rows it accounts for are gone.
+    audit_link_all()
     return removed

@@ -5,13 +5,15 @@ from django.db import migrations, models
 # Rows are written unlinked and sealed; the sequencer links them. The database now lets a row change
 # in one way only: from unlinked to linked (sequence, prev_hash, hash and linked_at set once), with its
 # content and seal unchanged. A new row must arrive unlinked, so nobody can insert a row that claims
-# a place in the chain. DELETE stays refused but for retention (0005); TRUNCATE stays refused.
+# a place in the chain. DELETE stays refused but for retention (0005), and retention removes linked
+# rows only; TRUNCATE stays refused.
 FORWARD = """
 CREATE OR REPLACE FUNCTION audit_event_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     purge_before text := current_setting('audit.purge_before', true);
 BEGIN
-    IF TG_OP = 'DELETE' AND coalesce(purge_before, '') <> '' AND OLD.created_at < purge_before::timestamptz THEN
+    IF TG_OP = 'DELETE' AND OLD.sequence IS NOT NULL
+       AND coalesce(purge_before, '') <> '' AND OLD.created_at < purge_before::timestamptz THEN
         RETURN OLD;
     END IF;
     IF TG_OP = 'UPDATE' AND OLD.sequence IS NULL AND OLD.hash IS NULL AND OLD.linked_at IS NULL

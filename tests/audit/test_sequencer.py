@@ -11,9 +11,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
+from django.utils import timezone
 
 from audit.chain import chain_verify
-from audit.hashing import GENESIS_HASH
+from audit.hashing import GENESIS_HASH, event_hash
 from audit.models import AuditEvent
 from audit.sequencer import SEAL_MISMATCH, audit_backlog, audit_link
 from audit.services import audit_record
@@ -206,3 +207,41 @@ def test_rows_left_unlinked_past_the_bound_are_reported_by_audit_verify_and_read
 
     assert "audit chain intact" in verify_output()
     assert client.get("/readyz").json()["status"] == "ready"
+
+
+@pytest.mark.django_db
+def test_a_row_written_and_linked_with_only_the_databases_credentials_is_caught():
+    # given a healthy chain
+    audit_linked(audit_record(action="order.place", actor="tests", object_id="real"))
+    head_sequence, head_hash = (
+        AuditEvent.objects.filter(sequence__isnull=False).order_by("-sequence").values_list("sequence", "hash")[0]
+    )
+
+    # when someone with the site's database role (not the audit key) writes an event and links it
+    # themselves, hash and all: the triggers allow both steps, and the hash needs no key
+    forged = AuditEvent.objects.create(
+        action="order.cancel", actor="alice", object_id="real", created_at=timezone.now(), seal=""
+    )
+    content = AuditEvent.objects.filter(pk=forged.pk).values().get() | {"sequence": head_sequence + 1}
+    AuditEvent.objects.filter(pk=forged.pk).update(
+        sequence=head_sequence + 1,
+        prev_hash=head_hash,
+        hash=event_hash(prev_hash=head_hash, content=content),
+        linked_at=timezone.now(),
+    )
+
+    # then verification names it: its content does not match a seal only the audit key can make
+    report = chain_verify()
+    assert not report.ok and report.broken_id == forged.pk and "does not match its seal" in report.problem
+    with pytest.raises(CommandError, match="does not match its seal"):
+        verify_output()
+
+
+@pytest.mark.django_db
+def test_an_unlinked_row_cannot_be_deleted_even_by_the_retention_setting():
+    event = audit_record(action="order.place", actor="tests")
+    with pytest.raises(Exception, match="append-only: DELETE"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('audit.purge_before', '9999-01-01', true)")
+            cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [event.pk])
+    assert AuditEvent.objects.filter(pk=event.pk).exists()

@@ -96,11 +96,13 @@ def outbox_retention_apply() -> int:
     return removed
 
 
-def outbox_dispatch_run(stop: threading.Event, *, batch: int = 100, wait_seconds: float = 1.0) -> None:
+def outbox_dispatch_run(stop: threading.Event, *, batch: int = 10, wait_seconds: float = 1.0) -> None:
     """Send the entries handed over on the Redis list (OUTBOX_DISPATCH=redis) until `stop` is set.
 
-    Any number of these may run: the claim lets one of them have each entry. An entry whose send fails
-    is left to the sweep, which retries it within seconds; one whose id is lost (Redis restarted) too.
+    Any number of these may run: the claim lets one of them have each entry. Each takes at most `batch`
+    ids at a time, so a slow broker call holds back few others. An entry whose send fails is left to
+    the sweep, which retries it within seconds; so is one whose id was lost (a dispatcher killed with ids
+    in hand, or Redis restarted).
     """
     client = outbox_redis(settings.REDIS_URL)
     key = outbox_queue_key()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from trading.models import ChargeRate, Order
@@ -49,14 +50,17 @@ def segment_for(product: str) -> str:
 
 
 # Every fill reads its rate; rates are dated rows added ahead of their day and rarely edited. Each
-# process keeps what it read for RATE_CACHE_SECONDS, and forgets it at once when it saves or deletes a
-# rate itself (the admin's process); other processes see an edit within that time.
+# process keeps what it read for RATE_CACHE_SECONDS, and forgets it when it saves or deletes a rate
+# itself (the admin's process); other processes, and edits made in bulk or in SQL, take effect within
+# that time.
 RATE_CACHE_SECONDS = 60.0
 _rates: dict[tuple[str, date], tuple[float, ChargeRate]] = {}
 
 
 def rates_forget(**_) -> None:
+    # Now, and again once the change commits: a fill in between may have read the old rate back.
     _rates.clear()
+    transaction.on_commit(_rates.clear)
 
 
 post_save.connect(rates_forget, sender=ChargeRate, dispatch_uid="charges.rates_forget.save")

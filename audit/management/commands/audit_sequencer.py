@@ -3,8 +3,9 @@ import signal
 import threading
 
 from django.core.management.base import BaseCommand
+from django.db import connection
 
-from audit.sequencer import sequencer_run
+from audit.sequencer import APPLICATION_NAME, sequencer_run
 
 logger = logging.getLogger("audit.sequencer")
 
@@ -24,6 +25,10 @@ class Command(BaseCommand):
 
             self.stdout.write(f"linked {audit_link_all()} audit rows")
             return
+        # The process's connections carry its name, so pg_stat_activity (and pg_locks joined to it) tell
+        # the sequencer's hold of the chain lock from anyone else's, outside its transactions too.
+        connection.settings_dict.setdefault("OPTIONS", {})["application_name"] = APPLICATION_NAME
+        connection.close()
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
