@@ -64,8 +64,11 @@ def cpu_seconds(match) -> float:
 
 
 def cpu_by_side(processes) -> dict[str, float]:
-    groups = {name: child.pid for name, child in processes.children.items()}
-    sides = {name: cpu_seconds(lambda pid, pgid, _, g=pgid_: pgid == g) for name, pgid_ in groups.items()}
+    # Each child leads its own process group (started in a new session), so its group is all of it.
+    sides = {
+        name: cpu_seconds(lambda pid, pgid, _, group=child.pid: pgid == group)
+        for name, child in processes.children.items()
+    }
     sides["postgres"] = cpu_seconds(lambda pid, pgid, name: name == "postgres")
     sides["redis"] = cpu_seconds(lambda pid, pgid, name: name.startswith("redis-server"))
     sides["load_generator"] = cpu_seconds(lambda pid, pgid, name: pid == os.getpid())
@@ -174,7 +177,7 @@ def run_rate(base: str, clients, rate: int, seconds: float) -> dict:
     }
 
 
-def settled(processes, timeout: float = 120) -> float:
+def settled(timeout: float = 120) -> float:
     """Seconds until every order is filled and every audit row linked (or the timeout)."""
     from audit.sequencer import audit_backlog
     from trading.models import Order
@@ -221,12 +224,12 @@ def main() -> None:
             processes.worker(queue, concurrency=WORKER_CONCURRENCY)
         base = processes.base_url
         run_rate(base, clients, 20, 2)  # warm-up: connections, caches, code paths
-        settled(processes)
+        settled()
         results = []
         for rate in RATES:
             cpu_before = cpu_by_side(processes)
             result = run_rate(base, clients, rate, SECONDS)
-            result["settled_after_s"] = settled(processes) if WITH_WORKER else None
+            result["settled_after_s"] = settled() if WITH_WORKER else None
             cpu_after = cpu_by_side(processes)
             orders = max(1, result["requests"])
             result["cpu_ms_per_order"] = {
