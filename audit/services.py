@@ -17,6 +17,7 @@ from audit.hashing import event_seal
 from audit.models import AuditEvent
 from audit.signing import signing_key
 from tradingsite import request_context
+from tradingsite.rows import row_insert
 
 # The chain's advisory lock. Only the sequencer (and the rare jobs that read the chain's head: the
 # checkpoint, retention) takes it; writers of events never do.
@@ -94,4 +95,4 @@ def audit_record(
         "payload": payload_normalise(payload or {}),
     }
     content["created_at"] = timezone.now()
-    return AuditEvent.objects.create(seal=event_seal(signing_key(), content), **content)
+    return row_insert(AuditEvent(seal=event_seal(signing_key(), content), **content))

@@ -7,8 +7,9 @@ class TradingSiteConfig(AppConfig):
     verbose_name = "Trading site"
 
     def ready(self):
-        # auth_backends and login_limits connect signal receivers; schema registers the API auth schemes.
-        from tradingsite import auth_backends, checks, login_limits, roles, schema  # noqa: F401
+        # auth_backends, auth_cache and login_limits connect signal receivers; schema registers the API
+        # auth schemes.
+        from tradingsite import auth_backends, auth_cache, checks, login_limits, roles, schema  # noqa: F401
 
         # Runs after every migrate (and test database creation), once all permissions exist.
         post_migrate.connect(roles.roles_sync_after_migrate, dispatch_uid="tradingsite.roles_sync")

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_record
+from tradingsite import auth_cache
 from tradingsite.exceptions import NotFoundError, ValidationError
 from tradingsite.models import ApiToken
 
@@ -80,14 +81,26 @@ def api_token_revoke(*, user, token_id: int, revoked_by=None) -> ApiToken:
 
 
 def api_token_for_key(key: str) -> ApiToken | None:
-    """The live token with this key (not revoked, not expired), its user loaded; None otherwise."""
-    token = ApiToken.objects.select_related("user").filter(key_hash=key_hash(key)).first()
-    if token is None or token.revoked_at is not None or token.expires_at <= timezone.now():
-        return None
+    """The live token with this key (not revoked, not expired), its user and their permissions loaded;
+    None otherwise. Served from the cache while nothing about it has changed (tradingsite.auth_cache)."""
+    digest = key_hash(key)
+    token, generation = auth_cache.token_cached(digest)
+    store = token is None
+    if token is None:
+        token = ApiToken.objects.select_related("user").filter(key_hash=digest).first()
+        if token is None:
+            return None
+        token.user.get_all_permissions()  # loaded now, so the cached user carries them
     now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
+    if token.revoked_at is None and token.expires_at > now:
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            token.last_used_at = now
+            store = True
+    if store:
+        auth_cache.token_store(digest, token, generation)
+    if token.revoked_at is not None or token.expires_at <= now:
+        return None
     return token
 
 

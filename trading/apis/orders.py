@@ -30,7 +30,7 @@ from trading.apis.base import (
 from trading.models import Order, Trade
 from trading.orders import idempotency, selectors, services
 from tradingsite.schema import ErrorDetail, ErrorOutput
-from tradingsite.serializers import OutputSerializer
+from tradingsite.serializers import Input, OutputSerializer
 
 
 class OrderOutput(OutputSerializer):
@@ -118,7 +118,7 @@ class RejectionOutput(serializers.Serializer):
 class OrderListCreateApi(APIView):
     pagination_class = Pagination
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(Input):
         account = serializers.IntegerField(
             required=False, min_value=1, max_value=BIGINT_MAX, help_text="Needed when you have several accounts."
         )

@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from trading.brokers import broker_for
 from trading.models import Order, OutboxEntry
-from trading.orders.outbox import entry_next, outbox_queue_key, outbox_redis
+from trading.orders.outbox import outbox_queue_key, outbox_redis, outbox_task_send
+from tradingsite.rows import row_fetch
 
 logger = logging.getLogger(__name__)
 
@@ -32,45 +33,56 @@ UPDATE {OutboxEntry._meta.db_table} e
    AND NOT EXISTS (
        SELECT 1 FROM {OutboxEntry._meta.db_table} earlier
         WHERE earlier.order_id = e.order_id AND earlier.sent_at IS NULL AND earlier.id < e.id)
-RETURNING e.order_id
+RETURNING e.order_id, e.action
+"""
+
+# Mark an entry sent, and name the order's next entry still waiting (the subquery sees the table as it
+# was before this statement, so the entry itself is left out by id).
+SENT_SQL = f"""
+UPDATE {OutboxEntry._meta.db_table} e SET sent_at = %s, last_error = ''
+ WHERE e.id = %s
+RETURNING (SELECT min(n.id) FROM {OutboxEntry._meta.db_table} n
+            WHERE n.order_id = e.order_id AND n.sent_at IS NULL AND n.id <> e.id)
 """
 
 
-def outbox_claim(entry_id: int) -> int | None:
-    """The entry's order id if this worker now has the entry, else None."""
+def outbox_claim(entry_id: int) -> tuple[int, str] | None:
+    """The entry's order id and action if this worker now has the entry, else None."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT_SECONDS)
     with connection.cursor() as cursor:
         cursor.execute(CLAIM_SQL, {"now": now, "stale": stale, "id": entry_id})
-        row = cursor.fetchone()
-    return row[0] if row else None
+        return cursor.fetchone()
 
 
 def outbox_send(entry_id: int) -> bool:
     """Send one entry if it is unsent and unclaimed (or its claim went stale), and no earlier entry of
     its order is still unsent: an order's entries go out one at a time, in order (place, then modify,
-    then cancel), so a cancel never overtakes the placement it cancels (the earlier one hands this one
-    on when it is sent: see entry_next). True when sent now.
+    then cancel), so a cancel never overtakes the placement it cancels (the one sent hands on the next,
+    once it is marked sent). True when sent now.
 
     A broker that lives in this database (the paper exchange) takes the entry in the same transaction
     that marks it sent: acceptance, fills and the sent mark commit together or not at all. A remote
     broker (Kite) is called outside any transaction, and the entry is marked sent after its answer.
     """
-    order_id = outbox_claim(entry_id)
-    if order_id is None:
+    claimed = outbox_claim(entry_id)
+    if claimed is None:
         return False
-    entry = OutboxEntry.objects.select_related("order__account", "order__instrument").get(pk=entry_id)
-    order: Order = entry.order
+    order_id, action = claimed
+    order = row_fetch(Order, "t.id = %s", [order_id], related=("account", "instrument"))
     broker = broker_for(order.account)
     try:
         with transaction.atomic() if getattr(broker, "in_database", False) else nullcontext():
-            getattr(broker, entry.action)(order)
-            OutboxEntry.objects.filter(pk=entry_id).update(sent_at=timezone.now(), last_error="")
+            getattr(broker, action)(order)
+            with connection.cursor() as cursor:
+                cursor.execute(SENT_SQL, [timezone.now(), entry_id])
+                following = cursor.fetchone()[0]
     except Exception as exc:
         # Release the claim so a retry (task backoff or the sweep) can take it at once.
         OutboxEntry.objects.filter(pk=entry_id).update(claimed_at=None, last_error=f"{type(exc).__name__}: {exc}")
         raise
-    entry_next(order_id)
+    if following is not None and settings.OUTBOX_DISPATCH != "sweep":
+        outbox_task_send(following)  # otherwise the sweep finds it
     return True
 
 

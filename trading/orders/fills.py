@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -15,10 +15,25 @@ from trading.orders.charges import charges_for_fill
 from trading.orders.states import IllegalTransition, status_set
 from trading.realtime import streams
 from tradingsite.exceptions import ValidationError
+from tradingsite.rows import row_insert, row_update
 
 ZERO = Decimal("0")
 PAISA = Decimal("0.01")
 Status = Order.Status
+# What a fill changes on its position (and updated_at, set as save() sets it).
+POSITION_FIELDS = (
+    "quantity",
+    "average_price",
+    "open_cost",
+    "realised_pnl",
+    "buy_quantity",
+    "buy_value",
+    "sell_quantity",
+    "sell_value",
+    "charges",
+    "updated_at",
+)
+CASH_SQL = f"UPDATE {TradingAccount._meta.db_table} SET cash = cash + %s, updated_at = %s WHERE id = %s"
 
 
 def position_apply(position, *, signed_quantity: int, price: Decimal) -> Decimal:
@@ -87,19 +102,22 @@ def fill_apply(
             position.sell_quantity += quantity
             position.sell_value += value
         position.charges += charges.total
-        position.save()
+        row_update(position, POSITION_FIELDS)
 
         # Delivery moves the whole value; intraday settles only its realised P&L.
         if order.product == Order.Product.MIS:
             cash_change = realised - charges.total
         else:
             cash_change = (-value if buying else value) - charges.total
-        TradingAccount.objects.filter(pk=account.pk).update(cash=F("cash") + cash_change, updated_at=timezone.now())
+        with connection.cursor() as cursor:
+            cursor.execute(CASH_SQL, [cash_change, timezone.now(), account.pk])
 
         filled = order.filled_quantity + quantity
-        booked_value = (
-            Trade.objects.filter(order=order).aggregate(value=Sum(F("price") * F("quantity")))["value"] or ZERO
-        )
+        booked_value = ZERO
+        if order.filled_quantity:  # only then are there trades already booked
+            booked_value = (
+                Trade.objects.filter(order=order).aggregate(value=Sum(F("price") * F("quantity")))["value"] or ZERO
+            )
         # From the trades themselves, not the previous rounded average: it equals the broker's.
         average = ((booked_value + value) / filled).quantize(Decimal("0.0001"))
         fields = {
@@ -117,7 +135,7 @@ def fill_apply(
             for name, value in fields.items():
                 setattr(order, name, value)
             streams.order_event(order)
-        trade = Trade.objects.create(
+        trade = Trade(
             order=order,
             account=account,
             instrument=order.instrument,
@@ -139,6 +157,7 @@ def fill_apply(
             realised_pnl=realised,
             fill_timestamp=at,
         )
+        row_insert(trade)
         streams.account_event(
             account.owner_id,
             "fill",

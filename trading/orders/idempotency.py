@@ -32,6 +32,11 @@ ON CONFLICT (account_id, key) DO NOTHING
 RETURNING id
 """
 
+ANSWER_SQL = f"""
+UPDATE {IdempotencyKey._meta.db_table} SET response_status = %s, response_body = %s::jsonb, completed_at = %s
+ WHERE id = %s
+"""
+
 
 def request_fingerprint(body: dict) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
@@ -110,11 +115,9 @@ def order_place_idempotent(
             key_id = key_claim(account=account, key=key, fingerprint=fingerprint)
             if key_id is not None:
                 status, body = answer(place())
-                IdempotencyKey.objects.filter(pk=key_id).update(
-                    response_status=status,
-                    response_body=json.loads(json.dumps(body, cls=DjangoJSONEncoder)),
-                    completed_at=timezone.now(),
-                )
+                with connection.cursor() as cursor:
+                    answer_body = json.dumps(body, cls=DjangoJSONEncoder)
+                    cursor.execute(ANSWER_SQL, [status, answer_body, timezone.now(), key_id])
                 return Placement(status, body)
         first = key_existing(account=account, key=key, fingerprint=fingerprint)
         if first is not None:

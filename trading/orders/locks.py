@@ -2,31 +2,38 @@
 
 Every writer that touches an account's cash, positions or orders locks the account row first, so
 two writers for one account never interleave and never deadlock.
+The statements statements are built once (tradingsite.rows): these run several times for every order.
 """
 
 from trading.models import Instrument, Order, Position, TradingAccount
+from tradingsite.rows import row_fetch, row_insert
 
 
 def account_lock(account_id: int) -> TradingAccount:
-    return TradingAccount.objects.select_for_update().get(pk=account_id)
+    account = row_fetch(TradingAccount, "t.id = %s", [account_id], lock=True)
+    if account is None:
+        raise TradingAccount.DoesNotExist(f"no trading account {account_id}")
+    return account
 
 
 def position_lock(*, account: TradingAccount, instrument: Instrument, product: str) -> Position:
     # Creation is race-free: every caller already holds the account lock. One query once it exists.
-    try:
-        return Position.objects.select_for_update(of=("self",)).get(
-            account=account, instrument=instrument, product=product
-        )
-    except Position.DoesNotExist:
-        return Position.objects.create(account=account, instrument=instrument, product=product)
+    where = "t.account_id = %s AND t.instrument_id = %s AND t.product = %s"
+    position = row_fetch(Position, where, [account.pk, instrument.pk, product], lock=True)
+    if position is None:
+        position = row_insert(Position(account=account, instrument=instrument, product=product))
+    position.account = account
+    position.instrument = instrument
+    return position
 
 
 def order_lock(order_id: int, *, account: TradingAccount | None = None) -> Order:
-    # of=("self",): FOR UPDATE would otherwise also lock the joined instrument row, which every
-    # account's orders share. PostgreSQL checks Django's (deferred) foreign keys at COMMIT, so a
-    # transaction committing an order for that instrument would wait on it while holding the audit
-    # chain lock, and the lock holder waits for the chain lock: a deadlock.
-    order = Order.objects.select_for_update(of=("self",)).select_related("instrument").get(pk=order_id)
+    # FOR UPDATE of the order row only, never the joined instrument row, which every account's orders
+    # share (row_fetch locks `t` alone). PostgreSQL checks Django's (deferred) foreign keys at COMMIT,
+    # so locking the instrument would make every transaction committing an order for it wait.
+    order = row_fetch(Order, "t.id = %s", [order_id], lock=True, related=("instrument",))
+    if order is None:
+        raise Order.DoesNotExist(f"no order {order_id}")
     if account is not None:  # the caller's locked account, so reading order.account costs no query
         order.account = account
     return order

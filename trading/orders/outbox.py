@@ -66,10 +66,3 @@ def place_withdraw(order: Order) -> bool:
         ).update(sent_at=timezone.now(), last_error="withdrawn before it was sent")
         > 0
     )
-
-
-def entry_next(order_id: int) -> None:
-    """Hand the order's next waiting entry to a worker (the sweep finds it otherwise)."""
-    following = OutboxEntry.objects.filter(order_id=order_id, sent_at__isnull=True).order_by("pk").first()
-    if following is not None and settings.OUTBOX_DISPATCH != "sweep":
-        outbox_task_send(following.pk)

@@ -7,6 +7,7 @@ from django.db.models import Q, QuerySet
 from trading.models import Instrument, Order, Strategy, Trade, TradingAccount
 from tradingsite.exceptions import NotFoundError, ValidationError
 from tradingsite.ist import IST
+from tradingsite.rows import row_fetch, rows_fetch
 
 
 def accounts_for_user(user) -> QuerySet[TradingAccount]:
@@ -22,9 +23,13 @@ def account_for_user(user, account_id) -> TradingAccount:
 
 
 def account_default_for_user(user, account_id=None) -> TradingAccount:
+    """The account named, or the user's only one. Every order placement asks: one statement built once."""
     if account_id is not None:
-        return account_for_user(user, account_id)
-    accounts = list(accounts_for_user(user)[:2])
+        account = row_fetch(TradingAccount, "t.owner_id = %s AND t.id = %s", [user.pk, account_id])
+        if account is None:
+            raise NotFoundError(f"no trading account {account_id}")
+        return account
+    accounts = rows_fetch(TradingAccount, "t.owner_id = %s ORDER BY t.id", [user.pk], limit=2)
     if len(accounts) == 1:
         return accounts[0]
     if not accounts:
@@ -40,11 +45,13 @@ def strategy_for_account(account: TradingAccount, strategy_id) -> Strategy:
 
 
 def instrument_lookup(*, instrument_token=None, exchange=None, tradingsymbol=None) -> Instrument:
+    # Every order placement asks: statements built once (tradingsite.rows).
     if instrument_token is not None:
-        found = Instrument.objects.filter(instrument_token=instrument_token).first()
+        found = row_fetch(Instrument, "t.instrument_token = %s ORDER BY t.id", [instrument_token], limit=1)
         label = f"instrument_token {instrument_token}"
     else:
-        found = Instrument.objects.filter(exchange=exchange, tradingsymbol=tradingsymbol).first()
+        where = "t.exchange = %s AND t.tradingsymbol = %s ORDER BY t.id"
+        found = row_fetch(Instrument, where, [exchange, tradingsymbol], limit=1)
         label = f"{exchange}:{tradingsymbol}"
     if found is None:
         raise NotFoundError(f"no instrument {label}", code="instrument_not_found")

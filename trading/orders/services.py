@@ -24,6 +24,7 @@ from trading.orders.risk import OrderIntent, RiskRejection, risk_check
 from trading.orders.states import IllegalTransition, order_snapshot, status_set
 from trading.realtime import streams
 from tradingsite.exceptions import ValidationError
+from tradingsite.rows import row_insert
 
 Status = Order.Status
 
@@ -92,7 +93,7 @@ def order_place(
             order.status_message = rejection.message
             order.rejection_rule = rejection.rule
             order.pending_quantity = 0
-            order.save()
+            row_insert(order)
             # The rule's numbers, for the caller's answer (not stored: the audit event keeps them too).
             order.rejection_details = rejection.details
             streams.order_event(order)
@@ -109,9 +110,9 @@ def order_place(
                 },
             )
             return order
-        order.save()
+        row_insert(order)
         streams.order_event(order)
-        entry = OutboxEntry.objects.create(order=order, action=OutboxEntry.Action.PLACE)
+        entry = row_insert(OutboxEntry(order=order, action=OutboxEntry.Action.PLACE))
         audit_record(
             action="order.place",
             actor=placed_by or "system",

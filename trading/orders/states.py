@@ -1,10 +1,9 @@
 """The order state machine: which status may follow which, and the one way a status changes."""
 
-from django.utils import timezone
-
 from trading.models import Order
 from trading.realtime import streams
 from tradingsite.exceptions import ConflictError
+from tradingsite.rows import row_update
 
 Status = Order.Status
 
@@ -52,12 +51,13 @@ def status_set(order: Order, new_status: str, **fields) -> None:
     if new_status not in Order.LIVE:  # nothing stays pending on a finished order
         fields.setdefault("pending_request", "")
         fields.setdefault("pending_terms", {})
-    updated = Order.objects.filter(pk=order.pk, status=order.status).update(
-        status=new_status, updated_at=timezone.now(), **fields
-    )
-    if updated != 1:
-        raise IllegalTransition(f"order {order.pk} changed status under us (expected {order.status})")
+    names = ("status", "updated_at", *fields)
+    before = {name: getattr(order, name) for name in names}
     order.status = new_status
     for name, value in fields.items():
         setattr(order, name, value)
+    if row_update(order, names, "status = %s", [before["status"]]) != 1:  # updated_at: auto_now
+        for name, value in before.items():
+            setattr(order, name, value)
+        raise IllegalTransition(f"order {order.pk} changed status under us (expected {order.status})")
     streams.order_event(order)
