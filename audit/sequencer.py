@@ -80,7 +80,7 @@ def audit_link(*, batch: int = 5000) -> LinkPass:
     key = signing_key()
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL application_name = %s", [APPLICATION_NAME])
+            cursor.execute("SELECT set_config('application_name', %s, true)", [APPLICATION_NAME])
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
             rows = unlinked_rows(cursor, batch)
         if not rows:

@@ -144,6 +144,15 @@ HTTP_THREADS = env.int("HTTP_THREADS", 8)
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", 5))
+# Parameters travel apart from the SQL, so a statement's text repeats, and psycopg prepares a statement
+# on the server once it has run DATABASE_PREPARE_THRESHOLD times on a connection: PostgreSQL then parses
+# and plans the order path's statements once per connection, not once per order. Behind a connection
+# pooler in transaction mode (PgBouncer before 1.21), set DATABASE_PREPARE_THRESHOLD=0 (never prepare).
+DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", env.bool("DATABASE_SERVER_SIDE_BINDING", True))
+PREPARE_THRESHOLD = env.int("DATABASE_PREPARE_THRESHOLD", 5)
+if PREPARE_THRESHOLD < 0:
+    raise ImproperlyConfigured(f"DATABASE_PREPARE_THRESHOLD must be 0 (never) or more, not {PREPARE_THRESHOLD}")
+DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", PREPARE_THRESHOLD or None)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis carries the channel layer, the Celery broker and the caches. Everything this installation keeps
