@@ -128,11 +128,10 @@ def partition_name(month: datetime) -> str:
 
 def partition_create(month: datetime) -> str:
     name = partition_name(month)
+    # DDL takes no bound parameters; the bounds are timestamps made here, written as literals.
+    bounds = f"FROM ('{month.isoformat()}') TO ('{month_after(month).isoformat()}')"
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF trading_minutebar FOR VALUES FROM (%s) TO (%s)",
-            [month, month_after(month)],
-        )
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF trading_minutebar FOR VALUES {bounds}")
     return name
 
 
