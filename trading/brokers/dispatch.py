@@ -19,21 +19,22 @@ from django.utils import timezone
 from trading.brokers import broker_for
 from trading.models import Order, OutboxEntry
 from trading.orders.outbox import outbox_queue_key, outbox_redis, outbox_task_send
-from tradingsite.rows import row_fetch
+from tradingsite.rows import rows_fetch
 
 logger = logging.getLogger(__name__)
 
 
 # Claim an entry if it is unsent and unclaimed (or its claim went stale) and no earlier entry of its
 # order is still unsent, in one statement: a conditional UPDATE, so two workers never both have it.
+# Several entries at once: a dispatcher claims the ids it took from the list together.
 CLAIM_SQL = f"""
 UPDATE {OutboxEntry._meta.db_table} e
    SET claimed_at = %(now)s, attempts = e.attempts + 1
- WHERE e.id = %(id)s AND e.sent_at IS NULL AND (e.claimed_at IS NULL OR e.claimed_at < %(stale)s)
+ WHERE e.id = ANY(%(ids)s) AND e.sent_at IS NULL AND (e.claimed_at IS NULL OR e.claimed_at < %(stale)s)
    AND NOT EXISTS (
        SELECT 1 FROM {OutboxEntry._meta.db_table} earlier
         WHERE earlier.order_id = e.order_id AND earlier.sent_at IS NULL AND earlier.id < e.id)
-RETURNING e.order_id, e.action
+RETURNING e.id, e.order_id, e.action
 """
 
 # Mark an entry sent, and name the order's next entry still waiting (the subquery sees the table as it
@@ -46,13 +47,13 @@ RETURNING (SELECT min(n.id) FROM {OutboxEntry._meta.db_table} n
 """
 
 
-def outbox_claim(entry_id: int) -> tuple[int, str] | None:
-    """The entry's order id and action if this worker now has the entry, else None."""
+def outbox_claim(entry_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """Of these entries, those this worker now has: entry id to (order id, action)."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT_SECONDS)
     with connection.cursor() as cursor:
-        cursor.execute(CLAIM_SQL, {"now": now, "stale": stale, "id": entry_id})
-        return cursor.fetchone()
+        cursor.execute(CLAIM_SQL, {"now": now, "stale": stale, "ids": list(entry_ids)})
+        return {entry_id: (order_id, action) for entry_id, order_id, action in cursor.fetchall()}
 
 
 def outbox_send(entry_id: int) -> bool:
@@ -65,25 +66,51 @@ def outbox_send(entry_id: int) -> bool:
     that marks it sent: acceptance, fills and the sent mark commit together or not at all. A remote
     broker (Kite) is called outside any transaction, and the entry is marked sent after its answer.
     """
-    claimed = outbox_claim(entry_id)
-    if claimed is None:
-        return False
-    order_id, action = claimed
-    order = row_fetch(Order, "t.id = %s", [order_id], related=("account", "instrument"))
+    return bool(outbox_send_many([entry_id], errors="raise"))
+
+
+def outbox_send_many(entry_ids: list[int], *, errors: str = "log") -> int:
+    """Send these entries as `outbox_send` sends one, claimed together and their orders read together;
+    returns how many were sent now. A failed send is logged and left to the sweep (`errors="log"`), or
+    raised (`errors="raise"`, after releasing its claim as always)."""
+    claimed = outbox_claim(entry_ids)
+    if not claimed:
+        return 0
+    order_ids = sorted({order_id for order_id, _ in claimed.values()})
+    orders = {
+        order.pk: order for order in rows_fetch(Order, "t.id = ANY(%s)", [order_ids], related=("account", "instrument"))
+    }
+    sent = 0
+    for entry_id in entry_ids:
+        if entry_id not in claimed:
+            continue
+        order_id, action = claimed[entry_id]
+        try:
+            following = entry_send(entry_id, orders[order_id], action)
+        except Exception:
+            if errors == "raise":
+                raise
+            logger.exception("outbox entry %s could not be sent; the sweep retries it", entry_id)
+            continue
+        sent += 1
+        if following is not None and settings.OUTBOX_DISPATCH != "sweep":
+            outbox_task_send(following)  # otherwise the sweep finds it
+    return sent
+
+
+def entry_send(entry_id: int, order: Order, action: str) -> int | None:
+    """Send a claimed entry and mark it sent; returns the order's next waiting entry, if any."""
     broker = broker_for(order.account)
     try:
         with transaction.atomic() if getattr(broker, "in_database", False) else nullcontext():
             getattr(broker, action)(order)
             with connection.cursor() as cursor:
                 cursor.execute(SENT_SQL, [timezone.now(), entry_id])
-                following = cursor.fetchone()[0]
+                return cursor.fetchone()[0]
     except Exception as exc:
         # Release the claim so a retry (task backoff or the sweep) can take it at once.
         OutboxEntry.objects.filter(pk=entry_id).update(claimed_at=None, last_error=f"{type(exc).__name__}: {exc}")
         raise
-    if following is not None and settings.OUTBOX_DISPATCH != "sweep":
-        outbox_task_send(following)  # otherwise the sweep finds it
-    return True
 
 
 def outbox_sweep(*, min_age_seconds: float = 5) -> int:
@@ -129,8 +156,7 @@ def outbox_dispatch_run(stop: threading.Event, *, batch: int = 10, wait_seconds:
             stop.wait(wait_seconds)
             continue
         close_old_connections()
-        for entry_id in ids:
-            try:
-                outbox_send(int(entry_id))
-            except Exception:
-                logger.exception("outbox entry %s could not be sent; the sweep retries it", entry_id)
+        try:
+            outbox_send_many([int(entry_id) for entry_id in ids])
+        except Exception:  # the claim or the read failed (the database is away): the sweep sends them
+            logger.exception("outbox entries %s could not be claimed; the sweep retries them", ids)
