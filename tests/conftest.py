@@ -78,6 +78,13 @@ def root_admin(db):
     return user
 
 
+def bearer(key: str) -> APIClient:
+    """An API client that sends this token, as an integrator's program does."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client
+
+
 @pytest.fixture
 def client_for():
     def logged_in(user) -> Client:

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
+from tests.conftest import bearer
 from tests.factories import OrderBody
 from tests.trading.conftest import instrument_make
 from trading.models import Order
@@ -19,12 +19,6 @@ from tradingsite.tokens import api_token_create
 
 pytestmark = pytest.mark.django_db
 BUY_1 = OrderBody(quantity=1)
-
-
-def bearer(key: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return client
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from tests.conftest import bearer
 from tests.factories import OrderBody
 from tests.trading.conftest import instrument_make
 from trading.orders.accounts import account_create
@@ -17,12 +18,6 @@ from tradingsite.tokens import api_token_create, api_token_revoke
 
 pytestmark = pytest.mark.django_db
 BUY_1 = OrderBody(quantity=1)
-
-
-def bearer(key: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return client
 
 
 @pytest.fixture

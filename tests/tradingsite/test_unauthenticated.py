@@ -9,6 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
+from tests.conftest import bearer
 from tradingsite.tokens import api_token_create
 
 pytestmark = pytest.mark.django_db
@@ -75,9 +76,3 @@ def test_a_real_users_403s_stay_on_the_record_and_a_deactivated_users_token_is_o
         ("carol", 403, "api_token"),
     ]
     assert not AuditEvent.objects.filter(id__gt=since, payload__status=401).exists()
-
-
-def bearer(key: str) -> APIClient:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return api
