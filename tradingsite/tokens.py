@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
 from django.db import transaction
 from django.utils import timezone
 
@@ -90,7 +91,9 @@ def api_token_for_key(key: str) -> ApiToken | None:
         token = ApiToken.objects.select_related("user").filter(key_hash=digest).first()
         if token is None:
             return None
-        token.user.get_all_permissions()  # loaded now, so the cached user carries them
+        # Read from the database, not the per-user permission cache (auth_backends), which a change
+        # still committing may have refilled with the old set: the cached user carries these.
+        ModelBackend().get_all_permissions(token.user)
     now = timezone.now()
     if token.revoked_at is None and token.expires_at > now:
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:

@@ -37,23 +37,44 @@ UPDATE {OutboxEntry._meta.db_table} e
 RETURNING e.id, e.order_id, e.action
 """
 
-# Mark an entry sent, and name the order's next entry still waiting (the subquery sees the table as it
-# was before this statement, so the entry itself is left out by id).
+# Mark an entry sent while this worker's claim still holds, and name the order's next entry still
+# waiting (the subquery sees the table as it was before this statement, so the entry is left out by id).
 SENT_SQL = f"""
-UPDATE {OutboxEntry._meta.db_table} e SET sent_at = %s, last_error = ''
- WHERE e.id = %s
+UPDATE {OutboxEntry._meta.db_table} e SET sent_at = %(now)s, last_error = ''
+ WHERE e.id = %(id)s AND e.claimed_at = %(claimed_at)s
 RETURNING (SELECT min(n.id) FROM {OutboxEntry._meta.db_table} n
             WHERE n.order_id = e.order_id AND n.sent_at IS NULL AND n.id <> e.id)
 """
 
+# Renew this worker's claim (an entry that waited its turn in a batch): it fails if the claim was lost.
+RENEW_SQL = f"""
+UPDATE {OutboxEntry._meta.db_table} SET claimed_at = %(now)s
+ WHERE id = %(id)s AND claimed_at = %(claimed_at)s AND sent_at IS NULL
+RETURNING id
+"""
 
-def outbox_claim(entry_ids: list[int]) -> dict[int, tuple[int, str]]:
-    """Of these entries, those this worker now has: entry id to (order id, action)."""
-    now = timezone.now()
+# Give back claims this worker holds, for a retry at once (by the sweep, or a dispatcher handed the id).
+RELEASE_SQL = f"""
+UPDATE {OutboxEntry._meta.db_table} SET claimed_at = NULL, last_error = %(error)s
+ WHERE id = ANY(%(ids)s) AND claimed_at = %(claimed_at)s AND sent_at IS NULL
+"""
+
+
+class ClaimLost(Exception):
+    """The entry's claim went stale while this worker held it, and another may be sending it."""
+
+
+def outbox_claim(entry_ids: list[int], now) -> dict[int, tuple[int, str]]:
+    """Of these entries, those this worker now has, claimed at `now`: entry id to (order id, action)."""
     stale = now - timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT_SECONDS)
     with connection.cursor() as cursor:
         cursor.execute(CLAIM_SQL, {"now": now, "stale": stale, "ids": list(entry_ids)})
         return {entry_id: (order_id, action) for entry_id, order_id, action in cursor.fetchall()}
+
+
+def claims_release(entry_ids, claimed_at, error: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(RELEASE_SQL, {"ids": list(entry_ids), "claimed_at": claimed_at, "error": error[:2000]})
 
 
 def outbox_send(entry_id: int) -> bool:
@@ -72,44 +93,68 @@ def outbox_send(entry_id: int) -> bool:
 def outbox_send_many(entry_ids: list[int], *, errors: str = "log") -> int:
     """Send these entries as `outbox_send` sends one, claimed together and their orders read together;
     returns how many were sent now. A failed send is logged and left to the sweep (`errors="log"`), or
-    raised (`errors="raise"`, after releasing its claim as always)."""
-    claimed = outbox_claim(entry_ids)
+    raised (`errors="raise"`). Either way its claim is given back, as is the claim of every entry the
+    batch did not get to (the database went away, say), so nothing waits out the claim timeout."""
+    claimed_at = timezone.now()
+    claimed = outbox_claim(list(dict.fromkeys(entry_ids)), claimed_at)  # an id handed over twice: once
     if not claimed:
         return 0
-    order_ids = sorted({order_id for order_id, _ in claimed.values()})
-    orders = {
-        order.pk: order for order in rows_fetch(Order, "t.id = ANY(%s)", [order_ids], related=("account", "instrument"))
-    }
+    waiting = dict(claimed)
     sent = 0
-    for entry_id in entry_ids:
-        if entry_id not in claimed:
-            continue
-        order_id, action = claimed[entry_id]
-        try:
-            following = entry_send(entry_id, orders[order_id], action)
-        except Exception:
-            if errors == "raise":
-                raise
-            logger.exception("outbox entry %s could not be sent; the sweep retries it", entry_id)
-            continue
-        sent += 1
-        if following is not None and settings.OUTBOX_DISPATCH != "sweep":
-            outbox_task_send(following)  # otherwise the sweep finds it
+    try:
+        order_ids = sorted({order_id for order_id, _ in claimed.values()})
+        where = "t.id = ANY(%s)"
+        orders = {order.pk: order for order in rows_fetch(Order, where, [order_ids], related=("account", "instrument"))}
+        for entry_id, (order_id, action) in claimed.items():
+            del waiting[entry_id]
+            try:
+                following = entry_send(entry_id, orders[order_id], action, claimed_at)
+            except Exception:
+                if errors == "raise":
+                    raise
+                logger.exception("outbox entry %s could not be sent; the sweep retries it", entry_id)
+                continue
+            sent += 1
+            if following is not None and settings.OUTBOX_DISPATCH != "sweep":
+                try:
+                    outbox_task_send(following)
+                except Exception:  # best effort, as at placement: the sweep finds it
+                    logger.exception("outbox entry %s could not be handed on; the sweep sends it", following)
+    finally:
+        if waiting:
+            try:
+                claims_release(waiting, claimed_at, "released unsent: its batch stopped before it")
+            except Exception:  # the database is away: the claims go stale and the sweep takes them
+                logger.exception("claims of outbox entries %s could not be given back", list(waiting))
     return sent
 
 
-def entry_send(entry_id: int, order: Order, action: str) -> int | None:
-    """Send a claimed entry and mark it sent; returns the order's next waiting entry, if any."""
+def entry_send(entry_id: int, order: Order, action: str, claimed_at) -> int | None:
+    """Send an entry this worker claimed at `claimed_at` and mark it sent; returns the order's next
+    waiting entry, if any. An entry that waited in its batch for a good part of the claim timeout has
+    its claim renewed first, or is skipped (ClaimLost) when another worker took it over."""
     broker = broker_for(order.account)
     try:
+        now = timezone.now()
+        if now - claimed_at > timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT_SECONDS / 2):
+            with connection.cursor() as cursor:
+                cursor.execute(RENEW_SQL, {"now": now, "id": entry_id, "claimed_at": claimed_at})
+                if cursor.fetchone() is None:
+                    raise ClaimLost(f"outbox entry {entry_id} was taken over while it waited in its batch")
+            claimed_at = now
         with transaction.atomic() if getattr(broker, "in_database", False) else nullcontext():
             getattr(broker, action)(order)
             with connection.cursor() as cursor:
-                cursor.execute(SENT_SQL, [timezone.now(), entry_id])
-                return cursor.fetchone()[0]
+                cursor.execute(SENT_SQL, {"now": timezone.now(), "id": entry_id, "claimed_at": claimed_at})
+                row = cursor.fetchone()
+            if row is None:  # for the paper exchange this rolls the send back; Kite dedupes by tag
+                raise ClaimLost(f"outbox entry {entry_id} was taken over while this worker sent it")
+            return row[0]
+    except ClaimLost:
+        raise  # the claim is another worker's now: nothing to give back
     except Exception as exc:
-        # Release the claim so a retry (task backoff or the sweep) can take it at once.
-        OutboxEntry.objects.filter(pk=entry_id).update(claimed_at=None, last_error=f"{type(exc).__name__}: {exc}")
+        # Give back the claim so a retry (task backoff or the sweep) can take it at once.
+        claims_release([entry_id], claimed_at, f"{type(exc).__name__}: {exc}")
         raise
 
 

@@ -2,7 +2,7 @@
 
 Every writer that touches an account's cash, positions or orders locks the account row first, so
 two writers for one account never interleave and never deadlock.
-The statements statements are built once (tradingsite.rows): these run several times for every order.
+The statements are built once (tradingsite.rows): these run several times for every order.
 """
 
 from trading.models import Instrument, Order, Position, TradingAccount
