@@ -75,8 +75,16 @@ def auth_generation_bump() -> None:
     transaction.on_commit(bump)
 
 
+# A save of only these fields changes nothing a token may do (a sign-in records last_login on every
+# session login; bumping for it would empty the cache at each one).
+IRRELEVANT_FIELDS = frozenset({"last_login"})
+
+
 def _changed(sender, **kwargs):
     action = kwargs.get("action")
+    update_fields = kwargs.get("update_fields")
+    if update_fields and set(update_fields) <= IRRELEVANT_FIELDS:
+        return
     if action is None or action.startswith("post_"):
         auth_generation_bump()
 

@@ -1,5 +1,6 @@
 """API tokens are served from the cache between requests, and anything that changes what a token may do
-takes effect on its very next request: revocation, the user deactivated, a role taken away."""
+takes effect on its very next request: revocation, the user deactivated, a role taken away; a sign-in
+to the site changes nothing a token may do, and leaves the cache as it was."""
 
 from decimal import Decimal
 
@@ -8,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from tests.conftest import bearer
+from tests.conftest import PASSWORD, bearer
 from tests.factories import OrderBody
 from tests.trading.conftest import instrument_make
 from trading.orders.accounts import account_create
@@ -73,3 +74,11 @@ def test_a_role_taken_away_stops_a_cached_token_placing_orders_at_once(trading, 
 
     assert refused.status_code == 403
     assert "trading.add_order" in refused.json()["error"]["message"]
+
+
+def test_someone_signing_in_to_the_site_does_not_empty_the_token_cache(trading, alice, client):
+    assert token_reads(trading) == (200, 1)
+
+    assert client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}).status_code == 302
+
+    assert token_reads(trading) == (200, 0)
