@@ -152,3 +152,14 @@ def test_the_trade_page_asks_for_a_kite_login_when_the_session_has_ended(linked,
     assert 'id="kite-login-needed"' in before
     assert 'id="kite-login-needed"' not in during
     assert 'id="kite-login-needed"' in after and 'href="/kite/"' in after
+
+
+@pytest.mark.parametrize("named", ["abc", "", str(2**63), "-1"])
+def test_an_account_that_cannot_exist_is_reported_as_not_found_on_the_page(client_for, alice, named):
+    page = client_for(alice)
+
+    answer = page.post("/kite/", {"account": named, "api_key": "kiteapp1", "api_secret": SECRET}, follow=True)
+
+    assert answer.status_code == 200
+    assert f"no trading account {named}" in answer.content.decode()
+    assert not KiteLink.objects.exists()

@@ -15,20 +15,24 @@ def accounts_for_user(user) -> QuerySet[TradingAccount]:
 
 
 def account_for_user(user, account_id) -> TradingAccount:
-    """The user's account with this id; another user's account is reported as not found."""
-    account = accounts_for_user(user).filter(pk=account_id).first()
+    """The user's account with this id; another user's account is reported as not found. Every order
+    placement naming its account asks: one statement built once (tradingsite.rows)."""
+    try:
+        number = int(account_id)
+    except (TypeError, ValueError):
+        raise NotFoundError(f"no trading account {account_id}") from None
+    account = None
+    if 0 < number < 2**63:  # beyond bigint no account can exist, and PostgreSQL would refuse the number
+        account = row_fetch(TradingAccount, "t.owner_id = %s AND t.id = %s", [user.pk, number])
     if account is None:
         raise NotFoundError(f"no trading account {account_id}")
     return account
 
 
 def account_default_for_user(user, account_id=None) -> TradingAccount:
-    """The account named, or the user's only one. Every order placement asks: one statement built once."""
+    """The account named, or the user's only one (both read with statements built once)."""
     if account_id is not None:
-        account = row_fetch(TradingAccount, "t.owner_id = %s AND t.id = %s", [user.pk, account_id])
-        if account is None:
-            raise NotFoundError(f"no trading account {account_id}")
-        return account
+        return account_for_user(user, account_id)
     accounts = rows_fetch(TradingAccount, "t.owner_id = %s ORDER BY t.id", [user.pk], limit=2)
     if len(accounts) == 1:
         return accounts[0]
