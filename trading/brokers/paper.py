@@ -8,11 +8,12 @@ tick fills at most that share of its traded volume, so large orders fill in part
 
 import itertools
 import time
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
 
+from trading.market import execution
 from trading.market.prices import price_last
 from trading.models import Instrument, Order, PaperExchangeOrder, TradingAccount
 from trading.orders import fills, services, states
@@ -21,50 +22,44 @@ BUY = Order.TransactionType.BUY
 _ids = itertools.count()
 
 
-def round_to_tick(price: Decimal, tick: Decimal, *, up: bool) -> Decimal:
-    steps = (price / tick).to_integral_value(rounding=ROUND_CEILING if up else ROUND_FLOOR)
-    return (steps * tick).quantize(Decimal("0.01"))
-
-
 def market_price(order: Order, last: Decimal) -> Decimal:
-    slip = last * settings.PAPER_SLIPPAGE_BPS / Decimal(10_000)
-    buying = order.transaction_type == BUY
-    return round_to_tick(last + slip if buying else last - slip, order.instrument.tick_size, up=buying)
+    return execution.slipped(
+        last,
+        buying=order.transaction_type == BUY,
+        slippage_bps=settings.PAPER_SLIPPAGE_BPS,
+        tick=order.instrument.tick_size,
+    )
 
 
 def fillable_quantity(order: Order, volume: int | None) -> int:
-    remaining = order.quantity - order.filled_quantity
-    participation = settings.PAPER_MAX_VOLUME_PARTICIPATION
-    if not participation or not volume:
-        return remaining
-    lot = order.instrument.lot_size
-    allowed = int(volume * participation) // lot * lot
-    return min(remaining, max(allowed, 0))
-
-
-def triggered(order: Order, last: Decimal) -> bool:
-    return last >= order.trigger_price if order.transaction_type == BUY else last <= order.trigger_price
-
-
-def crosses(order: Order, last: Decimal) -> bool:
-    return last <= order.price if order.transaction_type == BUY else last >= order.price
+    return execution.fillable_quantity(
+        remaining=order.quantity - order.filled_quantity,
+        volume=volume,
+        participation=settings.PAPER_MAX_VOLUME_PARTICIPATION,
+        lot=order.instrument.lot_size,
+    )
 
 
 def match(order: Order, last: Decimal, volume: int | None, *, arriving: bool) -> None:
-    """Fill what this price allows; `arriving` is the order's first look at the market."""
+    """Fill what this price allows; `arriving` is the order's first look at the market. The price is
+    the execution model's for a bar of one price, as the backtester's is for a whole bar."""
+    buying = order.transaction_type == BUY
+    point = execution.Bar.point(last)
     if order.status == Order.Status.TRIGGER_PENDING:
-        if not triggered(order, last):
+        if execution.trigger_point(buying=buying, trigger=order.trigger_price, bar=point) is None:
             return
         if order.order_type == Order.OrderType.SL:
             order = services.order_trigger(order=order)
         arriving = True  # just triggered: it meets the market now, like a newly placed order
-    if order.order_type in (Order.OrderType.MARKET, Order.OrderType.SLM):
-        price = market_price(order, last)
-    elif crosses(order, last):
-        # A resting order trades at its own price; one that arrives marketable gets the better last price.
-        price = last if arriving else order.price
-    else:
-        price = None
+    price = execution.fill_price(
+        buying=buying,
+        market=order.order_type in (Order.OrderType.MARKET, Order.OrderType.SLM),
+        limit=order.price,
+        bar=point,
+        arriving=arriving,
+        slippage_bps=settings.PAPER_SLIPPAGE_BPS,
+        tick=order.instrument.tick_size,
+    )
     quantity = fillable_quantity(order, volume) if price is not None else 0
     if quantity:
         trade = fills.fill_apply(order=order, quantity=quantity, price=price)
