@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.import_graph import forbidden_imports, import_cycles, import_graph, layer_breaches
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["tradingsite", "trading", "portfolio", "audit", "sentiment", "rl"]
+APPS = ["tradingsite", "trading", "portfolio", "strategies", "audit", "sentiment", "rl"]
 MODULE_LINES_MAX = 500
 
 # trading's packages from the top down: each may import its own layer and those below, never above.
@@ -88,6 +88,8 @@ def test_apps_depend_one_way():
     graph = import_graph(ROOT, APPS)
     # Portfolio reads what trading records; the risk checks' account book lives in trading.
     assert forbidden_imports(graph, "trading", "portfolio") == []
+    # Strategies place orders and backtest through trading's execution model; trading knows no strategy code.
+    assert forbidden_imports(graph, "trading", "strategies") == []
     # Everything writes the audit trail; the trail knows nothing of what it records.
     assert forbidden_imports(graph, "audit", "trading") == []
     assert forbidden_imports(graph, "audit", "portfolio") == []

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "audit",
     "trading",
     "portfolio",
+    "strategies",
     "sentiment",
     "rl",
 ]

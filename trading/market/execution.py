@@ -91,3 +91,26 @@ def lots(quantity: int, lot: int) -> int:
     """`quantity` rounded toward zero to whole lots."""
     whole = abs(quantity) // lot * lot
     return whole if quantity >= 0 else -whole
+
+
+# The same slippage rule on whole paise for many fills at once (a backtest's): int64 arrays of prices
+# and ticks in paise, `buying` a bool array. The slippage must be a whole number of hundredths of a
+# basis point. tests/strategies/test_execution_model.py checks that it agrees with `slipped` exactly.
+SLIP_SCALE = 1_000_000  # 100% in hundredths of a basis point
+
+
+def slippage_units(slippage_bps: Decimal) -> int:
+    units = slippage_bps * 100
+    if units != units.to_integral_value() or units < 0:
+        raise ValueError(f"slippage {slippage_bps} bps must be a non-negative multiple of 0.01 bps")
+    return int(units)
+
+
+def slipped_paise(price_paise, *, buying, slippage_bps: Decimal, tick_paise):
+    units = slippage_units(slippage_bps)
+    up = price_paise * (SLIP_SCALE + units)
+    down = price_paise * (SLIP_SCALE - units)
+    scale = tick_paise * SLIP_SCALE
+    ceiling = -((-up) // scale)  # integer ceiling division
+    floor = down // scale
+    return (floor + buying * (ceiling - floor)) * tick_paise

@@ -9,9 +9,15 @@ from decimal import Decimal
 
 SOURCE = "Zerodha brokerage and charges page, equity (NSE)"
 
-# (effective_from, NSE transaction charge). Only the exchange charge changed on 2024-10-01, when NSE
-# moved to a flat rate; the other equity rates below held across both periods.
-PERIODS = [(date(2023, 4, 1), Decimal("0.0000322")), (date(2024, 10, 1), Decimal("0.0000297"))]
+# (effective_from, NSE transaction charge). Only the exchange charge changed on 2023-04-01 (from
+# 0.00345%) and on 2024-10-01, when NSE moved to a flat rate; the other equity rates below held across
+# all three periods. The first period starts on 2020-07-01, when stamp duty became one national rate,
+# so backtests over stored history from then on are charged as trades then were.
+PERIODS = [
+    (date(2020, 7, 1), Decimal("0.0000345")),
+    (date(2023, 4, 1), Decimal("0.0000322")),
+    (date(2024, 10, 1), Decimal("0.0000297")),
+]
 
 COMMON = {"sebi_rate": Decimal("0.000001"), "gst_rate": Decimal("0.18"), "source": SOURCE}
 SEGMENTS = {

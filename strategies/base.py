@@ -1,0 +1,163 @@
+"""The strategy interface: one piece of code that a backtest and the live runner both call.
+
+A strategy sees bars (`Bars`: aligned OHLCV of its instruments up to the current bar, never beyond)
+and says, for every bar it was shown, the position it wants in each instrument (`targets`). The live
+runner calls it on the bars up to now and turns the last column, less what the strategy holds, into
+order intents; the backtester calls it once on the whole history and fills each change at the next
+bar. Both are the same function, so a strategy means the same thing in both, provided the value at
+bar t depends only on bars up to t: the backtester checks that on every run (`lookahead.py`), and a
+strategy that reads ahead fails the run loudly.
+
+Parameters are declared as `Param`s and validated before anything runs; `parameters_validate`
+returns the stored form (defaults filled in) or raises a ValidationError naming each bad one.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from tradingsite.exceptions import ApplicationError, ValidationError
+
+
+class LookAheadError(ApplicationError):
+    """A strategy's decision at some bar changed when later bars were removed: it reads the future."""
+
+    code = "look_ahead"
+    status = 422
+
+
+class StrategyFailed(ApplicationError):
+    """A strategy raised, or returned something that is not a target per instrument and bar."""
+
+    code = "strategy_failed"
+    status = 422
+
+
+@dataclass(frozen=True)
+class Bars:
+    """Aligned bars: row i is `symbols[i]`, column t is `ts[t]` (UTC). Prices are rupees as floats
+    for indicators (NaN where an instrument has no bar); the backtester keeps exact paise itself.
+    Arrays are read-only: a strategy cannot change the data it is shown."""
+
+    symbols: tuple[str, ...]
+    ts: np.ndarray  # datetime64[us], UTC
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return len(self.ts)
+
+    def upto(self, end: int) -> "Bars":
+        """The bars before column `end`: what a strategy may see when deciding at bar end - 1."""
+        return Bars(
+            self.symbols,
+            *(array[..., :end] for array in (self.ts, self.open, self.high, self.low, self.close, self.volume)),
+        )
+
+    @property
+    def now(self) -> datetime:
+        return self.ts[-1].astype("datetime64[us]").item()
+
+
+def bars_frozen(bars: Bars) -> Bars:
+    for array in (bars.ts, bars.open, bars.high, bars.low, bars.close, bars.volume):
+        array.flags.writeable = False
+    return bars
+
+
+@dataclass(frozen=True)
+class Param:
+    kind: type  # int or float
+    default: int | float
+    minimum: int | float
+    maximum: int | float
+    help: str = ""
+
+    def describe(self) -> dict:
+        return {
+            "type": "integer" if self.kind is int else "number",
+            "default": self.default,
+            "minimum": self.minimum,
+            "maximum": self.maximum,
+            "description": self.help,
+        }
+
+
+@dataclass
+class Strategy:
+    """Subclasses set `name`, `params` and implement `targets`."""
+
+    name: str = ""
+    description: str = ""
+    params: dict[str, Param] = field(default_factory=dict)
+
+    def targets(self, bars: Bars, p: dict) -> np.ndarray:
+        """Wanted position in shares, shape (instruments, bars); column t uses bars up to t only."""
+        raise NotImplementedError
+
+    def checks(self, p: dict) -> list[str]:
+        """Problems that involve more than one parameter (each param's own range is checked already)."""
+        return []
+
+    def schema(self) -> dict:
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {name: param.describe() for name, param in self.params.items()},
+        }
+
+    def warmup(self, p: dict) -> int:
+        """Bars the strategy needs before its first decision (the look-ahead analysis cuts after it)."""
+        return 0
+
+
+def parameters_validate(strategy: Strategy, given: dict | None) -> dict:
+    given = {} if given is None else given
+    if not isinstance(given, dict):
+        raise ValidationError(f"{strategy.name} parameters must be an object, not {type(given).__name__}")
+    errors = {}
+    for name in sorted(set(given) - set(strategy.params)):
+        errors[name] = f"{strategy.name} has no parameter {name!r} (it takes {', '.join(strategy.params) or 'none'})"
+    cleaned = {}
+    for name, param in strategy.params.items():
+        value = given.get(name, param.default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            errors[name] = f"{name} must be a number, not {value!r}"
+            continue
+        if param.kind is int and value != int(value):
+            errors[name] = f"{name} must be a whole number, not {value}"
+            continue
+        value = param.kind(value)
+        if not param.minimum <= value <= param.maximum:
+            errors[name] = f"{name} must be between {param.minimum} and {param.maximum}, not {value}"
+            continue
+        cleaned[name] = value
+    if not errors:
+        for problem in strategy.checks(cleaned):
+            errors.setdefault("parameters", problem)
+    if errors:
+        raise ValidationError(
+            f"invalid parameters for {strategy.name}: " + "; ".join(errors.values()), details={"fields": errors}
+        )
+    return cleaned
+
+
+def targets_checked(strategy: Strategy, bars: Bars, p: dict) -> np.ndarray:
+    """The strategy's targets as whole shares, shape checked; a strategy that raises is reported with
+    what it raised."""
+    try:
+        wanted = strategy.targets(bars, p)
+    except ApplicationError:
+        raise
+    except Exception as exc:
+        raise StrategyFailed(f"strategy {strategy.name} raised {type(exc).__name__}: {exc}") from exc
+    wanted = np.asarray(wanted, dtype=float)
+    shape = (len(bars.symbols), bars.count)
+    if wanted.shape != shape:
+        raise StrategyFailed(f"strategy {strategy.name} returned targets of shape {wanted.shape}, expected {shape}")
+    return np.nan_to_num(wanted, nan=0.0).round().astype(np.int64)

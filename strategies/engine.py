@@ -1,0 +1,286 @@
+"""The backtester's core: a strategy's targets filled on the execution model, with Zerodha's charges.
+
+An order decided on bar t (a change in the strategy's target) is a MARKET order that fills on the
+instrument's next bar, at its open moved by the slippage and rounded to the tick (the paper
+exchange's rule, trading/market/execution.py), never on the bar that produced the signal. A decision
+still unfilled when the next one comes (a gap in the instrument's bars) is replaced by it; one made on
+the last bar has nothing to fill on. With a volume participation set, a fill takes at most that share
+of the bar's volume and the rest fills on the following bars. Charges come from the dated rate table
+through the same function the paper exchange's fills use.
+
+Money is kept in whole paise (int64): prices, cash and equity are exact, and turned into Decimal only
+for the results.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from types import SimpleNamespace
+
+import numpy as np
+
+from strategies.base import Bars, bars_frozen
+from trading.market import execution
+from trading.models import ChargeRate, Order
+from trading.orders.charges import NoChargeRateError, RateTerms, charges_paise, segment_for
+from trading.orders.fills import position_apply
+
+IST_OFFSET = np.timedelta64(330, "m")
+
+
+@dataclass
+class Market:
+    """Bars of several instruments on one time axis, prices in paise (0 where a bar is missing)."""
+
+    instrument_ids: tuple[int, ...]
+    symbols: tuple[str, ...]
+    ts: np.ndarray  # datetime64[us] UTC, increasing
+    open: np.ndarray  # int64 paise, (instruments, bars)
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    present: np.ndarray  # bool
+    tick_paise: np.ndarray  # int64, (instruments,)
+    lot: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return len(self.ts)
+
+    def bars(self) -> Bars:
+        def rupees(paise):
+            out = paise / 100.0
+            out[~self.present] = np.nan
+            return out
+
+        volume = self.volume.astype(float)
+        volume[~self.present] = np.nan
+        return bars_frozen(
+            Bars(
+                self.symbols,
+                self.ts.copy(),
+                rupees(self.open),
+                rupees(self.high),
+                rupees(self.low),
+                rupees(self.close),
+                volume,
+            )
+        )
+
+    def digest_parts(self):
+        yield repr((self.instrument_ids, self.symbols)).encode()
+        for array in (self.ts, self.open, self.high, self.low, self.close, self.volume, self.present):
+            yield np.ascontiguousarray(array).tobytes()
+        yield self.tick_paise.tobytes() + self.lot.tobytes()
+
+
+@dataclass(frozen=True)
+class Costs:
+    slippage_bps: Decimal = Decimal("0")
+    participation: Decimal = Decimal("0")
+    charges: bool = True
+    product: str = Order.Product.CNC
+
+
+@dataclass
+class Fills:
+    """Every fill of the run, in time order within each instrument."""
+
+    instrument: np.ndarray  # row index into the market
+    bar: np.ndarray  # column it filled on
+    decided: np.ndarray  # column whose decision it fills
+    quantity: np.ndarray  # signed: + buys, - sells
+    price: np.ndarray  # paise
+    charges: np.ndarray  # paise, total
+    parts: dict[str, np.ndarray] = field(default_factory=dict)  # each charge component, paise
+    realised: np.ndarray | None = None  # paise, before charges
+
+    def __len__(self):
+        return len(self.bar)
+
+
+@dataclass
+class Simulation:
+    fills: Fills
+    position: np.ndarray  # shares held after each bar, (instruments, bars)
+    cash: np.ndarray  # paise after each bar
+    equity: np.ndarray  # paise at each bar's close
+
+
+def next_present(present: np.ndarray) -> np.ndarray:
+    """For each (instrument, t) the first column after t with a bar (the bar count if none)."""
+    n = present.shape[-1]
+    index = np.where(present, np.arange(n), n)
+    at_or_after = np.minimum.accumulate(index[..., ::-1], axis=-1)[..., ::-1]
+    out = np.full(present.shape, n)
+    out[..., :-1] = at_or_after[..., 1:]
+    return out
+
+
+def orders_decided(target: np.ndarray, following: np.ndarray, n: int):
+    """The decisions of one instrument that fill: (decided column, fill column, target after)."""
+    previous = np.empty_like(target)
+    previous[0] = 0
+    previous[1:] = target[:-1]
+    decided = np.flatnonzero(target != previous)
+    fill_at = following[decided]
+    superseded = np.zeros(len(decided), dtype=bool)
+    superseded[:-1] = decided[1:] < fill_at[:-1]
+    kept = ~superseded & (fill_at < n)
+    return decided[kept], fill_at[kept], target[decided[kept]]
+
+
+def fills_planned(market: Market, targets: np.ndarray, costs: Costs) -> Fills:
+    n = market.count
+    following = next_present(market.present)
+    rows, bars, decided_at, quantities = [], [], [], []
+    for i in range(len(market.symbols)):
+        decided, fill_at, wanted = orders_decided(targets[i], following[i], n)
+        if not len(decided):
+            continue
+        if costs.participation:
+            plan = volume_limited(market, i, decided, fill_at, wanted, following[i], costs.participation)
+            decided, fill_at, quantity = plan
+        else:
+            quantity = np.diff(wanted, prepend=0)
+            moves = quantity != 0
+            decided, fill_at, quantity = decided[moves], fill_at[moves], quantity[moves]
+        rows.append(np.full(len(decided), i))
+        bars.append(fill_at)
+        decided_at.append(decided)
+        quantities.append(quantity)
+
+    def joined(parts):
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+
+    row, bar, quantity = joined(rows), joined(bars), joined(quantities)
+    buying = quantity > 0
+    open_paise = market.open[row, bar]
+    price = execution.slipped_paise(
+        open_paise, buying=buying, slippage_bps=costs.slippage_bps, tick_paise=market.tick_paise[row]
+    )
+    return Fills(row, bar, joined(decided_at), quantity, price, np.zeros(len(bar), dtype=np.int64))
+
+
+def volume_limited(market, i, decided, fill_at, wanted, following, participation):
+    """Fills when each bar lets at most `participation` of its volume trade: an order keeps filling on
+    the following bars until it is done or the next decision replaces it."""
+    n = market.count
+    lot = int(market.lot[i])
+    out_decided, out_bar, out_quantity = [], [], []
+    held = 0
+    for k, (t, j, want) in enumerate(zip(decided.tolist(), fill_at.tolist(), wanted.tolist(), strict=True)):
+        until = int(decided[k + 1]) if k + 1 < len(decided) else n - 1
+        while j < n and j <= until and held != want:
+            remaining = abs(want - held)
+            volume = int(market.volume[i, j])
+            quantity = execution.fillable_quantity(
+                remaining=remaining, volume=volume, participation=participation, lot=lot
+            )
+            if quantity:
+                signed = quantity if want > held else -quantity
+                out_decided.append(t)
+                out_bar.append(j)
+                out_quantity.append(signed)
+                held += signed
+            j = int(following[j])
+    return np.array(out_decided, dtype=np.int64), np.array(out_bar, dtype=np.int64), np.array(out_quantity)
+
+
+def fill_dates(market: Market, bars: np.ndarray) -> np.ndarray:
+    return (market.ts[bars] + IST_OFFSET).astype("datetime64[D]")
+
+
+def charges_apply(market: Market, fills: Fills, costs: Costs) -> None:
+    """Charges per fill from the rate in force on its (IST) date; partial fills of one order share the
+    brokerage cap, as at the broker."""
+    names = ("brokerage", "stt", "exchange_charge", "sebi_fee", "stamp_duty", "gst")
+    fills.parts = {name: np.zeros(len(fills), dtype=np.int64) for name in names}
+    if not costs.charges or not len(fills):
+        return
+    segment = segment_for(costs.product)
+    rows = list(ChargeRate.objects.filter(segment=segment).order_by("effective_from"))
+    rates = [RateTerms.of(rate) for rate in rows]
+    days = fill_dates(market, fills.bar)
+    starts = np.array([rate.effective_from for rate in rows], dtype="datetime64[D]")
+    period = np.searchsorted(starts, days, side="right") - 1
+    if (period < 0).any():
+        first = days[period < 0][0].item()
+        raise NoChargeRateError(f"no {segment} charge rate in force on {first.isoformat()}")
+    turnover = np.abs(fills.quantity) * fills.price
+    buying = fills.quantity > 0
+    for k in np.unique(period):
+        chosen = period == k
+        parts = charges_paise(rates[k], buying=buying[chosen], turnover_paise=turnover[chosen])
+        for name, values in zip(names, parts, strict=True):
+            fills.parts[name][chosen] = values
+    if costs.participation:
+        cap_shared(fills, rates, period)
+    fills.charges = sum(fills.parts.values())
+
+
+def cap_shared(fills: Fills, rates: list, period: np.ndarray) -> None:
+    """Recharge the brokerage (and its GST) of an order's later partial fills under one cap."""
+    charged: dict[tuple[int, int], int] = {}
+    for k in range(len(fills)):
+        key = (int(fills.instrument[k]), int(fills.decided[k]))
+        terms = rates[int(period[k])]
+        so_far = charged.get(key, 0)
+        if so_far:
+            parts = charges_paise(
+                terms,
+                buying=bool(fills.quantity[k] > 0),
+                turnover_paise=int(abs(fills.quantity[k]) * fills.price[k]),
+                brokerage_so_far_paise=so_far,
+            )
+            fills.parts["brokerage"][k] = parts[0]
+            fills.parts["gst"][k] = parts[5]
+        charged[key] = so_far + int(fills.parts["brokerage"][k])
+
+
+def realised_apply(fills: Fills) -> None:
+    """Realised P&L per fill at average cost: the rule the account's positions use (orders.fills)."""
+    realised = np.zeros(len(fills), dtype=np.int64)
+    books: dict[int, SimpleNamespace] = {}
+    for k, (i, quantity, price) in enumerate(
+        zip(fills.instrument.tolist(), fills.quantity.tolist(), fills.price.tolist(), strict=True)
+    ):
+        book = books.get(i)
+        if book is None:
+            book = books[i] = SimpleNamespace(
+                quantity=0, open_cost=Decimal(0), average_price=Decimal(0), realised_pnl=Decimal(0)
+            )
+        realised[k] = int(position_apply(book, signed_quantity=quantity, price=Decimal(price).scaleb(-2)) * 100)
+    fills.realised = realised
+
+
+def simulate(market: Market, targets: np.ndarray, *, capital: Decimal, costs: Costs) -> Simulation:
+    n = market.count
+    lot = market.lot[:, None]
+    targets = np.sign(targets) * (np.abs(targets) // lot * lot)  # whole lots, toward zero
+    fills = fills_planned(market, targets, costs)
+    charges_apply(market, fills, costs)
+    realised_apply(fills)
+    position = np.zeros(market.close.shape, dtype=np.int64)
+    np.add.at(position, (fills.instrument, fills.bar), fills.quantity)
+    np.cumsum(position, axis=1, out=position)
+    cash_change = np.zeros(n, dtype=np.int64)
+    np.add.at(cash_change, fills.bar, -(fills.quantity * fills.price) - fills.charges)
+    cash = int(capital * 100) + np.cumsum(cash_change)
+    close = close_carried(market)
+    equity = cash + (position * close).sum(axis=0)
+    return Simulation(fills, position, cash, equity)
+
+
+def close_carried(market: Market) -> np.ndarray:
+    """Each instrument's last close up to each bar (0 before its first bar)."""
+    index = np.where(market.present, np.arange(market.count), 0)
+    np.maximum.accumulate(index, axis=1, out=index)
+    close = np.take_along_axis(market.close, index, axis=1)
+    close[~np.maximum.accumulate(market.present, axis=1)] = 0
+    return close
+
+
+def fill_day(market: Market, bar: int) -> date:
+    return fill_dates(market, np.array([bar]))[0].item()

@@ -1,0 +1,143 @@
+"""The built-in strategies: SMA crossover, RSI mean reversion and a channel breakout. All are long-only
+(delivery cannot sell what it does not hold) and hold a fixed number of shares per instrument.
+
+Indicators are computed over whole arrays, each value from bars up to its own column only.
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from strategies.base import Bars, Param, Strategy
+
+
+def forward_filled(values: np.ndarray) -> np.ndarray:
+    """Each NaN replaced by the last value before it in its row (NaN where there is none yet)."""
+    present = ~np.isnan(values)
+    index = np.where(present, np.arange(values.shape[-1]), 0)
+    np.maximum.accumulate(index, axis=-1, out=index)
+    filled = np.take_along_axis(values, index, axis=-1)
+    filled[~np.maximum.accumulate(present, axis=-1)] = np.nan
+    return filled
+
+
+def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the last `window` values, NaN until there are that many."""
+    out = np.full(values.shape, np.nan)
+    if values.shape[-1] < window:
+        return out
+    sums = np.cumsum(values, axis=-1)
+    out[..., window - 1] = sums[..., window - 1]
+    out[..., window:] = sums[..., window:] - sums[..., :-window]
+    out[..., window - 1 :] /= window
+    return out
+
+
+def rolling_extreme(values: np.ndarray, window: int, *, highest: bool) -> np.ndarray:
+    out = np.full(values.shape, np.nan)
+    if values.shape[-1] < window:
+        return out
+    windows = sliding_window_view(values, window, axis=-1)
+    out[..., window - 1 :] = windows.max(axis=-1) if highest else windows.min(axis=-1)
+    return out
+
+
+def held(enter: np.ndarray, leave: np.ndarray) -> np.ndarray:
+    """1 from a bar where `enter` holds until the next where `leave` does (enter wins a tie), else 0."""
+    state = np.full(enter.shape, np.nan)
+    state[leave] = 0.0
+    state[enter] = 1.0
+    return np.nan_to_num(forward_filled(state), nan=0.0)
+
+
+def previous(values: np.ndarray) -> np.ndarray:
+    """Each value moved one bar later: column t holds column t - 1's value."""
+    out = np.full(values.shape, np.nan)
+    out[..., 1:] = values[..., :-1]
+    return out
+
+
+QUANTITY = Param(int, 1, 1, 1_000_000, "Shares held in each instrument while in a position")
+
+
+class SmaCrossover(Strategy):
+    def __init__(self):
+        super().__init__(
+            name="sma_crossover",
+            description="Long while the fast simple moving average of the close is above the slow one.",
+            params={
+                "fast": Param(int, 10, 1, 1_000, "Bars in the fast average"),
+                "slow": Param(int, 30, 2, 5_000, "Bars in the slow average"),
+                "quantity": QUANTITY,
+            },
+        )
+
+    def checks(self, p):
+        return [] if p["fast"] < p["slow"] else [f"fast ({p['fast']}) must be shorter than slow ({p['slow']})"]
+
+    def warmup(self, p):
+        return p["slow"]
+
+    def targets(self, bars: Bars, p):
+        close = forward_filled(bars.close)
+        fast, slow = rolling_mean(close, p["fast"]), rolling_mean(close, p["slow"])
+        with np.errstate(invalid="ignore"):
+            return np.where(fast > slow, p["quantity"], 0)
+
+
+class RsiMeanReversion(Strategy):
+    def __init__(self):
+        super().__init__(
+            name="rsi_reversion",
+            description="Buys when the RSI falls below `lower` and sells when it rises above `upper`.",
+            params={
+                "period": Param(int, 14, 2, 500, "Bars in the RSI's average gain and loss"),
+                "lower": Param(float, 30.0, 1.0, 99.0, "RSI at or below which it buys"),
+                "upper": Param(float, 70.0, 1.0, 99.0, "RSI at or above which it sells"),
+                "quantity": QUANTITY,
+            },
+        )
+
+    def checks(self, p):
+        return [] if p["lower"] < p["upper"] else [f"lower ({p['lower']}) must be below upper ({p['upper']})"]
+
+    def warmup(self, p):
+        return p["period"] + 1
+
+    def targets(self, bars: Bars, p):
+        close = forward_filled(bars.close)
+        change = close - previous(close)
+        gain = rolling_mean(np.where(change > 0, change, 0.0), p["period"])
+        loss = rolling_mean(np.where(change < 0, -change, 0.0), p["period"])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rsi = np.where(loss == 0, 100.0, 100.0 - 100.0 / (1.0 + gain / loss))
+            rsi[np.isnan(gain) | np.isnan(loss)] = np.nan
+            return held(rsi <= p["lower"], rsi >= p["upper"]) * p["quantity"]
+
+
+class Breakout(Strategy):
+    def __init__(self):
+        super().__init__(
+            name="breakout",
+            description="Buys a close above the highest high of the last `entry` bars; sells a close below "
+            "the lowest low of the last `exit` bars.",
+            params={
+                "entry": Param(int, 20, 2, 1_000, "Bars whose highest high a close must beat to buy"),
+                "exit": Param(int, 10, 2, 1_000, "Bars whose lowest low a close must break to sell"),
+                "quantity": QUANTITY,
+            },
+        )
+
+    def warmup(self, p):
+        return max(p["entry"], p["exit"]) + 1
+
+    def targets(self, bars: Bars, p):
+        close = forward_filled(bars.close)
+        high = previous(rolling_extreme(forward_filled(bars.high), p["entry"], highest=True))
+        low = previous(rolling_extreme(forward_filled(bars.low), p["exit"], highest=False))
+        with np.errstate(invalid="ignore"):
+            return held(close > high, close < low) * p["quantity"]
+
+
+BUILT_IN: dict[str, Strategy] = {
+    strategy.name: strategy for strategy in (SmaCrossover(), RsiMeanReversion(), Breakout())
+}
