@@ -13,12 +13,13 @@ import json
 import sys
 from dataclasses import asdict, dataclass
 from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
 
 from strategies import base, engine, lookahead, metrics
 from strategies.base import Strategy, parameters_validate, targets_checked
-from strategies.engine import Costs, Market, simulate
+from strategies.engine import Costs, Market, Simulation, simulate
 from trading.market import execution
 from trading.orders import charges, fills
 
@@ -29,10 +30,16 @@ CODE_MODULES = (base, engine, lookahead, metrics, execution, charges, fills, sys
 @dataclass
 class Result:
     figures: dict
-    trades: list[dict]
     equity: list[list]  # [IST day, equity in rupees at its last bar]
     result_hash: str
     code_version: str
+    market: Market
+    run: Simulation
+
+    @cached_property
+    def trades(self) -> list[dict]:
+        """Every fill with its charges itemised, as stored and shown (listed when first asked for)."""
+        return trades_listed(self.market, self.run)
 
 
 def code_version(strategy: Strategy) -> str:
@@ -82,7 +89,6 @@ def backtest(
     lookahead.lookahead_check(strategy, bars, p, targets, cuts=lookahead_cuts)
     run = simulate(market, targets, capital=capital, costs=costs)
     capital_paise = int(capital * 100)
-    trades = trades_listed(market, run)
     days, daily = metrics.daily_last(market.ts, run.equity)
     equity = [[str(day), metrics.rupees(value)] for day, value in zip(days, daily, strict=True)]
     version = code_version(strategy)
@@ -97,6 +103,8 @@ def backtest(
     digest.update(json.dumps(header, sort_keys=True).encode())
     for part in market.digest_parts():
         digest.update(part)
-    digest.update(json.dumps(trades, sort_keys=True).encode())
-    digest.update(run.equity.tobytes())
-    return Result(metrics.figures(market, run, capital_paise), trades, equity, digest.hexdigest(), version)
+    f = run.fills
+    for array in (f.instrument, f.bar, f.decided, f.quantity, f.price, *f.parts.values(), f.realised, run.equity):
+        digest.update(np.ascontiguousarray(array, dtype=np.int64).tobytes())
+    figures = metrics.figures(market, run, capital_paise)
+    return Result(figures, equity, digest.hexdigest(), version, market, run)

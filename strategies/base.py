@@ -34,19 +34,37 @@ class StrategyFailed(ApplicationError):
     status = 422
 
 
-@dataclass(frozen=True)
 class Bars:
     """Aligned bars: row i is `symbols[i]`, column t is `ts[t]` (UTC). Prices are rupees as floats
-    for indicators (NaN where an instrument has no bar); the backtester keeps exact paise itself.
-    Arrays are read-only: a strategy cannot change the data it is shown."""
+    for indicators (NaN where an instrument has no bar), made from the exact paise the backtester keeps
+    when a strategy first reads them. Arrays are read-only: a strategy cannot change what it is shown."""
 
-    symbols: tuple[str, ...]
-    ts: np.ndarray  # datetime64[us], UTC
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    volume: np.ndarray
+    FIELDS = ("open", "high", "low", "close", "volume")
+
+    def __init__(self, symbols, ts: np.ndarray, paise: dict[str, np.ndarray], present: np.ndarray):
+        self.symbols = tuple(symbols)
+        self.ts = ts  # datetime64[us], UTC
+        self._paise = paise  # open, high, low, close in paise, volume in shares: (instruments, bars)
+        self._present = present
+        self._made: dict[str, np.ndarray] = {}
+        ts.flags.writeable = False
+
+    def _field(self, name: str) -> np.ndarray:
+        made = self._made.get(name)
+        if made is None:
+            values = self._paise[name]
+            made = values.astype(float) if name == "volume" else values / 100.0
+            if not self._present.all():
+                made[~self._present] = np.nan
+            made.flags.writeable = False
+            self._made[name] = made
+        return made
+
+    open = property(lambda self: self._field("open"))
+    high = property(lambda self: self._field("high"))
+    low = property(lambda self: self._field("low"))
+    close = property(lambda self: self._field("close"))
+    volume = property(lambda self: self._field("volume"))
 
     @property
     def count(self) -> int:
@@ -56,18 +74,14 @@ class Bars:
         """The bars before column `end`: what a strategy may see when deciding at bar end - 1."""
         return Bars(
             self.symbols,
-            *(array[..., :end] for array in (self.ts, self.open, self.high, self.low, self.close, self.volume)),
+            self.ts[:end],
+            {name: array[:, :end] for name, array in self._paise.items()},
+            self._present[:, :end],
         )
 
     @property
     def now(self) -> datetime:
         return self.ts[-1].astype("datetime64[us]").item()
-
-
-def bars_frozen(bars: Bars) -> Bars:
-    for array in (bars.ts, bars.open, bars.high, bars.low, bars.close, bars.volume):
-        array.flags.writeable = False
-    return bars
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from strategies.base import Bars, bars_frozen
+from strategies.base import Bars
 from trading.market import execution
 from trading.models import ChargeRate, Order
 from trading.orders.charges import NoChargeRateError, RateTerms, charges_paise, segment_for
@@ -49,24 +49,8 @@ class Market:
         return len(self.ts)
 
     def bars(self) -> Bars:
-        def rupees(paise):
-            out = paise / 100.0
-            out[~self.present] = np.nan
-            return out
-
-        volume = self.volume.astype(float)
-        volume[~self.present] = np.nan
-        return bars_frozen(
-            Bars(
-                self.symbols,
-                self.ts.copy(),
-                rupees(self.open),
-                rupees(self.high),
-                rupees(self.low),
-                rupees(self.close),
-                volume,
-            )
-        )
+        paise = {"open": self.open, "high": self.high, "low": self.low, "close": self.close, "volume": self.volume}
+        return Bars(self.symbols, self.ts.copy(), paise, self.present)
 
     def digest_parts(self):
         yield repr((self.instrument_ids, self.symbols)).encode()
@@ -240,19 +224,37 @@ def cap_shared(fills: Fills, rates: list, period: np.ndarray) -> None:
 
 
 def realised_apply(fills: Fills) -> None:
-    """Realised P&L per fill at average cost: the rule the account's positions use (orders.fills)."""
+    """Realised P&L per fill at average cost: the rule the account's positions use (orders.fills).
+
+    Where every fill of an instrument opens from flat, adds to the position or closes it to flat (as
+    target strategies trade), the P&L of a closing fill is exactly what its round trip's cash flows sum
+    to, computed for all such fills at once; an instrument with a partial close or a reversal goes
+    through position_apply fill by fill."""
     realised = np.zeros(len(fills), dtype=np.int64)
-    books: dict[int, SimpleNamespace] = {}
-    for k, (i, quantity, price) in enumerate(
-        zip(fills.instrument.tolist(), fills.quantity.tolist(), fills.price.tolist(), strict=True)
-    ):
-        book = books.get(i)
-        if book is None:
-            book = books[i] = SimpleNamespace(
-                quantity=0, open_cost=Decimal(0), average_price=Decimal(0), realised_pnl=Decimal(0)
-            )
-        realised[k] = int(position_apply(book, signed_quantity=quantity, price=Decimal(price).scaleb(-2)) * 100)
+    flow = -(fills.quantity * fills.price)
+    for i in np.unique(fills.instrument):
+        chosen = np.flatnonzero(fills.instrument == i)
+        quantity = fills.quantity[chosen]
+        after = np.cumsum(quantity)
+        before = after - quantity
+        adds = (before == 0) | ((np.sign(before) == np.sign(after)) & (np.abs(after) > np.abs(before)))
+        closes = after == 0
+        if (adds | closes).all():
+            trip = np.cumsum(before == 0) - 1
+            sums = np.zeros(trip[-1] + 1, dtype=np.int64)
+            np.add.at(sums, trip, flow[chosen])
+            realised[chosen[closes]] = sums[trip[closes]]
+        else:
+            realised[chosen] = realised_each(quantity, fills.price[chosen])
     fills.realised = realised
+
+
+def realised_each(quantity: np.ndarray, price: np.ndarray) -> list[int]:
+    book = SimpleNamespace(quantity=0, open_cost=Decimal(0), average_price=Decimal(0), realised_pnl=Decimal(0))
+    return [
+        int(position_apply(book, signed_quantity=q, price=Decimal(p).scaleb(-2)) * 100)
+        for q, p in zip(quantity.tolist(), price.tolist(), strict=True)
+    ]
 
 
 def simulate(market: Market, targets: np.ndarray, *, capital: Decimal, costs: Costs) -> Simulation:

@@ -13,6 +13,8 @@ from strategies.base import Bars, Param, Strategy
 def forward_filled(values: np.ndarray) -> np.ndarray:
     """Each NaN replaced by the last value before it in its row (NaN where there is none yet)."""
     present = ~np.isnan(values)
+    if present.all():
+        return values
     index = np.where(present, np.arange(values.shape[-1]), 0)
     np.maximum.accumulate(index, axis=-1, out=index)
     filled = np.take_along_axis(values, index, axis=-1)
@@ -26,9 +28,9 @@ def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
     if values.shape[-1] < window:
         return out
     sums = np.cumsum(values, axis=-1)
-    out[..., window - 1] = sums[..., window - 1]
-    out[..., window:] = sums[..., window:] - sums[..., :-window]
-    out[..., window - 1 :] /= window
+    out[..., window - 1] = sums[..., window - 1] / window
+    np.subtract(sums[..., window:], sums[..., :-window], out=out[..., window:])
+    out[..., window:] /= window
     return out
 
 
