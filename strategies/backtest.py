@@ -81,13 +81,19 @@ def backtest(
     capital: Decimal = Decimal("1000000"),
     costs: Costs | None = None,
     lookahead_cuts: int = LOOKAHEAD_CUTS,
+    progress=None,
 ) -> Result:
+    """`progress(fraction, phase)`, if given, is called as each phase ends."""
+    progress = progress or (lambda fraction, phase: None)
     costs = costs or Costs()
     p = parameters_validate(strategy, params)
     bars = market.bars()
     targets = targets_checked(strategy, bars, p)
+    progress(0.2, "strategy")
     lookahead.lookahead_check(strategy, bars, p, targets, cuts=lookahead_cuts)
+    progress(0.6, "look-ahead check")
     run = simulate(market, targets, capital=capital, costs=costs)
+    progress(0.8, "fills and charges")
     capital_paise = int(capital * 100)
     days, daily = metrics.daily_last(market.ts, run.equity)
     equity = [[str(day), metrics.rupees(value)] for day, value in zip(days, daily, strict=True)]
@@ -107,4 +113,5 @@ def backtest(
     for array in (f.instrument, f.bar, f.decided, f.quantity, f.price, *f.parts.values(), f.realised, run.equity):
         digest.update(np.ascontiguousarray(array, dtype=np.int64).tobytes())
     figures = metrics.figures(market, run, capital_paise)
+    progress(1.0, "figures")
     return Result(figures, equity, digest.hexdigest(), version, market, run)

@@ -103,3 +103,25 @@ def market_synthetic(instruments: int, days: int, *, minute: bool = False, seed:
         tick_paise=np.full(instruments, 5, dtype=np.int64),
         lot=np.ones(instruments, dtype=np.int64),
     )
+
+
+def market_from_db(instruments, interval: str, start: datetime, end: datetime) -> Market:
+    """Stored bars of `instruments` (Instrument rows) in [start, end), prices rounded to each one's tick
+    (stored bars keep paise; an imported or adjusted history need not be on the tick)."""
+    from trading.market.bars import INTERVALS, bars_history
+
+    if interval not in INTERVALS:
+        raise ValidationError(f"interval must be one of {', '.join(INTERVALS)}, not {interval!r}")
+    rows, described = {}, []
+    for instrument in instruments:
+        tick = Decimal(instrument.tick_size)
+        bars = bars_history(instrument.pk, interval, start=start, end=end, limit=10_000_000)
+
+        def on_tick(value, tick=tick):
+            return (Decimal(value) / tick).to_integral_value() * tick
+
+        rows[instrument.tradingsymbol] = [
+            (b["ts"], *(on_tick(b[k]) for k in ("open", "high", "low", "close")), b["volume"]) for b in bars
+        ]
+        described.append((instrument.pk, instrument.tradingsymbol, tick, instrument.lot_size))
+    return market_build(described, rows)

@@ -65,7 +65,8 @@ class SmaCrossover(Strategy):
     def __init__(self):
         super().__init__(
             name="sma_crossover",
-            description="Long while the fast simple moving average of the close is above the slow one.",
+            description="Long while the fast simple moving average of the close is above the slow one, "
+            "from the first bar where both averages have a previous value (a cross needs two points).",
             params={
                 "fast": Param(int, 10, 1, 1_000, "Bars in the fast average"),
                 "slow": Param(int, 30, 2, 5_000, "Bars in the slow average"),
@@ -77,13 +78,13 @@ class SmaCrossover(Strategy):
         return [] if p["fast"] < p["slow"] else [f"fast ({p['fast']}) must be shorter than slow ({p['slow']})"]
 
     def warmup(self, p):
-        return p["slow"]
+        return p["slow"] + 1
 
     def targets(self, bars: Bars, p):
         close = forward_filled(bars.close)
         fast, slow = rolling_mean(close, p["fast"]), rolling_mean(close, p["slow"])
         with np.errstate(invalid="ignore"):
-            return np.where(fast > slow, p["quantity"], 0)
+            return np.where((fast > slow) & ~np.isnan(previous(slow)), p["quantity"], 0)
 
 
 class RsiMeanReversion(Strategy):

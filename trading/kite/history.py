@@ -18,15 +18,13 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 import requests
 from django.conf import settings
-from django.db import connection, transaction
 from kiteconnect import exceptions as kite_errors
 
 from trading.kite.client import kite_error_message, kite_live_client
-from trading.market.bars import bars_rollup, month_after, month_start, partition_create
+from trading.market.bars import STORED_TABLES, bars_rollup, bars_store
 from trading.market.instruments import KITE_COLUMNS, ImportResult, instruments_import
 from trading.models import Instrument, KiteLink
 from tradingsite.counters import counts_increment
@@ -47,15 +45,7 @@ CHUNK_DAYS = {
     "day": 2000,
 }
 # The intervals the platform stores as they come; the others are rolled up from minutes.
-TABLES = {"minute": "trading_minutebar", "day": "trading_daybar"}
 RETRIES = 3
-
-CANDLES_UPSERT = """
-INSERT INTO {table} AS b (instrument_id, ts, open, high, low, close, volume)
-SELECT %s, * FROM unnest(%s::timestamptz[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[], %s::bigint[])
-ON CONFLICT (instrument_id, ts) DO UPDATE SET
-    open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close, volume = excluded.volume
-"""
 
 
 def kite_instruments_import(link: KiteLink, *, exchanges: set[str] | None = None) -> ImportResult:
@@ -146,7 +136,7 @@ def kite_history_import(
     link: KiteLink, *, instrument: Instrument, interval: str, start: datetime, end: datetime
 ) -> HistoryResult:
     """Kite's `interval` candles of `instrument` over [start, end] into the bar tables."""
-    if interval not in TABLES:
+    if interval not in STORED_TABLES:
         raise ValidationError(
             f"import 'minute' or 'day' candles ({interval!r} bars are rolled up from minutes, not stored)"
         )
@@ -185,29 +175,5 @@ def fetch(client, link: KiteLink, instrument: Instrument, interval: str, first: 
 
 
 def candles_store(instrument: Instrument, interval: str, candles: list[dict]) -> int:
-    if not candles:
-        return 0
-
-    def price(value) -> Decimal:
-        return Decimal(repr(float(value))).quantize(Decimal("0.0001"))
-
-    times = [candle["date"] for candle in candles]
-    if interval == "minute":
-        month = month_start(min(times))
-        while month <= max(times):
-            partition_create(month)
-            month = month_after(month)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            CANDLES_UPSERT.format(table=TABLES[interval]),
-            [
-                instrument.pk,
-                times,
-                [price(c["open"]) for c in candles],
-                [price(c["high"]) for c in candles],
-                [price(c["low"]) for c in candles],
-                [price(c["close"]) for c in candles],
-                [int(c.get("volume") or 0) for c in candles],
-            ],
-        )
-    return len(candles)
+    rows = [(c["date"], c["open"], c["high"], c["low"], c["close"], c.get("volume") or 0) for c in candles]
+    return bars_store(instrument.pk, interval, rows)

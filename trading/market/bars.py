@@ -7,7 +7,7 @@ candles are), days from midnight IST.
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -111,6 +111,44 @@ def bars_write(bars: list[Bar]) -> None:
             partition_create(month)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(MINUTE_UPSERT, rows)
+
+
+# The intervals stored as they come (Kite's history, CSV imports); the others are rolled up from minutes.
+STORED_TABLES = {"minute": "trading_minutebar", "day": "trading_daybar"}
+
+BARS_UPSERT = """
+INSERT INTO {table} AS b (instrument_id, ts, open, high, low, close, volume)
+SELECT %s, * FROM unnest(%s::timestamptz[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[], %s::bigint[])
+ON CONFLICT (instrument_id, ts) DO UPDATE SET
+    open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close, volume = excluded.volume
+"""
+
+
+def price_stored(value) -> Decimal:
+    """A price as the bar tables keep it: to the paisa, half up, from a float's shortest repr
+    (736.8499755859375 is 736.85)."""
+    return Decimal(repr(float(value))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def bars_store(instrument_id: int, interval: str, rows) -> int:
+    """Write whole bars (ts, open, high, low, close, volume) of one instrument, replacing stored ones
+    at the same times; minute partitions are created as needed."""
+    if not rows:
+        return 0
+    times = [row[0] for row in rows]
+    if interval == "minute":
+        month = month_start(min(times))
+        while month <= max(times):
+            partition_create(month)
+            month = month_after(month)
+    columns = list(zip(*rows, strict=True))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            BARS_UPSERT.format(table=STORED_TABLES[interval]),
+            [instrument_id, times, *([price_stored(v) for v in columns[k]] for k in range(1, 5))]
+            + [[int(v) for v in columns[5]]],
+        )
+    return len(rows)
 
 
 def month_start(ts: datetime) -> datetime:

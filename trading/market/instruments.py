@@ -7,10 +7,11 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from trading.models import Instrument
-from tradingsite.exceptions import ValidationError
+from tradingsite.exceptions import NotFoundError, ValidationError
 
 KITE_COLUMNS = [
     "instrument_token",
@@ -259,3 +260,28 @@ def instruments_seed_demo() -> int:
         )
         added += created
     return added
+
+
+IMPORTED_TOKEN_BASE = 91_000_000
+
+
+def instrument_equity_ensure(exchange: str, symbol: str, *, create: bool) -> Instrument:
+    """The instrument `exchange:symbol` from the master; with `create`, an equity (tick 0.05, lot 1) is
+    added when the master lacks it (bars imported before the master is), under a token of its own."""
+    found = Instrument.objects.filter(exchange=exchange, tradingsymbol=symbol).first()
+    if found is not None:
+        return found
+    if not create:
+        raise NotFoundError(
+            f"{exchange}:{symbol} is not in the instrument master (import the master first, or pass "
+            "--create-instruments)"
+        )
+    with transaction.atomic():
+        last = Instrument.objects.filter(instrument_token__gte=IMPORTED_TOKEN_BASE).aggregate(Max("instrument_token"))
+        token = max(last["instrument_token__max"] or 0, IMPORTED_TOKEN_BASE) + 1
+        instrument, _ = Instrument.objects.get_or_create(
+            exchange=exchange,
+            tradingsymbol=symbol,
+            defaults={"instrument_token": token, "segment": exchange, "tick_size": Decimal("0.05"), "lot_size": 1},
+        )
+    return instrument

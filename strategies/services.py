@@ -1,0 +1,116 @@
+"""Backtest runs: create one from what a person or client asked for (everything checked first), and
+execute it, storing the figures, trades and daily equity on the run, or the reason it failed."""
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils import timezone
+
+from strategies.backtest import backtest
+from strategies.base import parameters_validate
+from strategies.data import market_from_db
+from strategies.engine import Costs
+from strategies.library import BUILT_IN
+from strategies.models import BacktestRun
+from trading.models import Instrument, Order
+from tradingsite.exceptions import ApplicationError, ValidationError
+from tradingsite.ist import IST
+
+INTERVALS = ("1m", "5m", "15m", "1h", "1d")
+
+
+def instruments_named(names: list[str]) -> list[Instrument]:
+    if not names:
+        raise ValidationError("name at least one instrument, as EXCHANGE:SYMBOL")
+    found, missing = [], []
+    for name in names:
+        exchange, _, symbol = str(name).upper().rpartition(":")
+        instrument = Instrument.objects.filter(exchange=exchange or "NSE", tradingsymbol=symbol).first()
+        (found.append(instrument) if instrument else missing.append(name))
+    if missing:
+        raise ValidationError(f"not in the instrument master: {', '.join(missing)}")
+    return found
+
+
+def decimal_of(value, name: str, *, minimum: Decimal, maximum: Decimal) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ValidationError(f"{name} must be a number, not {value!r}") from None
+    if not number.is_finite() or not minimum <= number <= maximum:
+        raise ValidationError(f"{name} must be between {minimum} and {maximum}, not {value}")
+    return number
+
+
+def backtest_run_create(
+    *,
+    strategy: str,
+    instruments: list[str],
+    start: date,
+    end: date,
+    interval: str = "1d",
+    parameters: dict | None = None,
+    capital=Decimal("1000000"),
+    slippage_bps=Decimal("0"),
+    participation=Decimal("0"),
+    charges: bool = True,
+    product: str = Order.Product.CNC,
+    created_by=None,
+) -> BacktestRun:
+    if strategy not in BUILT_IN:
+        raise ValidationError(f"no strategy {strategy!r}; the built-in ones are {', '.join(BUILT_IN)}")
+    if interval not in INTERVALS:
+        raise ValidationError(f"interval must be one of {', '.join(INTERVALS)}, not {interval!r}")
+    if end < start:
+        raise ValidationError(f"the end ({end}) is before the start ({start})")
+    if product not in (Order.Product.CNC, Order.Product.MIS):
+        raise ValidationError(f"product must be CNC or MIS, not {product!r}")
+    found = instruments_named(instruments)
+    return BacktestRun.objects.create(
+        strategy_name=strategy,
+        parameters=parameters_validate(BUILT_IN[strategy], parameters),
+        instruments=[f"{i.exchange}:{i.tradingsymbol}" for i in found],
+        interval=interval,
+        start=start,
+        end=end,
+        capital=decimal_of(capital, "capital", minimum=Decimal("1"), maximum=Decimal("1e13")),
+        slippage_bps=decimal_of(slippage_bps, "slippage_bps", minimum=Decimal(0), maximum=Decimal(1000)),
+        participation=decimal_of(participation, "participation", minimum=Decimal(0), maximum=Decimal(1)),
+        charges=bool(charges),
+        product=product,
+        created_by=created_by,
+    )
+
+
+def backtest_run_execute(run: BacktestRun, *, progress=None) -> BacktestRun:
+    """Run it and store the outcome; a failure is stored with its reason (and raised no further)."""
+    BacktestRun.objects.filter(pk=run.pk).update(status=BacktestRun.Status.RUNNING, progress=0.0)
+
+    def report(fraction: float, phase: str) -> None:
+        BacktestRun.objects.filter(pk=run.pk).update(progress=fraction)
+        if progress:
+            progress(fraction, phase)
+
+    try:
+        market = market_from_db(
+            instruments_named(run.instruments),
+            run.interval,
+            datetime.combine(run.start, time(0, 0), tzinfo=IST),
+            datetime.combine(run.end + timedelta(days=1), time(0, 0), tzinfo=IST),
+        )
+        report(0.1, "bars loaded")
+        costs = Costs(run.slippage_bps, run.participation, run.charges, run.product)
+        result = backtest(
+            BUILT_IN[run.strategy_name], market, run.parameters, capital=run.capital, costs=costs, progress=report
+        )
+    except ApplicationError as exc:
+        run.status, run.error = BacktestRun.Status.FAILED, exc.message
+    else:
+        run.status, run.error, run.progress = BacktestRun.Status.DONE, "", 1.0
+        run.result_hash, run.code_version = result.result_hash, result.code_version
+        run.figures, run.trades, run.equity = result.figures, result.trades, result.equity
+    run.finished_at = timezone.now()
+    with transaction.atomic():
+        run.save()
+    return run

@@ -1,0 +1,100 @@
+"""Bars from CSV files: daily or minute OHLCV, with an adjusted close where the file has one.
+
+Columns are found by name, in any order and case: Date (or Datetime, Timestamp), Open, High, Low,
+Close, Volume, and optionally Adj Close. A daily row's date is the IST trading day (stored at
+midnight IST, as the rolled-up daily bars are); a minute row's time without an offset is IST. With
+`adjusted`, open, high, low and close are scaled by the row's Adj Close / Close, so splits and
+dividends do not show as price jumps. Any row that cannot be read stops the import with the file,
+line and reason, before anything is written.
+"""
+
+import csv
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from tradingsite.exceptions import ValidationError
+from tradingsite.ist import IST
+
+NAMES = {
+    "ts": ("date", "datetime", "timestamp", "time"),
+    "open": ("open",),
+    "high": ("high",),
+    "low": ("low",),
+    "close": ("close",),
+    "volume": ("volume",),
+    "adj_close": ("adj close", "adj_close", "adjusted close", "adjclose"),
+}
+
+
+@dataclass
+class CsvBars:
+    rows: list[tuple]  # (ts, open, high, low, close, volume)
+    skipped: int  # rows with no prices (a holiday marked with empty or null fields)
+
+
+def columns_found(header: list[str], path: Path) -> dict[str, int]:
+    lowered = [name.strip().lower() for name in header]
+    repeated = sorted({name for name in header if lowered.count(name.strip().lower()) > 1})
+    if repeated:
+        raise ValidationError(
+            f"{path.name}: the header names {', '.join(repeated)} more than once (several instruments' columns "
+            "in one file?), so which column is this instrument's cannot be told"
+        )
+    found = {}
+    for key, names in NAMES.items():
+        for name in names:
+            if name in lowered:
+                found[key] = lowered.index(name)
+                break
+    missing = [key for key in ("ts", "open", "high", "low", "close", "volume") if key not in found]
+    if missing:
+        raise ValidationError(f"{path.name}: no {', '.join(missing)} column (the header is {', '.join(header)})")
+    return found
+
+
+def when(text: str, interval: str) -> datetime:
+    text = text.strip()
+    if interval == "day":
+        return datetime.combine(date.fromisoformat(text[:10]), time(0, 0), tzinfo=IST)
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=IST)
+
+
+def bars_csv_read(path: Path, *, interval: str, adjusted: bool = False) -> CsvBars:
+    if interval not in ("day", "minute"):
+        raise ValidationError(f"interval must be 'day' or 'minute', not {interval!r}")
+    with path.open(newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if not header:
+            raise ValidationError(f"{path.name} is empty")
+        at = columns_found(header, path)
+        if adjusted and "adj_close" not in at:
+            raise ValidationError(f"{path.name}: --adjusted needs an Adj Close column")
+        rows, skipped, seen = [], 0, set()
+        for line, record in enumerate(reader, start=2):
+            if not record:
+                continue
+            cells = {key: record[index].strip() if index < len(record) else "" for key, index in at.items()}
+            if all(cells[key] in ("", "null", "NaN") for key in ("open", "high", "low", "close")):
+                skipped += 1
+                continue
+            try:
+                ts = when(cells["ts"], interval)
+                ohlc = [Decimal(cells[key]) for key in ("open", "high", "low", "close")]
+                volume = int(Decimal(cells["volume"] or "0"))
+                if adjusted:
+                    factor = Decimal(cells["adj_close"]) / ohlc[3]
+                    ohlc = [value * factor for value in ohlc]
+            except (ValueError, InvalidOperation, ZeroDivisionError) as exc:
+                raise ValidationError(f"{path.name} line {line}: cannot read {record!r} ({exc})") from None
+            if min(ohlc) <= 0 or volume < 0:
+                raise ValidationError(f"{path.name} line {line}: prices must be positive and volume not negative")
+            if ts in seen:
+                raise ValidationError(f"{path.name} line {line}: {cells['ts']} appears twice")
+            seen.add(ts)
+            rows.append((ts, *ohlc, volume))
+    rows.sort(key=lambda row: row[0])
+    return CsvBars(rows, skipped)
