@@ -105,9 +105,10 @@ def market_synthetic(instruments: int, days: int, *, minute: bool = False, seed:
     )
 
 
-def market_from_db(instruments, interval: str, start: datetime, end: datetime) -> Market:
+def market_from_db(instruments, interval: str, start: datetime, end: datetime, *, limit: int = 10_000_000) -> Market:
     """Stored bars of `instruments` (Instrument rows) in [start, end), prices rounded to each one's tick
-    (stored bars keep paise; an imported or adjusted history need not be on the tick)."""
+    (stored bars keep paise; an imported or adjusted history need not be on the tick); with `limit`, each
+    instrument's latest `limit` bars only."""
     from trading.market.bars import INTERVALS, bars_history
 
     if interval not in INTERVALS:
@@ -115,7 +116,7 @@ def market_from_db(instruments, interval: str, start: datetime, end: datetime) -
     rows, described = {}, []
     for instrument in instruments:
         tick = Decimal(instrument.tick_size)
-        bars = bars_history(instrument.pk, interval, start=start, end=end, limit=10_000_000)
+        bars = bars_history(instrument.pk, interval, start=start, end=end, limit=limit)
 
         def on_tick(value, tick=tick):
             return (Decimal(value) / tick).to_integral_value() * tick

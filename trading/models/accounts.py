@@ -72,6 +72,15 @@ class Strategy(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.MANUAL)
     parameters = models.JSONField(default=dict, blank=True)
     enabled = models.BooleanField(default=True)
+    # What the strategy runner runs (kind "rule"): a built-in strategy by name, over these instruments'
+    # bars ("EXCHANGE:SYMBOL"), deciding at each close of `interval` bars, trading `product`.
+    logic = models.CharField(max_length=64, blank=True, help_text="A built-in strategy, e.g. sma_crossover.")
+    instruments = models.JSONField(default=list, blank=True)
+    interval = models.CharField(max_length=4, default="1m")
+    product = models.CharField(max_length=4, default="CNC")
+    # Why the runner stopped it (it raised, or cannot run as configured); cleared when re-enabled.
+    disabled_reason = models.TextField(blank=True)
+    last_decided_at = models.DateTimeField(null=True, blank=True, help_text="The bar it last decided on.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

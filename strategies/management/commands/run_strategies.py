@@ -1,0 +1,36 @@
+import signal
+import time
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the enabled rule strategies: each decides on every closed bar of its interval and places its "
+        "orders through the same risk checks as a person's. Checks every --every seconds until stopped."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--every", type=float, default=5.0, help="seconds between checks for closed bars")
+        parser.add_argument("--once", action="store_true", help="one check, then exit")
+
+    def handle(self, every, once, **options):
+        from django.db import close_old_connections
+
+        from strategies.runner import strategies_step
+
+        stopping = []
+        signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+        while True:
+            for step in strategies_step():
+                if step.disabled:
+                    self.stderr.write(f"{step.strategy}: disabled: {step.disabled}")
+                elif step.orders:
+                    placed = ", ".join(
+                        f"{o.transaction_type} {o.quantity} {o.tradingsymbol} [{o.status}]" for o in step.orders
+                    )
+                    self.stdout.write(f"{step.strategy} on the bar of {step.decided_on.isoformat()}: {placed}")
+            if once or stopping:
+                return
+            close_old_connections()  # between checks: a connection the database dropped is replaced
+            time.sleep(every)

@@ -1,0 +1,126 @@
+"""The live strategy runner: each enabled rule strategy decides on every closed bar of its interval,
+from the stored bars up to that bar (what the feed built), and its decision becomes orders through the
+same `order_place`, risk checks and kill switch as a person's, attributed to the strategy.
+
+The decision is the one the backtester fills: the strategy's target for the last closed bar, less what
+the strategy holds (its own filled orders) and has on its way (its live orders' unfilled quantity), as
+a MARKET order that meets the next price, as the backtest's fills the next bar's open. A strategy that
+raises, or cannot run as configured, is disabled with the reason stored on it and in the audit trail,
+not retried; an order the risk checks reject is stored as rejected, and the next bar decides again.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.services import audit_record
+from strategies.base import parameters_validate, targets_checked
+from strategies.data import market_from_db
+from strategies.library import BUILT_IN
+from trading.models import Order, Strategy
+from trading.orders import services
+from tradingsite.exceptions import ApplicationError
+
+log = logging.getLogger(__name__)
+WIDTH = {"1m": timedelta(minutes=1), "5m": timedelta(minutes=5), "15m": timedelta(minutes=15)}
+WIDTH |= {"1h": timedelta(hours=1), "1d": timedelta(days=1)}
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+
+HOLDINGS_SQL = f"""
+SELECT instrument_id,
+       sum(CASE WHEN transaction_type = 'BUY' THEN filled_quantity ELSE -filled_quantity END),
+       sum(CASE WHEN status = ANY(%s) THEN
+               (CASE WHEN transaction_type = 'BUY' THEN 1 ELSE -1 END) * (quantity - filled_quantity)
+           ELSE 0 END)
+  FROM {Order._meta.db_table}
+ WHERE strategy_id = %s
+ GROUP BY instrument_id
+"""
+
+
+@dataclass
+class Step:
+    strategy: str
+    decided_on: datetime | None = None
+    orders: list[Order] = field(default_factory=list)
+    disabled: str = ""
+
+
+def strategy_holdings(strategy: Strategy) -> dict[int, tuple[int, int]]:
+    """Per instrument: (shares the strategy's filled orders hold, shares its live orders still want)."""
+    with connection.cursor() as cursor:
+        cursor.execute(HOLDINGS_SQL, [list(Order.LIVE), strategy.pk])
+        return {row[0]: (int(row[1]), int(row[2])) for row in cursor.fetchall()}
+
+
+def strategy_disable(strategy: Strategy, reason: str) -> None:
+    with transaction.atomic():
+        Strategy.objects.filter(pk=strategy.pk).update(enabled=False, disabled_reason=reason, updated_at=timezone.now())
+        audit_record(
+            action="strategy.disabled",
+            actor="strategy-runner",
+            object_type="strategy",
+            object_id=strategy.pk,
+            payload={"name": strategy.name, "reason": reason},
+        )
+    strategy.enabled, strategy.disabled_reason = False, reason
+    log.warning("strategy %s disabled: %s", strategy.name, reason)
+
+
+def strategy_step(strategy: Strategy, now: datetime | None = None) -> Step:
+    """Decide on the last closed bar, if the strategy has not decided on it yet; place what it wants."""
+    from strategies.services import instruments_named
+
+    now = now or timezone.now()
+    step = Step(strategy.name)
+    logic = BUILT_IN.get(strategy.logic)
+    try:
+        if logic is None:
+            raise ApplicationError(f"no built-in strategy {strategy.logic!r} (one of {', '.join(BUILT_IN)})")
+        if strategy.interval not in WIDTH:
+            raise ApplicationError(f"interval must be one of {', '.join(WIDTH)}, not {strategy.interval!r}")
+        p = parameters_validate(logic, strategy.parameters)
+        instruments = instruments_named(strategy.instruments)
+        width = WIDTH[strategy.interval]
+        # Bars that have closed: a bar starting at ts closes at ts + width.
+        closed_before = now - width + timedelta(microseconds=1)
+        lookback = logic.warmup(p) * 3 + 50
+        market = market_from_db(instruments, strategy.interval, EARLIEST, closed_before, limit=lookback)
+        decided_on = market.ts[-1].astype("datetime64[us]").item().replace(tzinfo=UTC)
+        if strategy.last_decided_at is not None and decided_on <= strategy.last_decided_at:
+            return step
+        wanted = targets_checked(logic, market.bars(), p)[:, -1]
+    except ApplicationError as exc:
+        if "no bars for" in exc.message:
+            return step  # nothing closed yet: wait for the feed
+        strategy_disable(strategy, exc.message)
+        step.disabled = exc.message
+        return step
+    holdings = strategy_holdings(strategy)
+    for instrument, want in zip(instruments, wanted.tolist(), strict=True):
+        held, coming = holdings.get(instrument.pk, (0, 0))
+        change = want - held - coming
+        if change:
+            step.orders.append(
+                services.order_place(
+                    account=strategy.account,
+                    instrument=instrument,
+                    transaction_type=Order.TransactionType.BUY if change > 0 else Order.TransactionType.SELL,
+                    order_type=Order.OrderType.MARKET,
+                    product=strategy.product,
+                    quantity=abs(change),
+                    tag=strategy.name[:20],
+                    strategy=strategy,
+                )
+            )
+    Strategy.objects.filter(pk=strategy.pk).update(last_decided_at=decided_on)
+    strategy.last_decided_at = step.decided_on = decided_on
+    return step
+
+
+def strategies_step(now: datetime | None = None) -> list[Step]:
+    running = Strategy.objects.filter(enabled=True, kind=Strategy.Kind.RULE).select_related("account")
+    return [strategy_step(strategy, now) for strategy in running.order_by("pk")]
