@@ -14,7 +14,7 @@ from strategies.engine import Costs
 from strategies.library import BUILT_IN
 from strategies.models import BacktestRun
 from trading.models import Instrument, Order
-from tradingsite.exceptions import ApplicationError, ValidationError
+from tradingsite.exceptions import ApplicationError, NotFoundError, ValidationError
 from tradingsite.ist import IST
 
 INTERVALS = ("1m", "5m", "15m", "1h", "1d")
@@ -29,7 +29,7 @@ def instruments_named(names: list[str]) -> list[Instrument]:
         instrument = Instrument.objects.filter(exchange=exchange or "NSE", tradingsymbol=symbol).first()
         (found.append(instrument) if instrument else missing.append(name))
     if missing:
-        raise ValidationError(f"not in the instrument master: {', '.join(missing)}")
+        raise NotFoundError(f"not in the instrument master: {', '.join(missing)}")
     return found
 
 

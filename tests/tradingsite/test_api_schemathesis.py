@@ -25,8 +25,14 @@ ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # schemathe
 # Requests the schema allows that the site may still refuse, for reasons no schema can state: an order, or
 # new terms for one, refused by a risk rule (tick, lot, price band, cash...: 422); an order whose
 # disclosed_quantity exceeds its quantity, or a form whose price is null (a form can only say "null"): 400.
+# A backtest whose end is before its start, or whose parameters its strategy does not take (each strategy's
+# own schema is at /api/v1/strategies, not in this request's): 400.
 CONFIG = {
     "operations": [
+        {
+            "include-name": "POST /api/v1/backtests",
+            "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "400"]}},
+        },
         {
             "include-name": f"POST {ORDERS}",
             "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "400", "422"]}},

@@ -1,0 +1,117 @@
+"""Strategies and backtests: the built-in strategies with their parameter schemas; backtest runs
+created (queued for the workers), their progress and their results."""
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from strategies.library import BUILT_IN
+from strategies.models import BacktestRun
+from strategies.services import INTERVALS, backtest_run_create
+from trading.apis.base import BodyRequiredSchema, body_fields, has_perm
+from tradingsite.exceptions import NotFoundError
+from tradingsite.serializers import OutputSerializer
+
+CanRunBacktests = has_perm("strategies.add_backtestrun")
+CanViewBacktests = has_perm("strategies.view_backtestrun")
+
+
+class StrategyListApi(APIView):
+    permission_classes = [IsAuthenticated, CanViewBacktests]
+
+    @extend_schema(
+        responses=inline_serializer(
+            "BuiltInStrategy",
+            {
+                "name": serializers.CharField(),
+                "description": serializers.CharField(),
+                "parameters": serializers.DictField(),
+            },
+            many=True,
+        ),
+        description="The built-in strategies; `parameters` is each one's JSON schema.",
+    )
+    def get(self, request):
+        return Response(
+            [{"name": s.name, "description": s.description, "parameters": s.schema()} for s in BUILT_IN.values()]
+        )
+
+
+class BacktestSummaryOutput(OutputSerializer):
+    class Meta:
+        model = BacktestRun
+        fields = [
+            "id", "strategy_name", "parameters", "instruments", "interval", "start", "end", "capital",
+            "slippage_bps", "participation", "charges", "product", "status", "progress", "error",
+            "result_hash", "code_version", "created_at", "finished_at",
+        ]  # fmt: skip
+
+
+class BacktestOutput(BacktestSummaryOutput):
+    class Meta(BacktestSummaryOutput.Meta):
+        fields = [*BacktestSummaryOutput.Meta.fields, "figures", "equity", "trades"]
+
+
+class BacktestListApi(APIView):
+    schema = BodyRequiredSchema()
+
+    class InputSerializer(serializers.Serializer):
+        strategy = serializers.ChoiceField(choices=list(BUILT_IN))
+        instruments = serializers.ListField(
+            child=serializers.RegexField(r"^(?:[A-Za-z]{2,8}:)?[A-Za-z0-9&_.-]{1,64}$", max_length=73),
+            min_length=1,
+            max_length=500,
+            help_text='EXCHANGE:SYMBOL, e.g. "NSE:INFY" (NSE when the exchange is left out)',
+        )
+        start = serializers.DateField()
+        end = serializers.DateField()
+        interval = serializers.ChoiceField(choices=list(INTERVALS), default="1d")
+        parameters = serializers.DictField(required=False, default=dict)
+        capital = serializers.DecimalField(max_digits=15, decimal_places=2, min_value=1, default="1000000")
+        slippage_bps = serializers.DecimalField(
+            max_digits=6, decimal_places=2, min_value=0, max_value=1000, default="0"
+        )
+        participation = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=0, max_value=1, default="0")
+        charges = serializers.BooleanField(default=True)
+        product = serializers.ChoiceField(choices=["CNC", "MIS"], default="CNC")
+
+    def get_permissions(self):
+        wanted = CanRunBacktests if self.request.method == "POST" else CanViewBacktests
+        return [IsAuthenticated(), wanted()]
+
+    @extend_schema(responses=BacktestSummaryOutput(many=True), description="Your backtest runs, newest first.")
+    def get(self, request):
+        runs = BacktestRun.objects.filter(created_by=request.user).order_by("-created_at")[:200]
+        return Response(BacktestSummaryOutput(runs, many=True).data)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={202: BacktestSummaryOutput},
+        description="Queues a backtest for the workers; follow its progress at /api/v1/backtests/{id}.",
+    )
+    def post(self, request):
+        from strategies.tasks import backtest_run
+
+        data = self.InputSerializer(data=body_fields(request))
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        with transaction.atomic():
+            run = backtest_run_create(**fields, created_by=request.user)
+            transaction.on_commit(lambda: backtest_run.delay(run.pk))
+        return Response(BacktestSummaryOutput(run).data, status=202)
+
+
+class BacktestDetailApi(APIView):
+    permission_classes = [IsAuthenticated, CanViewBacktests]
+
+    @extend_schema(
+        responses=BacktestOutput, description="A run's progress, and once done its figures, equity and trades."
+    )
+    def get(self, request, run_id: int):
+        run = BacktestRun.objects.filter(pk=run_id, created_by=request.user).first()
+        if run is None:
+            raise NotFoundError(f"no backtest {run_id} of yours")
+        return Response(BacktestOutput(run).data)
