@@ -34,6 +34,9 @@ URLS = [
     ("approval-approve", {"approval_id": 9}, "/api/v1/approvals/9/approve"),
     ("approval-reject", {"approval_id": 9}, "/api/v1/approvals/9/reject"),
     ("audit-event-list", {}, "/api/v1/audit/events"),
+    ("strategy-list", {}, "/api/v1/strategies"),
+    ("backtest-list", {}, "/api/v1/backtests"),
+    ("backtest-detail", {"run_id": 4}, "/api/v1/backtests/4"),
 ]
 
 COMMANDS = {
@@ -49,6 +52,9 @@ COMMANDS = {
     "outbox_dispatch",
     "demo",
     "setup_periodic_tasks",
+    "bars_import",
+    "backtest",
+    "run_strategies",
 }
 
 
@@ -75,3 +81,4 @@ def test_beat_entries_and_the_outbox_hand_off_name_registered_tasks():
         "audit.tasks.audit_chain_verify",
         "portfolio.tasks.pnl_daily",
     } <= scheduled | {OUTBOX_SEND_TASK}
+    assert "strategies.tasks.backtest_run" in celery_app.tasks  # the API queues runs under this name

@@ -129,3 +129,21 @@ def test_a_run_with_no_bars_in_its_dates_fails_with_the_reason_stored(tmp_path):
             "backtest", "breakout", "NSE:AAA", "--from", "2019-01-01", "--to", "2019-02-01", stdout=io.StringIO()
         )
     assert BacktestRun.objects.get().status == BacktestRun.Status.FAILED
+
+
+def test_the_demo_backfills_a_year_of_daily_history_that_ends_at_the_reference_price_and_backtests_run_on_it():
+    from trading.market.history_demo import history_backfill_demo
+    from trading.market.instruments import instruments_seed_demo
+
+    instruments_seed_demo()
+    assert history_backfill_demo() == 50
+    infy = Instrument.objects.get(exchange="NSE", tradingsymbol="INFY")
+    bars = list(DayBar.objects.filter(instrument=infy).order_by("ts"))
+    assert len(bars) == 252 and bars[-1].close == infy.last_price
+    assert all(b.low <= min(b.open, b.close) and b.high >= max(b.open, b.close) for b in bars)
+    assert history_backfill_demo() == 0  # bars already there are left alone
+
+    first, last = bars[0].ts.date(), bars[-1].ts.date() + timedelta(days=1)
+    dates = ["--from", str(first), "--to", str(last)]
+    call_command("backtest", "rsi_reversion", "NSE:INFY", "NSE:TCS", *dates, stdout=io.StringIO())
+    assert BacktestRun.objects.get().status == BacktestRun.Status.DONE

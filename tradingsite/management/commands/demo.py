@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from audit.sequencer import audit_link_all
+from trading.market.history_demo import history_backfill_demo
 from trading.market.instruments import instruments_seed_demo
 from trading.models import TradingAccount
 from trading.orders.accounts import account_create
@@ -42,6 +43,8 @@ class Command(BaseCommand):
         call_command("setup_periodic_tasks", verbosity=0)
         added = instruments_seed_demo()
         self.stdout.write(f"instrument master: NIFTY 50 seeded ({added} added)")
+        filled = history_backfill_demo()
+        self.stdout.write(f"daily history: a simulated year for {filled} instruments without bars")
         logins = self.demo_users_ensure()
         # What the set-up recorded goes onto the chain now; from here on the sequencer process links.
         audit_link_all()
