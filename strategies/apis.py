@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from strategies.library import BUILT_IN
 from strategies.models import BacktestRun
-from strategies.services import INTERVALS, backtest_run_create
+from strategies.services import INTERVALS, backtest_run_create, backtest_runs_queue
 from trading.apis.base import BodyRequiredSchema, body_fields, has_perm
 from tradingsite.exceptions import NotFoundError
 from tradingsite.serializers import OutputSerializer
@@ -93,14 +93,12 @@ class BacktestListApi(APIView):
         description="Queues a backtest for the workers; follow its progress at /api/v1/backtests/{id}.",
     )
     def post(self, request):
-        from strategies.tasks import backtest_run
-
         data = self.InputSerializer(data=body_fields(request))
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         with transaction.atomic():
             run = backtest_run_create(**fields, created_by=request.user)
-            transaction.on_commit(lambda: backtest_run.delay(run.pk))
+            backtest_runs_queue([run.pk])
         return Response(BacktestSummaryOutput(run).data, status=202)
 
 

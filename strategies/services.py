@@ -1,9 +1,11 @@
 """Backtest runs: create one from what a person or client asked for (everything checked first), and
 execute it, storing the figures, trades and daily equity on the run, or the reason it failed."""
 
+import logging
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,6 +20,26 @@ from tradingsite.exceptions import ApplicationError, NotFoundError, ValidationEr
 from tradingsite.ist import IST
 
 INTERVALS = ("1m", "5m", "15m", "1h", "1d")
+# The worker's task, by its registered name (strategies.tasks.backtest_run).
+BACKTEST_TASK = "strategies.tasks.backtest_run"
+log = logging.getLogger(__name__)
+
+
+def backtest_runs_queue(run_ids: list[int]) -> None:
+    """Once the transaction commits, hand the runs to the Celery workers (one task each, so a sweep's
+    runs spread over every worker there is). A run whose hand-off fails stays queued and says so."""
+
+    def send():
+        for run_id in run_ids:
+            try:
+                current_app.send_task(BACKTEST_TASK, args=[run_id])
+            except Exception as exc:  # noqa: BLE001 - the broker is down: the run says why it waits
+                log.warning("backtest %s not handed to the workers: %s", run_id, exc)
+                BacktestRun.objects.filter(pk=run_id, status=BacktestRun.Status.QUEUED).update(
+                    error=f"not yet handed to the workers: {exc}"
+                )
+
+    transaction.on_commit(send)
 
 
 def instruments_named(names: list[str]) -> list[Instrument]:
