@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView, OIDCLogoutView
 
 from portfolio import views as portfolio_views
+from strategies import views as strategies_views
 from trading import views as trading_views
 from trading.kite import views as kite_views
 from tradingsite import health, login, oidc, views
@@ -21,6 +22,7 @@ urlpatterns = [
     path("status/", views.system_status, name="system-status"),
     path("trade/", trading_views.trade, name="trade"),
     path("dashboard/", portfolio_views.dashboard, name="dashboard"),
+    path("backtests/", strategies_views.backtests, name="backtests"),
     path("kite/", kite_views.kite_page, name="kite"),
     path("kite/login/<int:account_id>", kite_views.kite_login, name="kite-login"),
     path("kite/callback", kite_views.kite_callback, name="kite-callback"),
