@@ -23,14 +23,24 @@ def forward_filled(values: np.ndarray) -> np.ndarray:
 
 
 def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
-    """Mean of the last `window` values, NaN until there are that many."""
+    """Mean of the last `window` values, NaN until there are that many (or where one is NaN).
+
+    The values are prices or price changes, whole paise: they are summed as integers, so each mean is
+    exact and the same whichever bar the history starts from. The live runner sees a window of recent
+    bars and the backtest all of them; float sums would differ between the two in the last bits and
+    could turn a near-tie of two averages into different decisions."""
     out = np.full(values.shape, np.nan)
     if values.shape[-1] < window:
         return out
-    sums = np.cumsum(values, axis=-1)
-    out[..., window - 1] = sums[..., window - 1] / window
-    np.subtract(sums[..., window:], sums[..., :-window], out=out[..., window:])
-    out[..., window:] /= window
+    missing = np.isnan(values)
+    paise = np.rint(np.where(missing, 0.0, values) * 100).astype(np.int64)
+    sums = np.cumsum(paise, axis=-1)
+    gaps = np.cumsum(missing, axis=-1)
+    window_sums = sums[..., window - 1 :].copy()
+    window_sums[..., 1:] -= sums[..., :-window]
+    window_gaps = gaps[..., window - 1 :].copy()
+    window_gaps[..., 1:] -= gaps[..., :-window]
+    out[..., window - 1 :] = np.where(window_gaps == 0, window_sums / (window * 100.0), np.nan)
     return out
 
 

@@ -20,6 +20,7 @@ from audit.services import audit_record
 from strategies.base import parameters_validate, targets_checked
 from strategies.data import market_from_db
 from strategies.library import BUILT_IN
+from trading.market.bars import DAY_ORIGIN, SESSION_ORIGIN
 from trading.models import Order, Strategy
 from trading.orders import services
 from tradingsite.exceptions import ApplicationError
@@ -47,6 +48,13 @@ class Step:
     decided_on: datetime | None = None
     orders: list[Order] = field(default_factory=list)
     disabled: str = ""
+
+
+def bucket_start(interval: str, now: datetime) -> datetime:
+    """The start of the `interval` bucket `now` falls in, on the buckets the bar tables use."""
+    origin = datetime.fromisoformat(DAY_ORIGIN if interval == "1d" else SESSION_ORIGIN)
+    width = WIDTH[interval]
+    return origin + (now - origin) // width * width
 
 
 def strategy_holdings(strategy: Strategy) -> dict[int, tuple[int, int]]:
@@ -84,10 +92,10 @@ def strategy_step(strategy: Strategy, now: datetime | None = None) -> Step:
             raise ApplicationError(f"interval must be one of {', '.join(WIDTH)}, not {strategy.interval!r}")
         p = parameters_validate(logic, strategy.parameters)
         instruments = instruments_named(strategy.instruments)
-        width = WIDTH[strategy.interval]
-        # Bars that have closed: a bar starting at ts closes at ts + width.
-        closed_before = now - width + timedelta(microseconds=1)
+        # Bars that have closed: every bucket before the one `now` is in (a 5-minute bar is closed only
+        # once all five of its minutes are).
         lookback = logic.warmup(p) * 3 + 50
+        closed_before = bucket_start(strategy.interval, now)
         market = market_from_db(instruments, strategy.interval, EARLIEST, closed_before, limit=lookback)
         decided_on = market.ts[-1].astype("datetime64[us]").item().replace(tzinfo=UTC)
         if strategy.last_decided_at is not None and decided_on <= strategy.last_decided_at:
