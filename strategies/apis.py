@@ -55,6 +55,12 @@ class BacktestOutput(BacktestSummaryOutput):
         fields = [*BacktestSummaryOutput.Meta.fields, "figures", "equity", "trades"]
 
 
+def runs_visible(user):
+    """A trader's own runs; the back office's roles (compliance, admin) read everyone's."""
+    runs = BacktestRun.objects.all()
+    return runs if user.is_staff else runs.filter(created_by=user)
+
+
 class BacktestListApi(APIView):
     schema = BodyRequiredSchema()
 
@@ -82,9 +88,12 @@ class BacktestListApi(APIView):
         wanted = CanRunBacktests if self.request.method == "POST" else CanViewBacktests
         return [IsAuthenticated(), wanted()]
 
-    @extend_schema(responses=BacktestSummaryOutput(many=True), description="Your backtest runs, newest first.")
+    @extend_schema(
+        responses=BacktestSummaryOutput(many=True),
+        description="Your backtest runs, newest first (everyone's for the compliance and admin roles).",
+    )
     def get(self, request):
-        runs = BacktestRun.objects.filter(created_by=request.user).order_by("-created_at")[:200]
+        runs = runs_visible(request.user).order_by("-created_at")[:200]
         return Response(BacktestSummaryOutput(runs, many=True).data)
 
     @extend_schema(
@@ -109,7 +118,7 @@ class BacktestDetailApi(APIView):
         responses=BacktestOutput, description="A run's progress, and once done its figures, equity and trades."
     )
     def get(self, request, run_id: int):
-        run = BacktestRun.objects.filter(pk=run_id, created_by=request.user).first()
+        run = runs_visible(request.user).filter(pk=run_id).first()
         if run is None:
             raise NotFoundError(f"no backtest {run_id} of yours")
         return Response(BacktestOutput(run).data)

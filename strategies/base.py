@@ -12,6 +12,7 @@ Parameters are declared as `Param`s and validated before anything runs; `paramet
 returns the stored form (defaults filled in) or raises a ValidationError naming each bad one.
 """
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -140,7 +141,7 @@ def parameters_validate(strategy: Strategy, given: dict | None) -> dict:
     cleaned = {}
     for name, param in strategy.params.items():
         value = given.get(name, param.default)
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             errors[name] = f"{name} must be a number, not {value!r}"
             continue
         if param.kind is int and value != int(value):

@@ -159,8 +159,12 @@ def volume_limited(market, i, decided, fill_at, wanted, following, participation
         while j < n and j <= until and held != want:
             remaining = abs(want - held)
             volume = int(market.volume[i, j])
-            quantity = execution.fillable_quantity(
-                remaining=remaining, volume=volume, participation=participation, lot=lot
+            # A bar with no volume traded nothing: under a participation limit nothing fills on it
+            # (fillable_quantity reads 0 as "not known", as the paper exchange's ticks without volume are).
+            quantity = (
+                execution.fillable_quantity(remaining=remaining, volume=volume, participation=participation, lot=lot)
+                if volume
+                else 0
             )
             if quantity:
                 signed = quantity if want > held else -quantity

@@ -22,25 +22,37 @@ def forward_filled(values: np.ndarray) -> np.ndarray:
     return filled
 
 
-def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
+def paise_sums(values: np.ndarray) -> np.ndarray:
+    """Running sums of `values` (prices or price changes, whole paise) in paise, NaN counted as 0. Each
+    sum is a whole number below 2**53, so float64 holds it exactly."""
+    sums = np.multiply(values, 100.0)
+    np.nan_to_num(sums, copy=False, nan=0.0)
+    np.rint(sums, out=sums)
+    return np.cumsum(sums, axis=-1, out=sums)
+
+
+def rolling_mean(values: np.ndarray, window: int, sums: np.ndarray | None = None) -> np.ndarray:
     """Mean of the last `window` values, NaN until there are that many (or where one is NaN).
 
-    The values are prices or price changes, whole paise: they are summed as integers, so each mean is
-    exact and the same whichever bar the history starts from. The live runner sees a window of recent
-    bars and the backtest all of them; float sums would differ between the two in the last bits and
-    could turn a near-tie of two averages into different decisions."""
+    The values are prices or price changes, whole paise, summed exactly (`paise_sums`, which a caller
+    taking several averages of one series passes in): each mean is then the same whichever bar the
+    history starts from. The live runner sees a window of recent bars and the backtest all of them;
+    float sums would differ between the two in the last bits and could turn a near-tie of two averages
+    into different decisions."""
     out = np.full(values.shape, np.nan)
     if values.shape[-1] < window:
         return out
+    sums = paise_sums(values) if sums is None else sums
+    tail = out[..., window - 1 :]
+    tail[..., 0] = sums[..., window - 1]
+    np.subtract(sums[..., window:], sums[..., :-window], out=tail[..., 1:])
+    tail /= window * 100.0
     missing = np.isnan(values)
-    paise = np.rint(np.where(missing, 0.0, values) * 100).astype(np.int64)
-    sums = np.cumsum(paise, axis=-1)
-    gaps = np.cumsum(missing, axis=-1)
-    window_sums = sums[..., window - 1 :].copy()
-    window_sums[..., 1:] -= sums[..., :-window]
-    window_gaps = gaps[..., window - 1 :].copy()
-    window_gaps[..., 1:] -= gaps[..., :-window]
-    out[..., window - 1 :] = np.where(window_gaps == 0, window_sums / (window * 100.0), np.nan)
+    if missing.any():
+        gaps = np.cumsum(missing, axis=-1)
+        window_gaps = gaps[..., window - 1 :].copy()
+        window_gaps[..., 1:] -= gaps[..., :-window]
+        tail[window_gaps != 0] = np.nan
     return out
 
 
@@ -92,7 +104,8 @@ class SmaCrossover(Strategy):
 
     def targets(self, bars: Bars, p):
         close = forward_filled(bars.close)
-        fast, slow = rolling_mean(close, p["fast"]), rolling_mean(close, p["slow"])
+        sums = paise_sums(close)
+        fast, slow = rolling_mean(close, p["fast"], sums), rolling_mean(close, p["slow"], sums)
         with np.errstate(invalid="ignore"):
             return np.where((fast > slow) & ~np.isnan(previous(slow)), p["quantity"], 0)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -101,6 +102,10 @@ def strategy_step(strategy: Strategy, now: datetime | None = None) -> Step:
         if strategy.last_decided_at is not None and decided_on <= strategy.last_decided_at:
             return step
         wanted = targets_checked(logic, market.bars(), p)[:, -1]
+        # Claim the bar: of two runners deciding at once, only the one that moves last_decided_at places.
+        unclaimed = Q(last_decided_at__isnull=True) | Q(last_decided_at__lt=decided_on)
+        if not Strategy.objects.filter(unclaimed, pk=strategy.pk).update(last_decided_at=decided_on):
+            return step
     except ApplicationError as exc:
         if "no bars for" in exc.message:
             return step  # nothing closed yet: wait for the feed
@@ -124,7 +129,6 @@ def strategy_step(strategy: Strategy, now: datetime | None = None) -> Step:
                     strategy=strategy,
                 )
             )
-    Strategy.objects.filter(pk=strategy.pk).update(last_decided_at=decided_on)
     strategy.last_decided_at = step.decided_on = decided_on
     return step
 

@@ -45,23 +45,29 @@ def backtest_runs_queue(run_ids: list[int]) -> None:
 def instruments_named(names: list[str]) -> list[Instrument]:
     if not names:
         raise ValidationError("name at least one instrument, as EXCHANGE:SYMBOL")
-    found, missing = [], []
+    found, missing, seen = [], [], set()
     for name in names:
         exchange, _, symbol = str(name).upper().rpartition(":")
         instrument = Instrument.objects.filter(exchange=exchange or "NSE", tradingsymbol=symbol).first()
-        (found.append(instrument) if instrument else missing.append(name))
+        if instrument is None:
+            missing.append(name)
+        elif instrument.pk not in seen:  # named twice ("INFY" and "NSE:INFY"): one instrument
+            seen.add(instrument.pk)
+            found.append(instrument)
     if missing:
         raise NotFoundError(f"not in the instrument master: {', '.join(missing)}")
     return found
 
 
-def decimal_of(value, name: str, *, minimum: Decimal, maximum: Decimal) -> Decimal:
+def decimal_of(value, name: str, *, minimum: Decimal, maximum: Decimal, places: int = 2) -> Decimal:
     try:
         number = Decimal(str(value))
     except InvalidOperation:
         raise ValidationError(f"{name} must be a number, not {value!r}") from None
     if not number.is_finite() or not minimum <= number <= maximum:
         raise ValidationError(f"{name} must be between {minimum} and {maximum}, not {value}")
+    if number != number.quantize(Decimal(1).scaleb(-places)):
+        raise ValidationError(f"{name} takes at most {places} decimal places, not {value}")
     return number
 
 
@@ -98,7 +104,7 @@ def backtest_run_create(
         end=end,
         capital=decimal_of(capital, "capital", minimum=Decimal("1"), maximum=Decimal("1e13")),
         slippage_bps=decimal_of(slippage_bps, "slippage_bps", minimum=Decimal(0), maximum=Decimal(1000)),
-        participation=decimal_of(participation, "participation", minimum=Decimal(0), maximum=Decimal(1)),
+        participation=decimal_of(participation, "participation", minimum=Decimal(0), maximum=Decimal(1), places=4),
         charges=bool(charges),
         product=product,
         created_by=created_by,
@@ -106,8 +112,13 @@ def backtest_run_create(
 
 
 def backtest_run_execute(run: BacktestRun, *, progress=None) -> BacktestRun:
-    """Run it and store the outcome; a failure is stored with its reason (and raised no further)."""
-    BacktestRun.objects.filter(pk=run.pk).update(status=BacktestRun.Status.RUNNING, progress=0.0)
+    """Run it and store the outcome; a failure is stored with its reason (and raised no further). A run
+    already taken by another worker (a redelivered task) is left to it."""
+    queued = BacktestRun.objects.filter(pk=run.pk, status=BacktestRun.Status.QUEUED)
+    if not queued.update(status=BacktestRun.Status.RUNNING, progress=0.0):
+        run.refresh_from_db()
+        return run
+    run.refresh_from_db()
 
     def report(fraction: float, phase: str) -> None:
         BacktestRun.objects.filter(pk=run.pk).update(progress=fraction)
@@ -128,6 +139,9 @@ def backtest_run_execute(run: BacktestRun, *, progress=None) -> BacktestRun:
         )
     except ApplicationError as exc:
         run.status, run.error = BacktestRun.Status.FAILED, exc.message
+    except Exception as exc:  # noqa: BLE001 - stored on the run, which would otherwise stay "running"
+        log.exception("backtest %s failed", run.pk)
+        run.status, run.error = BacktestRun.Status.FAILED, f"internal error: {type(exc).__name__}: {exc}"
     else:
         run.status, run.error, run.progress = BacktestRun.Status.DONE, "", 1.0
         run.result_hash, run.code_version = result.result_hash, result.code_version

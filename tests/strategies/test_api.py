@@ -79,8 +79,13 @@ def test_bad_backtest_requests_are_refused_naming_the_problem(alice, tmp_path, c
     assert not BacktestRun.objects.exists()
 
 
-def test_compliance_reads_no_ones_runs_and_cannot_start_one(carol):
+def test_compliance_reads_everyones_runs_and_cannot_start_one(carol, alice, tmp_path):
+    bars_for(tmp_path, 60, seed=3)
+    body = {"strategy": "breakout", "instruments": ["NSE:AAA"], "start": "2024-01-01", "end": "2024-12-31"}
+    run_id = api_for(alice).post("/api/v1/backtests", body, format="json").json()["id"]
     api = api_for(carol)
     assert api.get("/api/v1/strategies").status_code == 200
+    assert [r["id"] for r in api.get("/api/v1/backtests").json()] == [run_id]
+    assert api.get(f"/api/v1/backtests/{run_id}").status_code == 200
     answer = api.post("/api/v1/backtests", {"strategy": "breakout"}, format="json")
     assert answer.status_code == 403

@@ -179,3 +179,39 @@ def test_bars_that_are_not_on_the_tick_or_inconsistent_are_refused_by_name():
         market_build([(1, "INFY", D("0.05"), 1)], {"INFY": [(day(6), "100.03", "101", "99", "100", 1)]})
     with pytest.raises(ValidationError, match="high and low do not contain open and close"):
         market_build([(1, "INFY", D("0.05"), 1)], {"INFY": [(day(6), "100", "99", "98", "100", 1)]})
+
+
+def test_an_instrument_whose_bars_start_later_trades_as_it_would_alone():
+    early = market_synthetic(1, 300, seed=3)
+    late = market_synthetic(1, 300, seed=4)
+    rows = {
+        "EARLY": [
+            (
+                early.ts[t].item().replace(tzinfo=UTC),
+                *(D(int(a[0, t])) / 100 for a in (early.open, early.high, early.low, early.close)),
+                1000,
+            )
+            for t in range(300)
+        ],
+        "LATE": [
+            (
+                late.ts[t].item().replace(tzinfo=UTC),
+                *(D(int(a[0, t])) / 100 for a in (late.open, late.high, late.low, late.close)),
+                1000,
+            )
+            for t in range(20, 300)
+        ],
+    }
+    both = market_build([(1, "EARLY", D("0.05"), 1), (2, "LATE", D("0.05"), 1)], rows)
+    alone = market_build([(2, "LATE", D("0.05"), 1)], {"LATE": rows["LATE"]})
+    sma = BUILT_IN["sma_crossover"]
+    together = [t for t in backtest(sma, both, {"fast": 5, "slow": 20}).trades if t["symbol"] == "LATE"]
+    by_itself = backtest(sma, alone, {"fast": 5, "slow": 20}).trades
+    assert together and [(t["filled_at"], t["price"]) for t in together] == [
+        (t["filled_at"], t["price"]) for t in by_itself
+    ]
+
+
+def test_a_parameter_that_is_not_a_finite_number_is_refused():
+    with pytest.raises(ValidationError, match="fast must be a number, not inf"):
+        parameters_validate(BUILT_IN["sma_crossover"], {"fast": float("inf")})

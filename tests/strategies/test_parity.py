@@ -46,7 +46,9 @@ def test_the_runner_on_the_paper_exchange_and_the_backtester_fill_20_sessions_id
 
     text = out.getvalue()
     report = json.loads(text[: text.rindex("}") + 1])
-    assert report["bars"] == 20 * 75 and report["identical"], json.dumps([report["differences"][:3], report["paper_orders_refused"]], default=str)
+    assert report["bars"] == 20 * 75 and report["identical"], json.dumps(
+        [report["differences"][:3], report["paper_orders_refused"]], default=str
+    )
     assert report["fills"]["paper"] == report["fills"]["backtest"] >= 40
     assert text.rstrip().endswith("identical fills")
     # the replay kept nothing: no scratch instrument, strategy, order or trade, INFY's price untouched

@@ -113,3 +113,12 @@ def test_a_strategy_configured_wrongly_is_disabled_naming_the_problem(setup):
     call_command("run_strategies", "--once", stdout=out, stderr=err)
     reason = "invalid parameters for sma_crossover: fast (9) must be shorter than slow (4)"
     assert f"sma-infy: disabled: {reason}" in err.getvalue()
+
+
+def test_two_runners_deciding_the_same_bar_place_its_orders_once(setup):
+    infy, account, strategy = setup
+    closed = minute_bars(infy, [1500, 1501, 1502, 1503, 1504, 1506])
+    stale = Strategy.objects.get(pk=strategy.pk)  # a second runner's copy, read before the first decided
+    assert len(strategy_step(strategy, now=closed).orders) == 1
+    assert strategy_step(stale, now=closed).orders == []
+    assert Order.objects.filter(strategy=strategy).count() == 1

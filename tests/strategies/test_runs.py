@@ -147,3 +147,33 @@ def test_the_demo_backfills_a_year_of_daily_history_that_ends_at_the_reference_p
     dates = ["--from", str(first), "--to", str(last)]
     call_command("backtest", "rsi_reversion", "NSE:INFY", "NSE:TCS", *dates, stdout=io.StringIO())
     assert BacktestRun.objects.get().status == BacktestRun.Status.DONE
+
+
+def test_a_csv_line_with_nan_or_infinite_prices_is_reported_by_line(tmp_path):
+    (tmp_path / "NANCO.csv").write_text(HEADER + "2024-01-01,1,1,1,1,1,10\n2024-01-02,1,NaN,1,1,1,10\n")
+    (tmp_path / "INFCO.csv").write_text(HEADER + "2024-01-01,1,1,1,1,1,Infinity\n")
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="2 file"):
+        call_command("bars_import", str(tmp_path), "--create-instruments", stdout=io.StringIO(), stderr=err)
+    assert "NANCO.csv line 3: prices must be numbers" in err.getvalue()
+    assert "INFCO.csv line 2: cannot read" in err.getvalue()
+
+
+def test_imported_minute_bars_roll_up_into_days_with_their_last_minute(tmp_path):
+    path = tmp_path / "MINCO.csv"
+    path.write_text(
+        "Datetime,Open,High,Low,Close,Volume\n"
+        + "".join(f"2024-03-04 09:{15 + k}:00,{100 + k},{101 + k},{99 + k},{100.5 + k},100\n" for k in range(5))
+    )
+    call_command("bars_import", str(path), "--interval", "minute", "--create-instruments", stdout=io.StringIO())
+    (day_bar,) = DayBar.objects.filter(instrument__tradingsymbol="MINCO")
+    assert (day_bar.open, day_bar.close, day_bar.volume) == (D("100.00"), D("104.50"), 500)
+
+
+def test_a_slippage_finer_than_the_stored_places_is_refused_not_run_with_another_value(tmp_path):
+    call_command("bars_import", str(walk_csv(tmp_path / "AAA.csv", 5, seed=7)), "--create-instruments")
+    with pytest.raises(CommandError, match="slippage_bps takes at most 2 decimal places, not 0.001"):
+        call_command(
+            "backtest", "breakout", "NSE:AAA", "--from", "2024-01-01", "--to", "2024-02-01", "--slippage-bps", "0.001"
+        )
+    assert not BacktestRun.objects.exists()

@@ -88,10 +88,14 @@ def bars_csv_read(path: Path, *, interval: str, adjusted: bool = False) -> CsvBa
                 if adjusted:
                     factor = Decimal(cells["adj_close"]) / ohlc[3]
                     ohlc = [value * factor for value in ohlc]
-            except (ValueError, InvalidOperation, ZeroDivisionError) as exc:
+            except (ValueError, InvalidOperation, ZeroDivisionError, OverflowError) as exc:
                 raise ValidationError(f"{path.name} line {line}: cannot read {record!r} ({exc})") from None
+            if not all(value.is_finite() for value in ohlc):
+                raise ValidationError(f"{path.name} line {line}: prices must be numbers, not {record!r}")
             if min(ohlc) <= 0 or volume < 0:
                 raise ValidationError(f"{path.name} line {line}: prices must be positive and volume not negative")
+            if not ohlc[2] <= min(ohlc[0], ohlc[3]) or not ohlc[1] >= max(ohlc[0], ohlc[3]):
+                raise ValidationError(f"{path.name} line {line}: high and low do not contain open and close")
             if ts in seen:
                 raise ValidationError(f"{path.name} line {line}: {cells['ts']} appears twice")
             seen.add(ts)

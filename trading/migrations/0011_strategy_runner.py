@@ -4,40 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('trading', '0010_order_lifecycle'),
+        ("trading", "0010_order_lifecycle"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='strategy',
-            name='disabled_reason',
+            model_name="strategy",
+            name="disabled_reason",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='strategy',
-            name='instruments',
+            model_name="strategy",
+            name="instruments",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='strategy',
-            name='interval',
-            field=models.CharField(default='1m', max_length=4),
+            model_name="strategy",
+            name="interval",
+            field=models.CharField(default="1m", max_length=4),
         ),
         migrations.AddField(
-            model_name='strategy',
-            name='last_decided_at',
-            field=models.DateTimeField(blank=True, help_text='The bar it last decided on.', null=True),
+            model_name="strategy",
+            name="last_decided_at",
+            field=models.DateTimeField(blank=True, help_text="The bar it last decided on.", null=True),
         ),
         migrations.AddField(
-            model_name='strategy',
-            name='logic',
-            field=models.CharField(blank=True, help_text='A built-in strategy, e.g. sma_crossover.', max_length=64),
+            model_name="strategy",
+            name="logic",
+            field=models.CharField(blank=True, help_text="A built-in strategy, e.g. sma_crossover.", max_length=64),
         ),
         migrations.AddField(
-            model_name='strategy',
-            name='product',
-            field=models.CharField(default='CNC', max_length=4),
+            model_name="strategy",
+            name="product",
+            field=models.CharField(default="CNC", max_length=4),
         ),
     ]

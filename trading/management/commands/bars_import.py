@@ -1,3 +1,4 @@
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -49,7 +50,7 @@ class Command(BaseCommand):
                 count = bars_store(found.pk, interval, bars.rows)
                 if interval == "minute" and bars.rows:
                     for rollup in ("1h", "1d"):
-                        bars_rollup(rollup, since=bars.rows[0][0], until=bars.rows[-1][0])
+                        bars_rollup(rollup, since=bars.rows[0][0], until=bars.rows[-1][0] + timedelta(minutes=1))
             except (ApplicationError, OSError, UnicodeDecodeError) as exc:
                 failed.append(f"{path.name}: {getattr(exc, 'message', exc)}")
                 continue
