@@ -1,18 +1,11 @@
 import json
-from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from tradingsite.command_args import day, json_object, strategy_and_dates
 from tradingsite.exceptions import ApplicationError
 
 BAR_WIDTH = 30
-
-
-def day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 class Command(BaseCommand):
@@ -22,12 +15,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("strategy", help="sma_crossover, rsi_reversion or breakout")
+        strategy_and_dates(parser)
         parser.add_argument("instruments", nargs="+", help="EXCHANGE:SYMBOL, e.g. NSE:INFY")
-        parser.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD (IST)")
-        parser.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD (IST), included")
         parser.add_argument("--interval", default="1d", help="1m, 5m, 15m, 1h or 1d")
-        parser.add_argument("--params", default="{}", help="the strategy's parameters as JSON, e.g. '{\"fast\": 5}'")
         parser.add_argument("--capital", default="1000000")
         parser.add_argument("--slippage-bps", default="0")
         parser.add_argument("--participation", default="0", help="largest share of a bar's volume one fill takes")
@@ -43,10 +33,7 @@ class Command(BaseCommand):
     def handle(self, strategy, instruments, start, end, interval, params, **options):
         from strategies.services import backtest_run_create, backtest_run_execute
 
-        try:
-            parameters = json.loads(params)
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"--params is not JSON: {exc}") from None
+        parameters = json_object(params, "--params")
         try:
             run = backtest_run_create(
                 strategy=strategy,

@@ -1,17 +1,11 @@
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
+from tradingsite.command_args import day, json_object, strategy_and_dates
 from tradingsite.exceptions import ApplicationError
 from tradingsite.ist import IST
-
-
-def day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 class Command(BaseCommand):
@@ -21,12 +15,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("strategy", help="sma_crossover, rsi_reversion or breakout")
+        strategy_and_dates(parser)
         parser.add_argument("instrument", help="EXCHANGE:SYMBOL whose stored bars are replayed")
-        parser.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD (IST)")
-        parser.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD (IST), included")
         parser.add_argument("--interval", default="5m", help="1m, 5m, 15m, 1h or 1d")
-        parser.add_argument("--params", default="{}", help="the strategy's parameters as JSON")
 
     def handle(self, strategy, instrument, start, end, interval, params, **options):
         from strategies.base import parameters_validate
@@ -34,10 +25,7 @@ class Command(BaseCommand):
         from strategies.parity import strategy_parity
         from strategies.services import instruments_named
 
-        try:
-            parameters = json.loads(params)
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"--params is not JSON: {exc}") from None
+        parameters = json_object(params, "--params")
         try:
             if strategy not in BUILT_IN:
                 raise CommandError(f"no strategy {strategy!r}; the built-in ones are {', '.join(BUILT_IN)}")

@@ -1,16 +1,10 @@
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
+from tradingsite.command_args import day
 from tradingsite.exceptions import ApplicationError
 from tradingsite.ist import IST
-
-
-def day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 class Command(BaseCommand):
