@@ -12,6 +12,7 @@ from strategies.library import BUILT_IN
 from strategies.models import BacktestRun
 from strategies.services import INTERVALS, backtest_run_create, backtest_runs_queue
 from trading.apis.base import BodyRequiredSchema, body_fields, has_perm
+from trading.models import Order
 from tradingsite.exceptions import NotFoundError
 from tradingsite.serializers import OutputSerializer
 
@@ -61,28 +62,28 @@ def runs_visible(user):
     return runs if user.is_staff else runs.filter(created_by=user)
 
 
+class BacktestInput(serializers.Serializer):
+    strategy = serializers.ChoiceField(choices=list(BUILT_IN))
+    instruments = serializers.ListField(
+        child=serializers.RegexField(r"^(?:[A-Za-z]{2,8}:)?[A-Za-z0-9&_.-]{1,64}$", max_length=73),
+        min_length=1,
+        max_length=500,
+        help_text='EXCHANGE:SYMBOL, e.g. "NSE:INFY" (NSE when the exchange is left out)',
+    )
+    start = serializers.DateField()
+    end = serializers.DateField()
+    interval = serializers.ChoiceField(choices=list(INTERVALS), default="1d")
+    parameters = serializers.DictField(required=False, default=dict)
+    capital = serializers.DecimalField(max_digits=15, decimal_places=2, min_value=1, default="1000000")
+    slippage_bps = serializers.DecimalField(max_digits=6, decimal_places=2, min_value=0, max_value=1000, default="0")
+    participation = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=0, max_value=1, default="0")
+    charges = serializers.BooleanField(default=True)
+    # Order products, so the schema shares one enum with the orders API; NRML is refused (equity only).
+    product = serializers.ChoiceField(choices=Order.Product.choices, default="CNC")
+
+
 class BacktestListApi(APIView):
     schema = BodyRequiredSchema()
-
-    class InputSerializer(serializers.Serializer):
-        strategy = serializers.ChoiceField(choices=list(BUILT_IN))
-        instruments = serializers.ListField(
-            child=serializers.RegexField(r"^(?:[A-Za-z]{2,8}:)?[A-Za-z0-9&_.-]{1,64}$", max_length=73),
-            min_length=1,
-            max_length=500,
-            help_text='EXCHANGE:SYMBOL, e.g. "NSE:INFY" (NSE when the exchange is left out)',
-        )
-        start = serializers.DateField()
-        end = serializers.DateField()
-        interval = serializers.ChoiceField(choices=list(INTERVALS), default="1d")
-        parameters = serializers.DictField(required=False, default=dict)
-        capital = serializers.DecimalField(max_digits=15, decimal_places=2, min_value=1, default="1000000")
-        slippage_bps = serializers.DecimalField(
-            max_digits=6, decimal_places=2, min_value=0, max_value=1000, default="0"
-        )
-        participation = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=0, max_value=1, default="0")
-        charges = serializers.BooleanField(default=True)
-        product = serializers.ChoiceField(choices=["CNC", "MIS"], default="CNC")
 
     def get_permissions(self):
         wanted = CanRunBacktests if self.request.method == "POST" else CanViewBacktests
@@ -97,12 +98,12 @@ class BacktestListApi(APIView):
         return Response(BacktestSummaryOutput(runs, many=True).data)
 
     @extend_schema(
-        request=InputSerializer,
+        request=BacktestInput,
         responses={202: BacktestSummaryOutput},
         description="Queues a backtest for the workers; follow its progress at /api/v1/backtests/{id}.",
     )
     def post(self, request):
-        data = self.InputSerializer(data=body_fields(request))
+        data = BacktestInput(data=body_fields(request))
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         with transaction.atomic():

@@ -291,6 +291,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Names for choice sets whose field names other components use for other choices.
+    "ENUM_NAME_OVERRIDES": {
+        "BacktestStatusEnum": "strategies.models.BacktestRun.Status",
+    },
 }
 
 # Timestamps are stored in UTC and shown in India Standard Time.

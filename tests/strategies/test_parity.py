@@ -65,14 +65,17 @@ def test_a_difference_is_named_with_its_reason(settings):
 
     infy = instrument_make("INFY", 408065, "1500.00")
     sessions_of_minute_bars(infy, date(2026, 10, 5), 3)
-    ChargeRate.objects.create(
+    rate = ChargeRate.objects.create(
         segment="equity_delivery", effective_from=date(2026, 11, 1), brokerage_rate=D("0.001"), stt_buy_rate=D("0.001"),
         stt_sell_rate=D("0.001"), exchange_rate=D("0.0000297"), sebi_rate=D("0.000001"), stamp_buy_rate=D("0.00015"),
         gst_rate=D("0.18"),
     )  # fmt: skip
     out = io.StringIO()
     args = ["sma_crossover", "NSE:INFY", "--from", "2026-10-05", "--to", "2026-10-07", "--interval", "5m"]
-    call_command("strategy_parity", *args, "--params", '{"fast": 3, "slow": 12}', stdout=out)
+    try:
+        call_command("strategy_parity", *args, "--params", '{"fast": 3, "slow": 12}', stdout=out)
+    finally:
+        rate.delete()  # and every process's cached rates with it: later tests are charged as before
     report = json.loads(out.getvalue()[: out.getvalue().rindex("}") + 1])
     assert not report["identical"]
     assert all(

@@ -1,12 +1,14 @@
 """The REST API as an integrator meets it: token auth, idempotency, clear errors, and nobody else's objects."""
 
 import re
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
+from strategies.services import backtest_run_create
 from tests.conftest import api_for
 from tests.factories import OrderBody
 from tests.trading.conftest import settle
@@ -198,7 +200,15 @@ def test_another_users_ids_get_404_on_every_endpoint_that_takes_an_id(account, a
     bobs_order = bobs_api.post("/api/v1/orders", OrderBody(order_type="LIMIT", price="2450.00"), format="json")
     bobs_api.post(f"/api/v1/accounts/{bobs_account.pk}/halt", {}, format="json")
     bobs_approval = bobs_api.post(f"/api/v1/accounts/{bobs_account.pk}/resume", {}, format="json").json()["approval"]
-    ids = {"order_id": bobs_order.json()["id"], "account_id": bobs_account.pk, "approval_id": bobs_approval["id"]}
+    bobs_run = backtest_run_create(
+        strategy="breakout", instruments=["NSE:RELIANCE"], start=date(2024, 1, 1), end=date(2024, 2, 1), created_by=bob
+    )
+    ids = {
+        "order_id": bobs_order.json()["id"],
+        "account_id": bobs_account.pk,
+        "approval_id": bobs_approval["id"],
+        "run_id": bobs_run.pk,
+    }
     alices_api = api_for(alice)
 
     # when alice uses bob's ids on every operation in the schema that takes one

@@ -26,7 +26,8 @@ ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # schemathe
 # new terms for one, refused by a risk rule (tick, lot, price band, cash...: 422); an order whose
 # disclosed_quantity exceeds its quantity, or a form whose price is null (a form can only say "null"): 400.
 # A backtest whose end is before its start, or whose parameters its strategy does not take (each strategy's
-# own schema is at /api/v1/strategies, not in this request's): 400.
+# own schema is at /api/v1/strategies, not in this request's), or the NRML product (equity backtests are
+# CNC or MIS): 400.
 CONFIG = {
     "operations": [
         {
