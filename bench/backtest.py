@@ -21,33 +21,17 @@ django_start("backtest")
 
 import pandas as pd  # noqa: E402
 from backtesting import Backtest  # noqa: E402
-from backtesting import Strategy as PeerStrategy  # noqa: E402
 
 from strategies.backtest import backtest  # noqa: E402
 from strategies.data import market_synthetic  # noqa: E402
 from strategies.engine import Costs  # noqa: E402
 from strategies.library import BUILT_IN  # noqa: E402
+from tests.strategies.peer import PeerSma  # noqa: E402 - the same peer rule the tests check against
 
 INSTRUMENTS = int(os.environ.get("BENCH_BACKTEST_INSTRUMENTS", "100"))
 PEER_INSTRUMENTS = int(os.environ.get("BENCH_BACKTEST_PEER_INSTRUMENTS", "3"))
 PARAMS = {"fast": 10, "slow": 30, "quantity": 10}
 COSTS = Costs(slippage_bps=Decimal("5"))
-
-
-class PeerSma(PeerStrategy):
-    fast, slow, quantity = 10, 30, 10
-
-    def init(self):
-        close = pd.Series(self.data.Close)
-        self.fast_sma = self.I(lambda: close.rolling(self.fast).mean().to_numpy())
-        self.slow_sma = self.I(lambda: close.rolling(self.slow).mean().to_numpy())
-
-    def next(self):
-        long = self.fast_sma[-1] > self.slow_sma[-1]
-        if long and not self.position:
-            self.buy(size=self.quantity)
-        elif not long and self.position:
-            self.position.close()
 
 
 def ours(market) -> dict:
@@ -80,7 +64,7 @@ def peer(market, rows: int, bars_per_row: int | None = None) -> dict:
         started = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            Backtest(frame, PeerSma, cash=10**9, commission=0.0005, finalize_trades=True).run()
+            Backtest(frame, PeerSma, cash=10**9, commission=0.0005, finalize_trades=True).run(**PARAMS)
         elapsed += time.perf_counter() - started
         bars += end
     return {"bars": bars, "seconds": round(elapsed, 3), "bars_per_s": round(bars / elapsed)}

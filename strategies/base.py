@@ -14,7 +14,6 @@ returns the stored form (defaults filled in) or raises a ValidationError naming 
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import numpy as np
 
@@ -79,10 +78,6 @@ class Bars:
             {name: array[:, :end] for name, array in self._paise.items()},
             self._present[:, :end],
         )
-
-    @property
-    def now(self) -> datetime:
-        return self.ts[-1].astype("datetime64[us]").item()
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ for the results.
 """
 
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -261,10 +260,16 @@ def realised_each(quantity: np.ndarray, price: np.ndarray) -> list[int]:
     ]
 
 
+def whole_lots(targets: np.ndarray, lot: np.ndarray) -> np.ndarray:
+    """Targets rounded toward zero to each instrument's whole lots (`lot` per row); the live runner
+    rounds the same way."""
+    lot = np.asarray(lot)[:, None] if np.ndim(targets) == 2 else np.asarray(lot)
+    return np.sign(targets) * (np.abs(targets) // lot * lot)
+
+
 def simulate(market: Market, targets: np.ndarray, *, capital: Decimal, costs: Costs) -> Simulation:
     n = market.count
-    lot = market.lot[:, None]
-    targets = np.sign(targets) * (np.abs(targets) // lot * lot)  # whole lots, toward zero
+    targets = whole_lots(targets, market.lot)
     fills = fills_planned(market, targets, costs)
     charges_apply(market, fills, costs)
     realised_apply(fills)
@@ -286,7 +291,3 @@ def close_carried(market: Market) -> np.ndarray:
     close = np.take_along_axis(market.close, index, axis=1)
     close[~np.maximum.accumulate(market.present, axis=1)] = 0
     return close
-
-
-def fill_day(market: Market, bar: int) -> date:
-    return fill_dates(market, np.array([bar]))[0].item()

@@ -20,6 +20,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from strategies.base import parameters_validate, targets_checked
 from strategies.data import market_from_db
+from strategies.engine import whole_lots
 from strategies.library import BUILT_IN
 from trading.market.bars import DAY_ORIGIN, SESSION_ORIGIN
 from trading.models import Order, Strategy
@@ -101,7 +102,7 @@ def strategy_step(strategy: Strategy, now: datetime | None = None) -> Step:
         decided_on = market.ts[-1].astype("datetime64[us]").item().replace(tzinfo=UTC)
         if strategy.last_decided_at is not None and decided_on <= strategy.last_decided_at:
             return step
-        wanted = targets_checked(logic, market.bars(), p)[:, -1]
+        wanted = whole_lots(targets_checked(logic, market.bars(), p)[:, -1], market.lot)
         # Claim the bar: of two runners deciding at once, only the one that moves last_decided_at places.
         unclaimed = Q(last_decided_at__isnull=True) | Q(last_decided_at__lt=decided_on)
         if not Strategy.objects.filter(unclaimed, pk=strategy.pk).update(last_decided_at=decided_on):

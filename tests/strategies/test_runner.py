@@ -122,3 +122,15 @@ def test_two_runners_deciding_the_same_bar_place_its_orders_once(setup):
     assert len(strategy_step(strategy, now=closed).orders) == 1
     assert strategy_step(stale, now=closed).orders == []
     assert Order.objects.filter(strategy=strategy).count() == 1
+
+
+def test_the_runner_orders_whole_lots_as_the_backtester_fills_them(alice):
+    future = instrument_make("NIFTYFUT", 408099, "1500.00", lot=50)
+    account = account_create(owner=alice, name="alice-futures", cash=D("100000000"), created_by=alice)
+    strategy = Strategy.objects.create(
+        account=account, name="sma-fut", kind=Strategy.Kind.RULE, logic="sma_crossover",
+        parameters={"fast": 2, "slow": 4, "quantity": 75}, instruments=["NSE:NIFTYFUT"], interval="1m", product="NRML",
+    )  # fmt: skip
+    closed = minute_bars(future, [1500, 1501, 1502, 1503, 1504, 1506])
+    (order,) = strategy_step(strategy, now=closed).orders
+    assert order.quantity == 50  # 75 wanted: one whole lot, rounded toward zero

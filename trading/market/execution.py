@@ -87,12 +87,6 @@ def fillable_quantity(*, remaining: int, volume: int | None, participation: Deci
     return min(remaining, max(allowed, 0))
 
 
-def lots(quantity: int, lot: int) -> int:
-    """`quantity` rounded toward zero to whole lots."""
-    whole = abs(quantity) // lot * lot
-    return whole if quantity >= 0 else -whole
-
-
 # The same slippage rule on whole paise for many fills at once (a backtest's): int64 arrays of prices
 # and ticks in paise, `buying` a bool array. The slippage must be a whole number of hundredths of a
 # basis point. tests/strategies/test_execution_model.py checks that it agrees with `slipped` exactly.
