@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portfolio.models import PnlDaily
-from portfolio.selectors import pnl_history, portfolio_summary, positions_for_account
+from portfolio.selectors import ledgers_for_account, pnl_history, pnl_totals, portfolio_summary, positions_for_account
 from trading.apis.base import AccountFilter, CanViewPositions, has_perm, query_params
 from trading.orders import selectors
 from tradingsite.serializers import OutputSerializer
@@ -32,6 +32,8 @@ class PositionOutput(serializers.Serializer):
     charges = serializers.DecimalField(max_digits=18, decimal_places=2)
     buy_quantity = serializers.IntegerField()
     sell_quantity = serializers.IntegerField()
+    buy_value = serializers.DecimalField(max_digits=18, decimal_places=2)
+    sell_value = serializers.DecimalField(max_digits=18, decimal_places=2)
 
 
 def position_row(view) -> dict:
@@ -50,6 +52,8 @@ def position_row(view) -> dict:
         "charges": str(position.charges),
         "buy_quantity": position.buy_quantity,
         "sell_quantity": position.sell_quantity,
+        "buy_value": str(position.buy_value),
+        "sell_value": str(position.sell_value),
     }
 
 
@@ -89,6 +93,65 @@ class PortfolioSummaryApi(APIView):
     def get(self, request):
         account_id = query_params(AccountFilter, request).get("account")
         return Response(portfolio_summary(selectors.account_default_for_user(request.user, account_id)))
+
+
+class LedgerTotals(serializers.Serializer):
+    realised_pnl = serializers.DecimalField(max_digits=18, decimal_places=2)
+    unrealised_pnl = serializers.DecimalField(max_digits=18, decimal_places=2)
+    charges = serializers.DecimalField(max_digits=18, decimal_places=2)
+    net_pnl = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+class LedgerOutput(LedgerTotals):
+    strategy = serializers.IntegerField(allow_null=True, help_text="Empty for the orders placed by hand.")
+    name = serializers.CharField()
+    fills = serializers.IntegerField()
+    positions = PositionOutput(many=True)
+
+
+class LedgersOutput(serializers.Serializer):
+    account = serializers.IntegerField()
+    ledgers = LedgerOutput(many=True)
+    total = LedgerTotals(help_text="The account's own positions: each figure is the sum of the ledgers'.")
+
+
+def totals_row(views) -> dict:
+    totals = pnl_totals(views)
+    return {
+        "realised_pnl": str(totals["realised"]),
+        "unrealised_pnl": str(totals["unrealised"]),
+        "charges": str(totals["charges"]),
+        "net_pnl": str(totals["net"]),
+    }
+
+
+class LedgerListApi(APIView):
+    """Sub-ledgers: each strategy's positions, realised and unrealised P&L and charges within the
+    account (orders placed by hand in the ledger named "Manual"), with the account's totals."""
+
+    permission_classes = [IsAuthenticated, CanViewPositions]
+
+    @extend_schema(parameters=[AccountFilter], responses=LedgersOutput)
+    def get(self, request):
+        account_id = query_params(AccountFilter, request).get("account")
+        account = selectors.account_default_for_user(request.user, account_id)
+        ledgers, positions = ledgers_for_account(account)
+        return Response(
+            {
+                "account": account.pk,
+                "ledgers": [
+                    {
+                        "strategy": ledger.strategy.pk if ledger.strategy is not None else None,
+                        "name": ledger.name,
+                        "fills": ledger.fills,
+                        **totals_row(ledger.views),
+                        "positions": [position_row(view) for view in ledger.views],
+                    }
+                    for ledger in ledgers
+                ],
+                "total": totals_row(positions),
+            }
+        )
 
 
 class PnlDailyOutput(OutputSerializer):

@@ -8,7 +8,7 @@ from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 
 from portfolio.models import PnlDaily
 from trading.market.prices import price_last
-from trading.models import Order, Position, Trade, TradingAccount
+from trading.models import Order, Position, Strategy, StrategyPosition, Trade, TradingAccount
 from trading.orders.book import AccountBook, account_book
 from tradingsite.ist import ist_day_start
 
@@ -24,9 +24,15 @@ class PositionView:
 
 
 def position_view(position: Position) -> PositionView:
-    last = price_last(position.instrument)
-    mark = last if last is not None else position.average_price
-    unrealised = (mark - position.average_price) * position.quantity if position.quantity else ZERO
+    return position_marked(position, last=price_last(position.instrument), fallback=position.average_price)
+
+
+def position_marked(position, *, last: Decimal | None, fallback: Decimal) -> PositionView:
+    """A position or a sub-ledger marked at the last price, or at `fallback` where there is none (for a
+    sub-ledger, its account position's average price: sub-ledgers marked alike sum to their position).
+    Unrealised P&L is quantity x mark - open cost: at quantity 0 what opposite sub-ledgers locked in."""
+    mark = last if last is not None else fallback
+    unrealised = position.quantity * mark - position.open_cost
     return PositionView(position, last, unrealised.quantize(Decimal("0.01")), mark * position.quantity)
 
 
@@ -73,11 +79,18 @@ def performance(account: TradingAccount) -> dict:
     }
 
 
-def portfolio_summary(account: TradingAccount) -> dict:
-    views = positions_for_account(account)
+def pnl_totals(views: list[PositionView]) -> dict[str, Decimal]:
+    """Realised and unrealised P&L, charges and net P&L summed over positions or sub-ledgers."""
     realised = sum((view.position.realised_pnl for view in views), ZERO)
     unrealised = sum((view.unrealised_pnl for view in views), ZERO)
     charges = sum((view.position.charges for view in views), ZERO)
+    return {"realised": realised, "unrealised": unrealised, "charges": charges, "net": realised + unrealised - charges}
+
+
+def portfolio_summary(account: TradingAccount) -> dict:
+    views = positions_for_account(account)
+    totals = pnl_totals(views)
+    realised, unrealised, charges = totals["realised"], totals["unrealised"], totals["charges"]
     book = account_book(account)
     return {
         "account": account.pk,
@@ -140,31 +153,59 @@ def slippage(account: TradingAccount) -> dict:
     }
 
 
-def strategies_ranked(account: TradingAccount, *, limit: int = 5) -> list[dict]:
-    """Strategies by net realised P&L (after charges); orders placed by hand count as "Manual"."""
-    rows = (
-        Trade.objects.filter(account=account)
-        .values("order__strategy__name")
-        .annotate(
-            realised=Sum("realised_pnl"),
-            charges=Sum("total_charges"),
-            value=Sum(F("price") * F("quantity"), output_field=DecimalField()),
-            fills=Count("pk"),
-        )
-    )
-    ranked = [
-        {
-            "name": row["order__strategy__name"] or "Manual",
-            "net": (row["realised"] - row["charges"]).quantize(Decimal("0.01")),
-            "realised": row["realised"],
-            "charges": row["charges"],
-            "value": row["value"].quantize(Decimal("0.01")),
-            "fills": row["fills"],
-        }
-        for row in rows
+@dataclass(frozen=True)
+class Ledger:
+    """One strategy's sub-ledgers in an account (strategy None: the orders placed by hand), with totals."""
+
+    strategy: Strategy | None
+    views: list[PositionView]
+    fills: int
+
+    @property
+    def name(self) -> str:
+        return self.strategy.name if self.strategy is not None else "Manual"
+
+    @property
+    def totals(self) -> dict[str, Decimal]:
+        return pnl_totals(self.views)
+
+    @property
+    def open_positions(self) -> int:
+        return sum(1 for view in self.views if view.position.quantity)
+
+
+def ledgers_for_account(account: TradingAccount) -> tuple[list[Ledger], list[PositionView]]:
+    """The account's sub-ledgers grouped by strategy, and its positions, marked at one price per
+    instrument, so that each figure of the positions is the exact sum of the sub-ledgers' (the
+    sub-ledgers of a position without a last price are marked at the position's average price).
+    Manual first, then strategies by name."""
+    positions = list(Position.objects.filter(account=account).select_related("instrument"))
+    lasts = {p.instrument_id: price_last(p.instrument) for p in positions}
+    fallback = {(p.instrument_id, p.product): p.average_price for p in positions}
+    position_views = [
+        position_marked(p, last=lasts[p.instrument_id], fallback=p.average_price)
+        for p in sorted(positions, key=lambda p: (p.instrument_id, p.product))
     ]
-    ranked.sort(key=lambda row: (-row["net"], row["name"]))
-    return ranked[:limit]
+    fills = dict(
+        Trade.objects.filter(account=account).values_list("order__strategy_id").annotate(n=Count("pk")).order_by()
+    )
+    grouped: dict[int | None, list] = {}
+    rows = StrategyPosition.objects.filter(account=account).select_related("instrument", "strategy")
+    for row in rows.order_by("instrument_id", "product"):
+        grouped.setdefault(row.strategy_id, []).append(row)
+    ledgers = []
+    for strategy_id, rows in grouped.items():
+        views = [
+            position_marked(
+                row,
+                last=lasts.get(row.instrument_id),
+                fallback=fallback.get((row.instrument_id, row.product), row.average_price),
+            )
+            for row in rows
+        ]
+        ledgers.append(Ledger(strategy=rows[0].strategy, views=views, fills=fills.get(strategy_id, 0)))
+    ledgers.sort(key=lambda ledger: (ledger.strategy is not None, ledger.name))
+    return ledgers, position_views
 
 
 def pnl_trend(account: TradingAccount, *, today_total: Decimal, days: int = 30) -> list[dict]:

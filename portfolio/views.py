@@ -1,4 +1,4 @@
-"""The trader's dashboard page: the day's P&L, turnover, slippage and strategies of one account."""
+"""The trader's dashboard page: the day's P&L, turnover, slippage and each strategy's sub-ledger of one account."""
 
 from decimal import Decimal
 
@@ -6,10 +6,11 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import render
 
 from portfolio.selectors import (
+    ledgers_for_account,
+    pnl_totals,
     pnl_trend,
     portfolio_summary,
     slippage,
-    strategies_ranked,
     traded_value_by_symbol,
 )
 from trading.orders.selectors import accounts_for_user
@@ -36,6 +37,7 @@ def dashboard(request):
             "trend": bars_scaled(pnl_trend(account, today_total=Decimal(summary["day_pnl"]["total"])), "total"),
             "turnover": bars_scaled(traded_value_by_symbol(account), "value"),
             "slippage": slippage(account),
-            "strategies": strategies_ranked(account),
         }
+        ledgers, positions = ledgers_for_account(account)
+        context |= {"ledgers": ledgers, "ledger_total": pnl_totals(positions)}
     return render(request, "trading/dashboard.html", context)

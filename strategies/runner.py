@@ -3,7 +3,7 @@ from the stored bars up to that bar (what the feed built), and its decision beco
 same `order_place`, risk checks and kill switch as a person's, attributed to the strategy.
 
 The decision is the one the backtester fills: the strategy's target for the last closed bar, less what
-the strategy holds (its own filled orders) and has on its way (its live orders' unfilled quantity), as
+the strategy holds (its sub-ledger) and has on its way (its live orders' unfilled quantity), as
 a MARKET order that meets the next price, as the backtest's fills the next bar's open. A strategy that
 raises, or cannot run as configured, is disabled with the reason stored on it and in the audit trail,
 not retried; an order the risk checks reject is stored as rejected, and the next bar decides again.
@@ -23,7 +23,7 @@ from strategies.data import market_from_db
 from strategies.engine import whole_lots
 from strategies.library import BUILT_IN
 from trading.market.bars import DAY_ORIGIN, SESSION_ORIGIN
-from trading.models import Order, Strategy
+from trading.models import Order, Strategy, StrategyPosition
 from trading.orders import services
 from tradingsite.exceptions import ApplicationError
 
@@ -32,14 +32,18 @@ WIDTH = {"1m": timedelta(minutes=1), "5m": timedelta(minutes=5), "15m": timedelt
 WIDTH |= {"1h": timedelta(hours=1), "1d": timedelta(days=1)}
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
+# What the strategy holds is its sub-ledger (so a square-off or any other fill booked to it counts);
+# what it has on its way is its live orders' unfilled quantity.
 HOLDINGS_SQL = f"""
-SELECT instrument_id,
-       sum(CASE WHEN transaction_type = 'BUY' THEN filled_quantity ELSE -filled_quantity END),
-       sum(CASE WHEN status = ANY(%s) THEN
-               (CASE WHEN transaction_type = 'BUY' THEN 1 ELSE -1 END) * (quantity - filled_quantity)
-           ELSE 0 END)
-  FROM {Order._meta.db_table}
- WHERE strategy_id = %s
+SELECT instrument_id, sum(held)::bigint, sum(coming)::bigint FROM (
+    SELECT instrument_id, quantity AS held, 0 AS coming
+      FROM {StrategyPosition._meta.db_table}
+     WHERE strategy_id = %(strategy)s
+    UNION ALL
+    SELECT instrument_id, 0, (CASE WHEN transaction_type = 'BUY' THEN 1 ELSE -1 END) * (quantity - filled_quantity)
+      FROM {Order._meta.db_table}
+     WHERE strategy_id = %(strategy)s AND status = ANY(%(live)s)
+) AS book
  GROUP BY instrument_id
 """
 
@@ -60,9 +64,9 @@ def bucket_start(interval: str, now: datetime) -> datetime:
 
 
 def strategy_holdings(strategy: Strategy) -> dict[int, tuple[int, int]]:
-    """Per instrument: (shares the strategy's filled orders hold, shares its live orders still want)."""
+    """Per instrument: (shares the strategy's sub-ledgers hold, shares its live orders still want)."""
     with connection.cursor() as cursor:
-        cursor.execute(HOLDINGS_SQL, [list(Order.LIVE), strategy.pk])
+        cursor.execute(HOLDINGS_SQL, {"strategy": strategy.pk, "live": list(Order.LIVE)})
         return {row[0]: (int(row[1]), int(row[2])) for row in cursor.fetchall()}
 
 

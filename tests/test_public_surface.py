@@ -23,6 +23,7 @@ URLS = [
     ("trade-list", {}, "/api/v1/trades"),
     ("position-list", {}, "/api/v1/positions"),
     ("portfolio-summary", {}, "/api/v1/portfolio/summary"),
+    ("portfolio-ledgers", {}, "/api/v1/portfolio/ledgers"),
     ("portfolio-pnl-daily", {}, "/api/v1/portfolio/pnl-daily"),
     ("account-list", {}, "/api/v1/accounts"),
     ("account-detail", {"account_id": 3}, "/api/v1/accounts/3"),

@@ -8,6 +8,7 @@ from trading.models import (
     OutboxEntry,
     Position,
     Strategy,
+    StrategyPosition,
     Trade,
     TradingAccount,
 )
@@ -65,6 +66,21 @@ class TradeAdmin(ReadOnlyAdmin):
 class PositionAdmin(ReadOnlyAdmin):
     list_display = ("account", "instrument", "product", "quantity", "average_price", "realised_pnl", "charges")
     list_filter = ("product",)
+
+
+@admin.register(StrategyPosition)
+class StrategyPositionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "account",
+        "strategy",
+        "instrument",
+        "product",
+        "quantity",
+        "average_price",
+        "realised_pnl",
+        "charges",
+    )
+    list_filter = ("product", "strategy")
 
 
 @admin.register(Strategy)

@@ -77,7 +77,8 @@ def test_the_dashboard_shows_pnl_turnover_win_and_fill_rates_slippage_and_strate
     assert figures["performance"]["win_rate"] == "1.0000"
     assert figures["performance"]["fill_rate"] == "0.8000"
     assert 'id="tile-win-rate">Win rate <b>100%' in html and "Fill rate <b>80%" in html
-    manual = figures["strategies"][0]
-    assert manual["name"] == "Manual" and manual["realised"] == D("949.00") and manual["fills"] == 2
-    assert manual["net"] == D("949.00") - manual["charges"] and manual["charges"] > 0
+    [manual] = figures["ledgers"]
+    assert manual.name == "Manual" and manual.totals["realised"] == D("949.00") and manual.fills == 2
+    assert manual.totals["net"] == D("949.00") - manual.totals["charges"] and manual.totals["charges"] > 0
+    assert figures["ledger_total"] == manual.totals
     assert figures["trend"][-1]["total"] == D(figures["summary"]["day_pnl"]["total"])

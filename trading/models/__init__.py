@@ -4,7 +4,16 @@ from trading.models.accounts import ApprovalRequest, Strategy, TradingAccount
 from trading.models.kite import BrokerUpdate, KiteLink
 from trading.models.market import BarFields, DayBar, HourBar, Instrument, MinuteBar
 from trading.models.numbers import MONEY, PRICE, RATE
-from trading.models.orders import ChargeRate, IdempotencyKey, Order, OutboxEntry, PaperExchangeOrder, Position, Trade
+from trading.models.orders import (
+    ChargeRate,
+    IdempotencyKey,
+    Order,
+    OutboxEntry,
+    PaperExchangeOrder,
+    Position,
+    StrategyPosition,
+    Trade,
+)
 
 __all__ = [
     "PRICE",
@@ -21,6 +30,7 @@ __all__ = [
     "Order",
     "Trade",
     "Position",
+    "StrategyPosition",
     "OutboxEntry",
     "IdempotencyKey",
     "ChargeRate",

@@ -152,14 +152,22 @@ class Trade(models.Model):
 
 
 class Position(models.Model):
-    """Net position per account, instrument and product. `quantity` is signed: negative is short."""
+    """Net position per account, instrument and product. `quantity` is signed: negative is short.
+
+    The account's position is the sum of its sub-ledgers (`StrategyPosition`, one per strategy and one
+    for the orders placed by hand): quantity, cost, realised P&L, traded quantities and values and
+    charges are each the sum of theirs, kept so by every fill in the same transaction.
+    """
 
     account = models.ForeignKey(TradingAccount, on_delete=models.PROTECT, related_name="positions")
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="positions")
     product = models.CharField(max_length=4, choices=Order.Product.choices)
     quantity = models.IntegerField(default=0)
     average_price = models.DecimalField(default=Decimal("0"), max_digits=16, decimal_places=4)
-    # What the open quantity cost, exactly; average_price is this over |quantity|, rounded for display.
+    # What the open quantity cost, exactly, signed as the quantity is (a short's is negative: what
+    # selling it brought in); average_price is this over quantity, rounded for display. Unrealised P&L
+    # is quantity x price - open_cost. On the account's row it can be non-zero at quantity 0, while two
+    # sub-ledgers hold opposite positions bought at different prices: the P&L locked in between them.
     open_cost = models.DecimalField(default=Decimal("0"), **MONEY)
     realised_pnl = models.DecimalField(default=Decimal("0"), **MONEY)
     buy_quantity = models.PositiveIntegerField(default=0)
@@ -177,6 +185,44 @@ class Position(models.Model):
 
     def __str__(self):
         return f"{self.quantity} {self.instrument} {self.product}"
+
+
+class StrategyPosition(models.Model):
+    """A sub-ledger: one strategy's share of an account's position (`strategy` empty: the orders placed
+    by hand, and the broker's orders taken in by reconciliation), at average cost within itself.
+
+    Every fill is booked into its order's sub-ledger and into the account's `Position` together, so the
+    sub-ledgers of an account, instrument and product always sum to its position exactly.
+    """
+
+    account = models.ForeignKey(TradingAccount, on_delete=models.PROTECT, related_name="strategy_positions")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="+")
+    product = models.CharField(max_length=4, choices=Order.Product.choices)
+    strategy = models.ForeignKey(Strategy, null=True, blank=True, on_delete=models.PROTECT, related_name="positions")
+    quantity = models.IntegerField(default=0)
+    average_price = models.DecimalField(default=Decimal("0"), max_digits=16, decimal_places=4)
+    open_cost = models.DecimalField(default=Decimal("0"), **MONEY)
+    realised_pnl = models.DecimalField(default=Decimal("0"), **MONEY)
+    buy_quantity = models.PositiveIntegerField(default=0)
+    buy_value = models.DecimalField(default=Decimal("0"), **MONEY)
+    sell_quantity = models.PositiveIntegerField(default=0)
+    sell_value = models.DecimalField(default=Decimal("0"), **MONEY)
+    charges = models.DecimalField(default=Decimal("0"), **MONEY)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "instrument", "product", "strategy"],
+                name="strategy_position_book",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [models.Index(fields=["strategy", "instrument"])]
+
+    def __str__(self):
+        return f"{self.quantity} {self.instrument} {self.product} ({self.strategy or 'manual'})"
 
 
 class OutboxEntry(models.Model):

@@ -32,6 +32,7 @@ class BookPosition:
     quantity: int
     average_price: Decimal
     mark: Decimal
+    open_cost: Decimal = ZERO  # signed, as on the position: unrealised P&L is quantity x mark - open_cost
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ class AccountBook:
         return held - selling
 
     def unrealised(self) -> Decimal:
-        return sum(((p.mark - p.average_price) * p.quantity for p in self.positions), ZERO).quantize(Decimal("0.01"))
+        return sum((p.quantity * p.mark - p.open_cost for p in self.positions), ZERO).quantize(Decimal("0.01"))
 
     def day_total(self) -> Decimal:
         return self.realised_today + self.unrealised() - self.charges_today
@@ -115,9 +116,9 @@ class AccountBook:
 # One round trip for the whole book: it is read on every order, with the account row locked, and
 # building it through the ORM cost three times what PostgreSQL spends answering it.
 ACCOUNT_BOOK_SQL = f"""
-SELECT 'position', p.instrument_id, p.product, '', p.quantity::bigint, p.average_price, i.last_price, NULL::numeric
+SELECT 'position', p.instrument_id, p.product, '', p.quantity::bigint, p.average_price, i.last_price, p.open_cost
   FROM {Position._meta.db_table} p JOIN {Instrument._meta.db_table} i ON i.id = p.instrument_id
- WHERE p.account_id = %(account)s AND p.quantity <> 0
+ WHERE p.account_id = %(account)s AND (p.quantity <> 0 OR p.open_cost <> 0)
 UNION ALL
 SELECT 'working', o.instrument_id, o.product, o.transaction_type || ' ' || o.order_type,
        SUM(o.quantity - o.filled_quantity)::bigint,
@@ -156,7 +157,7 @@ def account_book(account: TradingAccount, *, excluding: Order | None = None, at:
         for kind, instrument_id, product, side_type, quantity, first, last_price, second in cursor.fetchall():
             if kind == "position":
                 mark = last_price if last_price is not None else first
-                positions.append(BookPosition(instrument_id, product, quantity, first, mark))
+                positions.append(BookPosition(instrument_id, product, quantity, first, mark, second))
             elif kind == "working":
                 transaction_type, order_type = side_type.split(" ", 1)
                 if order_type in (Order.OrderType.LIMIT, Order.OrderType.SL):

@@ -37,28 +37,54 @@ CASH_SQL = f"UPDATE {TradingAccount._meta.db_table} SET cash = cash + %s, update
 
 
 def position_apply(position, *, signed_quantity: int, price: Decimal) -> Decimal:
-    """Apply a fill to a position at average cost; return the P&L it realised (before charges)."""
+    """Apply a fill to a position at average cost; return the P&L it realised (before charges).
+
+    `open_cost` is signed as the quantity is: what a long cost, or (negative) what a short brought in.
+    """
     held = position.quantity
     realised = ZERO
     if held == 0 or (held > 0) == (signed_quantity > 0):
-        position.open_cost = position.open_cost + abs(signed_quantity) * price
+        position.open_cost = position.open_cost + signed_quantity * price
     else:
         closing = min(abs(signed_quantity), abs(held))
         if closing == abs(held):
             cost_closed = position.open_cost
-        else:
+        else:  # half-up on the magnitude (Decimal's half-up is away from zero), for long and short alike
             cost_closed = (position.open_cost * closing / abs(held)).quantize(PAISA, rounding=ROUND_HALF_UP)
-        proceeds = closing * price
-        realised = proceeds - cost_closed if held > 0 else cost_closed - proceeds
+        closed_quantity = closing if held > 0 else -closing
+        realised = closed_quantity * price - cost_closed
         position.open_cost -= cost_closed
         opening = abs(signed_quantity) - closing
         if opening:  # the fill reversed the position: the rest opens at this price
-            position.open_cost = opening * price
+            position.open_cost = (opening if signed_quantity > 0 else -opening) * price
     position.quantity = held + signed_quantity
-    position.average_price = (
-        (position.open_cost / abs(position.quantity)).quantize(Decimal("0.0001")) if position.quantity else ZERO
-    )
+    position.average_price = average_of(position.open_cost, position.quantity)
     position.realised_pnl += realised
+    return realised
+
+
+def average_of(open_cost: Decimal, quantity: int) -> Decimal:
+    return (open_cost / quantity).quantize(Decimal("0.0001")) if quantity else ZERO
+
+
+def ledgers_apply(position, ledger, *, signed_quantity: int, price: Decimal, charges: Decimal) -> Decimal:
+    """Book a fill into its sub-ledger at the sub-ledger's own average cost, and the same change into the
+    account's position, so the position stays the exact sum of its sub-ledgers; return the realised P&L."""
+    cost_before = ledger.open_cost
+    realised = position_apply(ledger, signed_quantity=signed_quantity, price=price)
+    position.quantity += signed_quantity
+    position.open_cost += ledger.open_cost - cost_before
+    position.average_price = average_of(position.open_cost, position.quantity)
+    position.realised_pnl += realised
+    value = price * abs(signed_quantity)
+    for row in (position, ledger):
+        if signed_quantity > 0:
+            row.buy_quantity += signed_quantity
+            row.buy_value += value
+        else:
+            row.sell_quantity -= signed_quantity
+            row.sell_value += value
+        row.charges += charges
     return realised
 
 
@@ -77,6 +103,7 @@ def fill_apply(
         account = locks.account_lock(order.account_id)
         position = locks.position_lock(account=account, instrument=order.instrument, product=order.product)
         order = locks.order_lock(order.pk, account=account)
+        ledger = locks.ledger_lock(position=position, strategy_id=order.strategy_id)
         if trade_id and Trade.objects.filter(order=order, trade_id=trade_id).exists():
             return None
         if not order.is_live and not trade_id:
@@ -93,16 +120,12 @@ def fill_apply(
             brokerage_so_far=order.brokerage_charged,
         )
         buying = order.transaction_type == Order.TransactionType.BUY
-        realised = position_apply(position, signed_quantity=quantity if buying else -quantity, price=price)
+        realised = ledgers_apply(
+            position, ledger, signed_quantity=quantity if buying else -quantity, price=price, charges=charges.total
+        )
         value = price * quantity
-        if buying:
-            position.buy_quantity += quantity
-            position.buy_value += value
-        else:
-            position.sell_quantity += quantity
-            position.sell_value += value
-        position.charges += charges.total
         row_update(position, POSITION_FIELDS)
+        row_update(ledger, POSITION_FIELDS)
 
         # Delivery moves the whole value; intraday settles only its realised P&L.
         if order.product == Order.Product.MIS:

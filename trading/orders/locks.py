@@ -1,11 +1,12 @@
-"""Row locks for the order path, always taken in one order: account, then position, then order.
+"""Row locks for the order path, always taken in one order: account, then position, then order, then
+the order's sub-ledger (its strategy's share of the position).
 
 Every writer that touches an account's cash, positions or orders locks the account row first, so
 two writers for one account never interleave and never deadlock.
 The statements are built once (tradingsite.rows): these run several times for every order.
 """
 
-from trading.models import Instrument, Order, Position, TradingAccount
+from trading.models import Instrument, Order, Position, StrategyPosition, TradingAccount
 from tradingsite.rows import row_fetch, row_insert
 
 
@@ -37,3 +38,23 @@ def order_lock(order_id: int, *, account: TradingAccount | None = None) -> Order
     if account is not None:  # the caller's locked account, so reading order.account costs no query
         order.account = account
     return order
+
+
+def ledger_lock(*, position: Position, strategy_id: int | None) -> StrategyPosition:
+    """The sub-ledger of `position` for a strategy (None: orders placed by hand), made on first use.
+
+    A position made before sub-ledgers existed was split into them by migration, so a missing row is
+    always a new one, and race-free under the account lock the caller holds."""
+    where = "t.account_id = %s AND t.instrument_id = %s AND t.product = %s AND t.strategy_id IS NOT DISTINCT FROM %s"
+    params = [position.account_id, position.instrument_id, position.product, strategy_id]
+    ledger = row_fetch(StrategyPosition, where, params, lock=True)
+    if ledger is None:
+        ledger = row_insert(
+            StrategyPosition(
+                account_id=position.account_id,
+                instrument_id=position.instrument_id,
+                product=position.product,
+                strategy_id=strategy_id,
+            )
+        )
+    return ledger

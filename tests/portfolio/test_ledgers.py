@@ -1,0 +1,234 @@
+"""Sub-ledgers: each strategy's positions, P&L and charges within an account, and the orders placed by
+hand in their own, summing exactly to the account's positions, on the API and the dashboard."""
+
+import random
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+from strategies.runner import strategy_holdings
+from tests.conftest import api_for
+from tests.trading.conftest import instrument_make, settle
+from trading.brokers.paper import paper_tick
+from trading.models import Order, Position, Strategy, StrategyPosition, Trade, TradingAccount
+from trading.orders.accounts import account_create
+from trading.orders.services import order_place
+from trading.orders.sessions import SQUAREOFF_TAG, mis_squareoff
+
+D = Decimal
+pytestmark = pytest.mark.django_db
+SUMMED = (
+    "quantity",
+    "open_cost",
+    "realised_pnl",
+    "buy_quantity",
+    "buy_value",
+    "sell_quantity",
+    "sell_value",
+    "charges",
+)
+
+
+@pytest.fixture
+def desk(alice):
+    infy = instrument_make("INFY", 408065, "1000.00")
+    account = account_create(owner=alice, name="alice-desk", cash=D("10000000"), created_by=alice)
+    trend, reversion = (
+        Strategy.objects.create(account=account, name=name, kind=Strategy.Kind.RULE, logic="sma_crossover")
+        for name in ("trend", "reversion")
+    )
+    return infy, account, trend, reversion
+
+
+def fill(account, instrument, side, quantity, price, strategy=None, product="MIS"):
+    """A market order, filled at `price` (the paper exchange's last price, no slippage)."""
+    paper_tick(instrument=instrument, price=D(price))
+    order = order_place(
+        account=account,
+        instrument=instrument,
+        transaction_type=side,
+        order_type="MARKET",
+        product=product,
+        quantity=quantity,
+        strategy=strategy,
+    )
+    settle()
+    order.refresh_from_db()
+    assert order.status == Order.Status.COMPLETE, order.status_message
+    return order
+
+
+def test_two_strategies_and_manual_orders_in_one_instrument_each_keep_their_own_books_summing_to_the_account(
+    desk, alice
+):
+    infy, account, trend, reversion = desk
+    # given, in one instrument: trend buys 10 @ 1000; a manual short of 4 @ 1100; reversion buys 5 @ 1050;
+    # trend sells 6 @ 1200 (realising 6 x 200 = 1,200 in its book); the manual short is bought back @ 1150
+    # (realising 4 x -50 = -200 in its book)
+    fill(account, infy, "BUY", 10, "1000.00", trend)
+    fill(account, infy, "SELL", 4, "1100.00")
+    fill(account, infy, "BUY", 5, "1050.00", reversion)
+    fill(account, infy, "SELL", 6, "1200.00", trend)
+    fill(account, infy, "BUY", 4, "1150.00")
+    paper_tick(instrument=infy, price=D("1180.00"))
+
+    # when
+    body = api_for(alice).get("/api/v1/portfolio/ledgers", {"account": account.pk}).json()
+    positions = api_for(alice).get("/api/v1/positions", {"account": account.pk}).json()
+
+    # then each book at its own average cost, marked at 1180
+    books = {row["name"]: row for row in body["ledgers"]}
+    assert list(books) == ["Manual", "reversion", "trend"]
+    held = {name: [(p["quantity"], p["average_price"]) for p in row["positions"]] for name, row in books.items()}
+    assert held == {"Manual": [(0, "0.0000")], "reversion": [(5, "1050.0000")], "trend": [(4, "1000.0000")]}
+    pnl = {name: (row["realised_pnl"], row["unrealised_pnl"], row["fills"]) for name, row in books.items()}
+    assert pnl == {
+        "Manual": ("-200.00", "0.00", 2),
+        "reversion": ("0.00", "650.00", 1),  # 5 x (1180 - 1050)
+        "trend": ("1200.00", "720.00", 2),  # 4 x (1180 - 1000)
+    }
+    for name, row in books.items():
+        charged = Trade.objects.filter(account=account, order__strategy__name=None if name == "Manual" else name)
+        assert D(row["charges"]) == sum(t.total_charges for t in charged) > 0
+    # and the account is their sum, figure by figure, on the positions API too
+    [position] = positions
+    assert (position["quantity"], position["realised_pnl"], position["unrealised_pnl"]) == (9, "1000.00", "1370.00")
+    assert D(position["charges"]) == sum(D(row["charges"]) for row in books.values())
+    total = body["total"]
+    for figure in ("realised_pnl", "unrealised_pnl", "charges", "net_pnl"):
+        assert D(total[figure]) == sum(D(row[figure]) for row in books.values()), figure
+    assert (total["realised_pnl"], total["unrealised_pnl"]) == (position["realised_pnl"], position["unrealised_pnl"])
+    # the whole P&L is what the cash flows say, however it is split: sold - bought + held at the mark
+    assert D(total["realised_pnl"]) + D(total["unrealised_pnl"]) == D("11600") - D("19850") + 9 * D("1180")
+
+
+def test_opposite_books_at_different_prices_show_the_locked_in_pnl_on_a_flat_account(desk, alice):
+    infy, account, trend, reversion = desk
+    fill(account, infy, "BUY", 10, "1000.00", trend)
+    fill(account, infy, "SELL", 10, "1100.00", reversion)
+    paper_tick(instrument=infy, price=D("1300.00"))
+
+    body = api_for(alice).get("/api/v1/portfolio/ledgers", {"account": account.pk}).json()
+
+    [position] = api_for(alice).get("/api/v1/positions", {"account": account.pk}).json()
+    books = {row["name"]: row["unrealised_pnl"] for row in body["ledgers"]}
+    assert books == {"reversion": "-2000.00", "trend": "3000.00"}
+    # flat, yet 1,000 is locked in between the two books: it stays put whatever the price does
+    assert (position["quantity"], position["realised_pnl"], position["unrealised_pnl"]) == (0, "0.00", "1000.00")
+    assert body["total"]["unrealised_pnl"] == "1000.00"
+
+
+def test_the_books_sum_to_the_account_through_any_sequence_of_fills(desk):
+    # given 40 random fills of three books in one instrument, reversals and partial closes included
+    infy, account, trend, reversion = desk
+    TradingAccount.objects.filter(pk=account.pk).update(max_orders_per_second=1000)
+    rng = random.Random(16)
+    for _ in range(40):
+        strategy = rng.choice([trend, reversion, None])
+        price = D(rng.randrange(90000, 110000, 5)) / 100
+        fill(account, infy, rng.choice(["BUY", "SELL"]), rng.randint(1, 30), price, strategy)
+
+    # then every figure of the position is the exact sum of its books'
+    position = Position.objects.get(account=account, instrument=infy, product="MIS")
+    books = StrategyPosition.objects.filter(account=account, instrument=infy, product="MIS")
+    assert books.count() == 3
+    for name in SUMMED:
+        assert getattr(position, name) == sum(getattr(book, name) for book in books), name
+    # and each trade's realised P&L is its own book's
+    for book in books:
+        trades = Trade.objects.filter(account=account, order__strategy=book.strategy)
+        assert book.realised_pnl == sum(t.realised_pnl for t in trades)
+
+
+def test_the_square_off_closes_each_book_with_an_order_of_its_own_strategy(desk, alice):
+    infy, account, trend, reversion = desk
+    fill(account, infy, "BUY", 10, "1000.00", trend)
+    fill(account, infy, "SELL", 3, "1010.00", reversion)
+    fill(account, infy, "BUY", 2, "1020.00")
+    paper_tick(instrument=infy, price=D("990.00"))
+
+    placed = mis_squareoff()
+    settle()
+
+    closing = sorted((o.strategy.name if o.strategy else "Manual", o.transaction_type, o.quantity) for o in placed)
+    assert closing == [("Manual", "SELL", 2), ("reversion", "BUY", 3), ("trend", "SELL", 10)]
+    assert {o.tag for o in placed} == {SQUAREOFF_TAG}
+    assert set(StrategyPosition.objects.filter(account=account).values_list("quantity", flat=True)) == {0}
+    assert Position.objects.get(account=account, instrument=infy, product="MIS").quantity == 0
+    # and the runner, reading its book, holds nothing: its next decision starts from flat
+    assert strategy_holdings(trend) == {infy.pk: (0, 0)}
+
+
+def test_the_dashboard_lists_each_strategys_book_and_the_account_total(desk, alice, client_for):
+    infy, account, trend, reversion = desk
+    fill(account, infy, "BUY", 10, "1000.00", trend)
+    fill(account, infy, "SELL", 10, "1100.00", trend)
+    fill(account, infy, "BUY", 5, "1100.00")
+    paper_tick(instrument=infy, price=D("1120.00"))
+
+    page = client_for(alice).get("/dashboard/", {"account": account.pk})
+
+    html = page.content.decode()
+    ledgers = {ledger.name: ledger.totals for ledger in page.context["ledgers"]}
+    assert (ledgers["trend"]["realised"], ledgers["Manual"]["unrealised"]) == (D("1000.00"), D("100.00"))
+    assert page.context["ledger_total"]["realised"] == D("1000.00")
+    assert page.context["ledger_total"]["unrealised"] == D("100.00")
+    assert "<td>trend</td>" in html and "<th>Account</th>" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_positions_kept_before_sub_ledgers_are_split_into_them_by_replaying_their_trades(alice):
+    # given the schema before sub-ledgers, with a position of two books' trades (short cost kept positive)
+    executor = MigrationExecutor(connection)
+    before, after = [("trading", "0011_strategy_runner")], executor.loader.graph.leaf_nodes()
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    instrument = old.get_model("trading", "Instrument").objects.create(
+        instrument_token=408065, exchange="NSE", tradingsymbol="INFY", last_price=D("1180.00")
+    )
+    account = old.get_model("trading", "TradingAccount").objects.create(owner_id=alice.pk, name="old")
+    trend = old.get_model("trading", "Strategy").objects.create(account=account, name="trend")
+    fills = [(trend, "BUY", 10, "1000.00"), (None, "SELL", 14, "1100.00"), (trend, "SELL", 6, "1200.00")]
+    for k, (strategy, side, quantity, price) in enumerate(fills):
+        order = old.get_model("trading", "Order").objects.create(
+            account=account, instrument=instrument, strategy=strategy, exchange="NSE", tradingsymbol="INFY",
+            transaction_type=side, order_type="MARKET", product="MIS", quantity=quantity, status="COMPLETE",
+        )  # fmt: skip
+        old.get_model("trading", "Trade").objects.create(
+            order=order, account=account, instrument=instrument, trade_id=str(k), exchange="NSE",
+            tradingsymbol="INFY", transaction_type=side, product="MIS", quantity=quantity, price=D(price),
+            brokerage=0, stt=0, exchange_charge=0, sebi_fee=0, stamp_duty=0, gst=0, total_charges=D("1.00"),
+            fill_timestamp=timezone.now(),
+        )  # fmt: skip
+    # the account at one average cost: long 10 @ 1000; sell 14 @ 1100 closes it (+1,000) and opens a short
+    # of 4 @ 1100; sell 6 @ 1200 adds to the short: short 10 for 4,400 + 7,200
+    old.get_model("trading", "Position").objects.create(
+        account=account, instrument=instrument, product="MIS", quantity=-10, open_cost=D("11600.00"),
+        average_price=D("1160.0000"), realised_pnl=D("1000.00"), buy_quantity=10, buy_value=D("10000.00"),
+        sell_quantity=20, sell_value=D("22600.00"), charges=D("3.00"),
+    )  # fmt: skip
+
+    # when
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+
+    # then: trend long 10 @ 1000, sold 6 @ 1200 (+1,200), holds 4; by hand: short 14 @ 1100
+    books = {
+        (book.strategy.name if book.strategy else "Manual"): (
+            book.quantity,
+            book.open_cost,
+            book.realised_pnl,
+            book.charges,
+        )
+        for book in StrategyPosition.objects.filter(account_id=account.pk).select_related("strategy")
+    }
+    assert books == {
+        "trend": (4, D("4000.00"), D("1200.00"), D("2.00")),
+        "Manual": (-14, D("-15400.00"), D("0.00"), D("1.00")),
+    }
+    position = Position.objects.get(account_id=account.pk)
+    assert (position.quantity, position.open_cost, position.realised_pnl) == (-10, D("-11400.00"), D("1200.00"))
+    assert (position.average_price, position.sell_value, position.charges) == (D("1140.0000"), D("22600.00"), D("3.00"))
