@@ -30,14 +30,19 @@ from tests.strategies.peer import PeerSma  # noqa: E402 - the same peer rule the
 
 INSTRUMENTS = int(os.environ.get("BENCH_BACKTEST_INSTRUMENTS", "100"))
 PEER_INSTRUMENTS = int(os.environ.get("BENCH_BACKTEST_PEER_INSTRUMENTS", "3"))
+# Each figure is the best of this many runs, ours and the peer's alike: the machine's other work only
+# ever slows a run down, so the fastest is the nearest to what the code costs.
+REPEATS = int(os.environ.get("BENCH_BACKTEST_REPEATS", "3"))
 PARAMS = {"fast": 10, "slow": 30, "quantity": 10}
 COSTS = Costs(slippage_bps=Decimal("5"))
 
 
-def ours(market) -> dict:
-    started = time.perf_counter()
-    result = backtest(BUILT_IN["sma_crossover"], market, PARAMS, capital=Decimal("100000000"), costs=COSTS)
-    elapsed = time.perf_counter() - started
+def ours(market, repeats: int = 1) -> dict:
+    elapsed = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = backtest(BUILT_IN["sma_crossover"], market, PARAMS, capital=Decimal("100000000"), costs=COSTS)
+        elapsed = min(elapsed, time.perf_counter() - started)
     bars = int(market.present.sum())
     return {
         "bars": bars,
@@ -47,7 +52,7 @@ def ours(market) -> dict:
     }
 
 
-def peer(market, rows: int, bars_per_row: int | None = None) -> dict:
+def peer(market, rows: int, bars_per_row: int | None = None, repeats: int = 1) -> dict:
     bars, elapsed = 0, 0.0
     for row in range(rows):
         end = bars_per_row or market.count
@@ -61,11 +66,14 @@ def peer(market, rows: int, bars_per_row: int | None = None) -> dict:
             },
             index=pd.DatetimeIndex(market.ts[:end]),
         )
-        started = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            Backtest(frame, PeerSma, cash=10**9, commission=0.0005, finalize_trades=True).run(**PARAMS)
-        elapsed += time.perf_counter() - started
+        best = float("inf")
+        for _ in range(repeats):
+            started = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                Backtest(frame, PeerSma, cash=10**9, commission=0.0005, finalize_trades=True).run(**PARAMS)
+            best = min(best, time.perf_counter() - started)
+        elapsed += best
         bars += end
     return {"bars": bars, "seconds": round(elapsed, 3), "bars_per_s": round(bars / elapsed)}
 
@@ -75,8 +83,11 @@ def main() -> None:
         daily = market_synthetic(INSTRUMENTS, 5 * 252)
         minute = market_synthetic(INSTRUMENTS, 250, minute=True)
         ours(market_synthetic(2, 300))  # warm-up: imports, rate table
-        figures = {"daily_5y": ours(daily), "minute_1y": ours(minute)}
-        peers = {"daily_5y": peer(daily, PEER_INSTRUMENTS), "minute_1y": peer(minute, 1, 375 * 40)}
+        figures = {"daily_5y": ours(daily, REPEATS), "minute_1y": ours(minute, REPEATS)}
+        peers = {
+            "daily_5y": peer(daily, PEER_INSTRUMENTS, repeats=REPEATS),
+            "minute_1y": peer(minute, 1, 375 * 40, repeats=REPEATS),
+        }
         for name, figure in figures.items():
             figure["peer_bars_per_s"] = peers[name]["bars_per_s"]
             figure["times_peer"] = round(figure["bars_per_s"] / peers[name]["bars_per_s"], 1)
@@ -88,6 +99,7 @@ def main() -> None:
                 "instruments": INSTRUMENTS,
                 "peer": "backtesting.py 0.6.6, the same rule, on "
                 f"{PEER_INSTRUMENTS} daily instruments and 40 minute-bar sessions of one",
+                "best_of": REPEATS,
                 **figures,
                 "target_bars_per_s": 1_000_000,
                 "target_times_peer": 20,

@@ -23,8 +23,10 @@ from trading.market import execution
 from trading.models import ChargeRate, Order
 from trading.orders.charges import NoChargeRateError, RateTerms, charges_paise, segment_for
 from trading.orders.fills import position_apply
+from tradingsite.exceptions import ApplicationError
 
 IST_OFFSET = np.timedelta64(330, "m")
+SQUAREOFF_MINUTE = 15 * 60 + 20  # 15:20 IST, when MIS positions are squared off (trading.orders.sessions)
 
 
 @dataclass
@@ -267,8 +269,34 @@ def whole_lots(targets: np.ndarray, lot: np.ndarray) -> np.ndarray:
     return np.sign(targets) * (np.abs(targets) // lot * lot)
 
 
+def intraday_closing(ts: np.ndarray, width: np.timedelta64) -> np.ndarray:
+    """For bars of `width` starting at `ts` (UTC): True where an MIS target must be flat, because the
+    bar after it would be held past the 15:20 IST square-off. A decision is filled on the next bar, so
+    a position goes flat at the first bar starting at 15:20 or later that day (the paper exchange squares
+    off at 15:20 at the price then), and no MIS position is taken again until the next session."""
+    minutes = ((ts + IST_OFFSET) - (ts + IST_OFFSET).astype("datetime64[D]")).astype("timedelta64[m]")
+    return minutes.astype(np.int64) + 2 * int(width / np.timedelta64(1, "m")) > SQUAREOFF_MINUTE
+
+
+def bar_width(ts: np.ndarray) -> np.timedelta64:
+    steps = np.diff(ts)
+    return steps.min() if len(steps) else np.timedelta64(1, "D")
+
+
+def mis_targets(market: Market, targets: np.ndarray) -> np.ndarray:
+    """An intraday (MIS) strategy's targets, flat from each session's square-off to its end."""
+    width = bar_width(market.ts)
+    if width >= np.timedelta64(1, "D"):
+        raise ApplicationError(
+            "MIS positions are squared off at 15:20 each session: backtest them on intraday bars (1m to 1h), not daily"
+        )
+    return np.where(intraday_closing(market.ts, width), 0, targets)
+
+
 def simulate(market: Market, targets: np.ndarray, *, capital: Decimal, costs: Costs) -> Simulation:
     n = market.count
+    if costs.product == Order.Product.MIS:
+        targets = mis_targets(market, targets)
     targets = whole_lots(targets, market.lot)
     fills = fills_planned(market, targets, costs)
     charges_apply(market, fills, costs)

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -20,7 +21,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from strategies.base import parameters_validate, targets_checked
 from strategies.data import market_from_db
-from strategies.engine import whole_lots
+from strategies.engine import intraday_closing, whole_lots
 from strategies.library import BUILT_IN
 from trading.market.bars import DAY_ORIGIN, SESSION_ORIGIN
 from trading.models import Order, Strategy, StrategyPosition
@@ -96,6 +97,8 @@ def strategy_step(strategy: Strategy, now: datetime | None = None) -> Step:
             raise ApplicationError(f"no built-in strategy {strategy.logic!r} (one of {', '.join(BUILT_IN)})")
         if strategy.interval not in WIDTH:
             raise ApplicationError(f"interval must be one of {', '.join(WIDTH)}, not {strategy.interval!r}")
+        if strategy.product == Order.Product.MIS and strategy.interval == "1d":
+            raise ApplicationError("an MIS strategy needs an intraday interval (1m to 1h): MIS is squared off daily")
         p = parameters_validate(logic, strategy.parameters)
         instruments = instruments_named(strategy.instruments)
         # Bars that have closed: every bucket before the one `now` is in (a 5-minute bar is closed only
@@ -107,6 +110,12 @@ def strategy_step(strategy: Strategy, now: datetime | None = None) -> Step:
         if strategy.last_decided_at is not None and decided_on <= strategy.last_decided_at:
             return step
         wanted = whole_lots(targets_checked(logic, market.bars(), p)[:, -1], market.lot)
+        # An MIS strategy is flat from the square-off to the session's end, as the backtester fills it.
+        if (
+            strategy.product == Order.Product.MIS
+            and intraday_closing(market.ts[-1:], np.timedelta64(WIDTH[strategy.interval]))[0]
+        ):
+            wanted = wanted * 0
         # Claim the bar: of two runners deciding at once, only the one that moves last_decided_at places.
         unclaimed = Q(last_decided_at__isnull=True) | Q(last_decided_at__lt=decided_on)
         if not Strategy.objects.filter(unclaimed, pk=strategy.pk).update(last_decided_at=decided_on):

@@ -16,6 +16,7 @@ from strategies.engine import Costs
 from strategies.library import BUILT_IN
 from strategies.models import BacktestRun
 from trading.models import Instrument, Order
+from trading.realtime import streams
 from tradingsite.exceptions import ApplicationError, NotFoundError, ValidationError
 from tradingsite.ist import IST
 
@@ -94,6 +95,8 @@ def backtest_run_create(
         raise ValidationError(f"the end ({end}) is before the start ({start})")
     if product not in (Order.Product.CNC, Order.Product.MIS):
         raise ValidationError(f"product must be CNC or MIS, not {product!r}")
+    if product == Order.Product.MIS and interval == "1d":
+        raise ValidationError("MIS positions are squared off at 15:20 each session: use intraday bars (1m to 1h)")
     found = instruments_named(instruments)
     return BacktestRun.objects.create(
         strategy_name=strategy,
@@ -122,6 +125,7 @@ def backtest_run_execute(run: BacktestRun, *, progress=None) -> BacktestRun:
 
     def report(fraction: float, phase: str) -> None:
         BacktestRun.objects.filter(pk=run.pk).update(progress=fraction)
+        run_event(run, status=BacktestRun.Status.RUNNING, progress=fraction, phase=phase)
         if progress:
             progress(fraction, phase)
 
@@ -149,4 +153,14 @@ def backtest_run_execute(run: BacktestRun, *, progress=None) -> BacktestRun:
     run.finished_at = timezone.now()
     with transaction.atomic():
         run.save()
+        run_event(run, status=run.status, progress=run.progress, phase=run.error or "done")
     return run
+
+
+def run_event(run: BacktestRun, *, status: str, progress: float, phase: str) -> None:
+    """Push a run's progress to the pages of the person who started it (their websocket stream), so the
+    backtests page moves its progress bar as the worker goes, without asking."""
+    if run.created_by_id is not None:
+        streams.account_event(
+            run.created_by_id, "backtest", {"id": run.pk, "status": status, "progress": progress, "phase": phase}
+        )

@@ -1,7 +1,9 @@
 """The backtests page in a real browser against the real web and worker processes: a trader runs a
-backtest from the form, watches its progress bar fill, and sees the equity curve, figures and trades."""
+backtest from the form, watches its progress bar fill as the worker pushes each phase, and sees the
+equity curve, figures and trades."""
 
 import io
+import json
 from decimal import Decimal
 
 from django.core.management import call_command
@@ -21,6 +23,15 @@ def test_a_trader_runs_a_backtest_from_the_page_and_sees_progress_and_the_equity
     stack.web()
     stack.worker(stack.queue)
     page = logged_in_page(chromium, stack.base_url, "alice", "/backtests/")
+    pushed, reads = [], []
+    page.on(
+        "websocket",
+        lambda socket: socket.on(
+            "framereceived", lambda frame: pushed.append(json.loads(frame)) if isinstance(frame, str) else None
+        ),
+    )
+    page.on("request", lambda request: reads.append(request.url) if "/api/v1/backtests/" in request.url else None)
+    page.reload()  # its stream opened on the first load, before anything listened
 
     page.select_option("#bt-strategy", "sma_crossover")
     page.fill("#bt-instruments", "NSE:AAA, NSE:BBB")
@@ -35,6 +46,11 @@ def test_a_trader_runs_a_backtest_from_the_page_and_sees_progress_and_the_equity
     expect(page.locator("#bt-status")).to_have_text("done 100%", timeout=30_000)
     assert page.locator("#bt-progress").evaluate("el => el.value") == 1
     run = BacktestRun.objects.get()
+    # the worker pushed each phase's progress over the page's websocket, and the page did not poll for it
+    progress = [event["data"]["progress"] for event in pushed if event["type"] == "backtest"]
+    assert progress == [0.1, 0.2, 0.6, 0.8, 1.0, 1.0], pushed
+    assert all(event["data"]["id"] == run.pk for event in pushed if event["type"] == "backtest")
+    assert len(reads) <= 2, reads  # once when followed, once when the stream said it was done
     assert run.parameters == {"fast": 4, "slow": 15, "quantity": 1} and run.slippage_bps == Decimal("5")
     expect(page.locator('#bt-figures tr[data-figure="final_equity"] td').first).to_have_text(
         run.figures["final_equity"]

@@ -13,7 +13,7 @@ from strategies.data import market_build, market_synthetic
 from strategies.engine import Costs
 from strategies.library import BUILT_IN
 from strategies.lookahead import lookahead_analysis
-from tradingsite.exceptions import ValidationError
+from tradingsite.exceptions import ApplicationError, ValidationError
 
 D = Decimal
 pytestmark = pytest.mark.django_db  # charges come from the dated rate table
@@ -215,3 +215,32 @@ def test_an_instrument_whose_bars_start_later_trades_as_it_would_alone():
 def test_a_parameter_that_is_not_a_finite_number_is_refused():
     with pytest.raises(ValidationError, match="fast must be a number, not inf"):
         parameters_validate(BUILT_IN["sma_crossover"], {"fast": float("inf")})
+
+
+def test_an_intraday_strategy_is_squared_off_at_1520_each_session_and_holds_nothing_overnight():
+    # given two sessions of minute bars and a strategy that always wants 10 shares
+    market = market_synthetic(1, 2, minute=True)
+    always = Scripted(np.full((1, market.count), 10))
+
+    mis = backtest(always, market, costs=Costs(charges=False, product="MIS")).trades
+    cnc = backtest(always, market, costs=Costs(charges=False, product="CNC")).trades
+
+    # then: bought on the first session's second bar, sold at the open of the 15:20 bar (09:50 UTC), bought
+    # again on the next morning's second bar, sold again at 15:20; CNC simply holds through
+    fills = [(t["side"], t["quantity"], t["filled_at"][:16]) for t in mis]
+    first, second = market.ts[0].astype(str)[:10], market.ts[-1].astype(str)[:10]
+    assert fills == [
+        ("BUY", 10, f"{first}T03:46"),
+        ("SELL", 10, f"{first}T09:50"),
+        ("BUY", 10, f"{second}T03:46"),
+        ("SELL", 10, f"{second}T09:50"),
+    ]
+    sold = mis[1]
+    at = int(np.flatnonzero(market.ts == np.datetime64(sold["filled_at"].rstrip("Z")))[0])
+    assert D(sold["price"]) == D(int(market.open[0, at])) / 100
+    assert [(t["side"], t["quantity"]) for t in cnc] == [("BUY", 10)]
+
+
+def test_an_intraday_backtest_on_daily_bars_is_refused_with_the_reason():
+    with pytest.raises(ApplicationError, match="squared off at 15:20 each session"):
+        backtest(Scripted([[10, 0, 0]]), three_bars(), costs=Costs(product="MIS"))

@@ -134,3 +134,28 @@ def test_the_runner_orders_whole_lots_as_the_backtester_fills_them(alice):
     closed = minute_bars(future, [1500, 1501, 1502, 1503, 1504, 1506])
     (order,) = strategy_step(strategy, now=closed).orders
     assert order.quantity == 50  # 75 wanted: one whole lot, rounded toward zero
+
+
+def test_an_intraday_strategy_goes_flat_at_the_square_off_as_its_backtest_does(setup):
+    infy, account, strategy = setup
+    Strategy.objects.filter(pk=strategy.pk).update(product="MIS")
+    strategy.refresh_from_db()
+    afternoon = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # 15:00 IST
+    closed = minute_bars(infy, [1500, 1501, 1502, 1503, 1504, 1506], start=afternoon)
+    (buy,) = strategy_step(strategy, now=closed).orders
+    settle()
+    assert (buy.transaction_type, buy.product) == ("BUY", "MIS")
+
+    # still rising at 15:19, but the bar that closes at 15:20 is the square-off's: it sells what it holds
+    at_1520 = minute_bars(infy, list(range(1507, 1521)), start=closed)
+    assert at_1520 == datetime(2026, 3, 2, 9, 50, tzinfo=UTC)
+    (sell,) = strategy_step(strategy, now=at_1520).orders
+    assert (sell.transaction_type, sell.quantity, sell.strategy_id) == ("SELL", 5, strategy.pk)
+
+
+def test_an_intraday_strategy_on_daily_bars_is_disabled_with_the_reason(setup):
+    infy, account, strategy = setup
+    Strategy.objects.filter(pk=strategy.pk).update(product="MIS", interval="1d")
+    strategy.refresh_from_db()
+    step = strategy_step(strategy, now=T0)
+    assert "intraday interval" in step.disabled and not Strategy.objects.get(pk=strategy.pk).enabled

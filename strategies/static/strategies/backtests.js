@@ -1,6 +1,6 @@
 "use strict";
-// The backtests page: the form posts to /api/v1/backtests, the run's progress is read back until it
-// finishes, then its equity and drawdown curves, figures and trades are drawn; a second run may be
+// The backtests page: the form posts to /api/v1/backtests, the run's progress arrives over the
+// websocket until it finishes, then its equity and drawdown curves, figures and trades are drawn; a second run may be
 // chosen to compare figures side by side.
 (() => {
   const boot = JSON.parse(document.getElementById("backtests-boot").textContent);
@@ -85,22 +85,59 @@
   });
 
   // ---- progress ----
+  // The worker pushes each run's progress to its owner's stream (/ws/account/); the run is read once
+  // when followed and once when the stream says it finished. Delivery is best effort, so the run is
+  // also re-read now and then: every 10 s while the stream is up, every second while it is down.
+  const finished = new Set();
+  let streamUp = false;
+  let following = null;
+
+  function progressShow(status, progress) {
+    $("#bt-progress").value = progress;
+    $("#bt-status").textContent = `${status} ${Math.round(progress * 100)}%`;
+  }
+
+  function stream() {
+    const socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/account/");
+    socket.onopen = () => { streamUp = true; };
+    socket.onclose = () => {
+      streamUp = false;
+      setTimeout(stream, 2000);
+    };
+    socket.onmessage = (message) => {
+      const event = JSON.parse(message.data);
+      if (event.type !== "backtest") return;
+      const run = event.data;
+      if (run.status === "done" || run.status === "failed") finished.add(run.id);
+      if (following && following.id === run.id) {
+        if (run.status === "running") progressShow(run.status, run.progress);
+        if (finished.has(run.id)) following.wake();
+      }
+    };
+  }
+  if (boot.can_run) stream();
+
   async function follow(id) {
     $("#bt-progress-box").hidden = false;
     for (;;) {
       const answer = await api("GET", `/api/v1/backtests/${id}`);
       if (answer.ok) {
         const run = answer.data;
-        $("#bt-progress").value = run.progress;
-        $("#bt-status").textContent = `${run.status} ${Math.round(run.progress * 100)}%`;
+        progressShow(run.status, run.progress);
         if (run.status === "done" || run.status === "failed") {
+          following = null;
           $("#bt-run").disabled = !boot.can_run;
           if (run.status === "failed") $("#bt-error").textContent = run.error;
           else show(run);
           return;
         }
       }
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      if (!finished.has(id)) {
+        await new Promise((resolve) => {
+          const timer = setTimeout(resolve, streamUp ? 10000 : 1000);
+          following = { id, wake: () => { clearTimeout(timer); resolve(); } };
+        });
+      }
     }
   }
 
