@@ -166,8 +166,15 @@ def targets_checked(strategy: Strategy, bars: Bars, p: dict) -> np.ndarray:
         raise
     except Exception as exc:
         raise StrategyFailed(f"strategy {strategy.name} raised {type(exc).__name__}: {exc}") from exc
-    wanted = np.asarray(wanted, dtype=float)
+    wanted = np.asarray(wanted)
     shape = (len(bars.symbols), bars.count)
     if wanted.shape != shape:
         raise StrategyFailed(f"strategy {strategy.name} returned targets of shape {wanted.shape}, expected {shape}")
-    return np.nan_to_num(wanted, nan=0.0).round().astype(np.int64)
+    if wanted.dtype.kind in "iub":  # whole numbers already: nothing to round, no NaN possible
+        return wanted.astype(np.int64, copy=False)
+    try:
+        whole = np.rint(np.asarray(wanted, dtype=float))
+    except (TypeError, ValueError) as exc:
+        raise StrategyFailed(f"strategy {strategy.name} returned targets that are not numbers: {exc}") from exc
+    whole[~np.isfinite(whole)] = 0.0
+    return whole.astype(np.int64)

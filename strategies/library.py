@@ -26,7 +26,9 @@ def paise_sums(values: np.ndarray) -> np.ndarray:
     """Running sums of `values` (prices or price changes, whole paise) in paise, NaN counted as 0. Each
     sum is a whole number below 2**53, so float64 holds it exactly."""
     sums = np.multiply(values, 100.0)
-    np.nan_to_num(sums, copy=False, nan=0.0)
+    missing = np.isnan(sums)
+    if missing.any():
+        sums[missing] = 0.0
     np.rint(sums, out=sums)
     return np.cumsum(sums, axis=-1, out=sums)
 
@@ -39,9 +41,10 @@ def rolling_mean(values: np.ndarray, window: int, sums: np.ndarray | None = None
     history starts from. The live runner sees a window of recent bars and the backtest all of them;
     float sums would differ between the two in the last bits and could turn a near-tie of two averages
     into different decisions."""
-    out = np.full(values.shape, np.nan)
     if values.shape[-1] < window:
-        return out
+        return np.full(values.shape, np.nan)
+    out = np.empty(values.shape)  # every column is written: NaN before the first full window
+    out[..., : window - 1] = np.nan
     sums = paise_sums(values) if sums is None else sums
     tail = out[..., window - 1 :]
     tail[..., 0] = sums[..., window - 1]
@@ -106,8 +109,10 @@ class SmaCrossover(Strategy):
         close = forward_filled(bars.close)
         sums = paise_sums(close)
         fast, slow = rolling_mean(close, p["fast"], sums), rolling_mean(close, p["slow"], sums)
+        crossing_known = np.zeros(slow.shape, dtype=bool)  # the slow average had a value on the bar before
+        np.logical_not(np.isnan(slow[..., :-1]), out=crossing_known[..., 1:])
         with np.errstate(invalid="ignore"):
-            return np.where((fast > slow) & ~np.isnan(previous(slow)), p["quantity"], 0)
+            return np.where((fast > slow) & crossing_known, p["quantity"], 0)
 
 
 class RsiMeanReversion(Strategy):
