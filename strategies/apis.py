@@ -1,5 +1,5 @@
 """Strategies and backtests: the built-in strategies with their parameter schemas; backtest runs
-created (queued for the workers), their progress and their results."""
+created (queued for the workers), their progress and their results; walk-forward sweeps."""
 
 from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -9,8 +9,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from strategies.library import BUILT_IN
-from strategies.models import BacktestRun
+from strategies.models import BacktestRun, Sweep
 from strategies.services import INTERVALS, backtest_run_create, backtest_runs_queue
+from strategies.sweeps import METRICS, sweep_create
 from trading.apis.base import BodyRequiredSchema, body_fields, has_perm
 from trading.models import Order
 from tradingsite.exceptions import NotFoundError
@@ -56,9 +57,9 @@ class BacktestOutput(BacktestSummaryOutput):
         fields = [*BacktestSummaryOutput.Meta.fields, "figures", "equity", "trades"]
 
 
-def runs_visible(user):
-    """A trader's own runs; the back office's roles (compliance, admin) read everyone's."""
-    runs = BacktestRun.objects.all()
+def runs_visible(user, model=BacktestRun):
+    """A trader's own runs (or sweeps); the back office's roles (compliance, admin) read everyone's."""
+    runs = model.objects.all()
     return runs if user.is_staff else runs.filter(created_by=user)
 
 
@@ -123,3 +124,69 @@ class BacktestDetailApi(APIView):
         if run is None:
             raise NotFoundError(f"no backtest {run_id} of yours")
         return Response(BacktestOutput(run).data)
+
+
+class SweepInput(BacktestInput):
+    parameters = None
+    grid = serializers.DictField(
+        child=serializers.ListField(min_length=1, max_length=100),
+        help_text='Each parameter\'s values to try, e.g. {"fast": [5, 10], "slow": [20, 40]}; others take defaults.',
+    )
+    folds = serializers.IntegerField(min_value=1, max_value=20, default=3)
+    metric = serializers.ChoiceField(choices=list(METRICS), default="sharpe")
+
+
+class SweepOutput(OutputSerializer):
+    runs = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Sweep
+        fields = [
+            "id", "strategy_name", "grid", "metric", "folds", "shared", "start", "end", "status", "results",
+            "runs", "created_at", "finished_at",
+        ]  # fmt: skip
+
+    def get_runs(self, sweep) -> dict:
+        """How many of its runs are in each state (training and test runs together)."""
+        counts = dict.fromkeys(BacktestRun.Status.values, 0)
+        for status in sweep.runs.values_list("status", flat=True):
+            counts[status] += 1
+        return counts
+
+
+class SweepListApi(APIView):
+    schema = BodyRequiredSchema()
+
+    def get_permissions(self):
+        wanted = CanRunBacktests if self.request.method == "POST" else CanViewBacktests
+        return [IsAuthenticated(), wanted()]
+
+    @extend_schema(responses=SweepOutput(many=True), description="Your walk-forward sweeps, newest first.")
+    def get(self, request):
+        sweeps = runs_visible(request.user, Sweep).order_by("-created_at")[:100]
+        return Response(SweepOutput(sweeps, many=True).data)
+
+    @extend_schema(
+        request=SweepInput,
+        responses={202: SweepOutput},
+        description="Cuts the dates into folds + 1 windows; fold k trains every combination of the grid on "
+        "windows 0..k-1 and tests the best (by `metric`) on window k. Every run is a backtest for the workers; "
+        "follow the sweep at /api/v1/sweeps/{id}.",
+    )
+    def post(self, request):
+        data = SweepInput(data=body_fields(request))
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        sweep = sweep_create(**fields, created_by=request.user)
+        return Response(SweepOutput(sweep).data, status=202)
+
+
+class SweepDetailApi(APIView):
+    permission_classes = [IsAuthenticated, CanViewBacktests]
+
+    @extend_schema(responses=SweepOutput, description="A sweep's progress and, per fold, the winner's test figures.")
+    def get(self, request, sweep_id: int):
+        sweep = runs_visible(request.user, Sweep).filter(pk=sweep_id).first()
+        if sweep is None:
+            raise NotFoundError(f"no sweep {sweep_id} of yours")
+        return Response(SweepOutput(sweep).data)

@@ -8,4 +8,6 @@ urlpatterns = [
     path("strategies", apis.StrategyListApi.as_view(), name="strategy-list"),
     path("backtests", apis.BacktestListApi.as_view(), name="backtest-list"),
     path("backtests/<int:run_id>", apis.BacktestDetailApi.as_view(), name="backtest-detail"),
+    path("sweeps", apis.SweepListApi.as_view(), name="sweep-list"),
+    path("sweeps/<int:sweep_id>", apis.SweepDetailApi.as_view(), name="sweep-detail"),
 ]

@@ -24,6 +24,8 @@ URLS = [
     ("position-list", {}, "/api/v1/positions"),
     ("portfolio-summary", {}, "/api/v1/portfolio/summary"),
     ("portfolio-ledgers", {}, "/api/v1/portfolio/ledgers"),
+    ("sweep-list", {}, "/api/v1/sweeps"),
+    ("sweep-detail", {"sweep_id": 4}, "/api/v1/sweeps/4"),
     ("portfolio-pnl-daily", {}, "/api/v1/portfolio/pnl-daily"),
     ("account-list", {}, "/api/v1/accounts"),
     ("account-detail", {"account_id": 3}, "/api/v1/accounts/3"),

@@ -27,11 +27,16 @@ ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # schemathe
 # disclosed_quantity exceeds its quantity, or a form whose price is null (a form can only say "null"): 400.
 # A backtest whose end is before its start, or whose parameters its strategy does not take (each strategy's
 # own schema is at /api/v1/strategies, not in this request's), or the NRML product (equity backtests are
-# CNC or MIS): 400.
+# CNC or MIS): 400. A sweep likewise, and one whose grid names no parameter or values its strategy
+# refuses: 400.
 CONFIG = {
     "operations": [
         {
             "include-name": "POST /api/v1/backtests",
+            "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "400"]}},
+        },
+        {
+            "include-name": "POST /api/v1/sweeps",
             "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "400"]}},
         },
         {
