@@ -271,11 +271,12 @@ def whole_lots(targets: np.ndarray, lot: np.ndarray) -> np.ndarray:
 
 def intraday_closing(ts: np.ndarray, width: np.timedelta64) -> np.ndarray:
     """For bars of `width` starting at `ts` (UTC): True where an MIS target must be flat, because the
-    bar after it would be held past the 15:20 IST square-off. A decision is filled on the next bar, so
-    a position goes flat at the first bar starting at 15:20 or later that day (the paper exchange squares
-    off at 15:20 at the price then), and no MIS position is taken again until the next session."""
+    bar after it would be held into the 15:20 IST square-off. A decision is filled on the next bar, so
+    a position goes flat on the last bar that starts before 15:20 (its own order, ahead of the
+    platform's square-off at 15:20, which then finds nothing to close), and no MIS position is taken
+    again until the next session."""
     minutes = ((ts + IST_OFFSET) - (ts + IST_OFFSET).astype("datetime64[D]")).astype("timedelta64[m]")
-    return minutes.astype(np.int64) + 2 * int(width / np.timedelta64(1, "m")) > SQUAREOFF_MINUTE
+    return minutes.astype(np.int64) + 2 * int(width / np.timedelta64(1, "m")) >= SQUAREOFF_MINUTE
 
 
 def bar_width(ts: np.ndarray) -> np.timedelta64:

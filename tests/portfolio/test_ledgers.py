@@ -211,6 +211,27 @@ def test_positions_kept_before_sub_ledgers_are_split_into_them_by_replaying_thei
         sell_quantity=20, sell_value=D("22600.00"), charges=D("3.00"),
     )  # fmt: skip
 
+    # and an intraday position of trend's that the square-off (an order of no strategy) closed: +50
+    tcs = old.get_model("trading", "Instrument").objects.create(
+        instrument_token=2953217, exchange="NSE", tradingsymbol="TCS", last_price=D("105.00")
+    )
+    for k, (strategy, tag, side, price) in enumerate(
+        [(trend, "", "BUY", "100.00"), (None, "squareoff", "SELL", "105.00")]
+    ):
+        order = old.get_model("trading", "Order").objects.create(
+            account=account, instrument=tcs, strategy=strategy, exchange="NSE", tradingsymbol="TCS", tag=tag,
+            transaction_type=side, order_type="MARKET", product="MIS", quantity=10, status="COMPLETE",
+        )  # fmt: skip
+        old.get_model("trading", "Trade").objects.create(
+            order=order, account=account, instrument=tcs, trade_id=f"t{k}", exchange="NSE", tradingsymbol="TCS",
+            transaction_type=side, product="MIS", quantity=10, price=D(price), brokerage=0, stt=0,
+            exchange_charge=0, sebi_fee=0, stamp_duty=0, gst=0, total_charges=D("0.50"), fill_timestamp=timezone.now(),
+        )  # fmt: skip
+    old.get_model("trading", "Position").objects.create(
+        account=account, instrument=tcs, product="MIS", quantity=0, realised_pnl=D("50.00"), buy_quantity=10,
+        buy_value=D("1000.00"), sell_quantity=10, sell_value=D("1050.00"), charges=D("1.00"),
+    )  # fmt: skip
+
     # when
     executor = MigrationExecutor(connection)
     executor.migrate(after)
@@ -223,12 +244,19 @@ def test_positions_kept_before_sub_ledgers_are_split_into_them_by_replaying_thei
             book.realised_pnl,
             book.charges,
         )
-        for book in StrategyPosition.objects.filter(account_id=account.pk).select_related("strategy")
+        for book in StrategyPosition.objects.filter(account_id=account.pk, instrument_id=instrument.pk).select_related(
+            "strategy"
+        )
     }
     assert books == {
         "trend": (4, D("4000.00"), D("1200.00"), D("2.00")),
         "Manual": (-14, D("-15400.00"), D("0.00"), D("1.00")),
     }
-    position = Position.objects.get(account_id=account.pk)
+    position = Position.objects.get(account_id=account.pk, instrument_id=instrument.pk)
     assert (position.quantity, position.open_cost, position.realised_pnl) == (-10, D("-11400.00"), D("1200.00"))
     assert (position.average_price, position.sell_value, position.charges) == (D("1140.0000"), D("22600.00"), D("3.00"))
+    # the square-off's fill closed trend's book, where it was opened: nothing is left open anywhere
+    [closed] = StrategyPosition.objects.filter(account_id=account.pk, instrument_id=tcs.pk)
+    assert (closed.strategy_id, closed.quantity, closed.open_cost) == (trend.pk, 0, D("0.00"))
+    assert (closed.realised_pnl, closed.charges) == (D("50.00"), D("1.00"))
+    assert Position.objects.get(account_id=account.pk, instrument_id=tcs.pk).realised_pnl == D("50.00")

@@ -217,7 +217,7 @@ def test_a_parameter_that_is_not_a_finite_number_is_refused():
         parameters_validate(BUILT_IN["sma_crossover"], {"fast": float("inf")})
 
 
-def test_an_intraday_strategy_is_squared_off_at_1520_each_session_and_holds_nothing_overnight():
+def test_an_intraday_strategy_goes_flat_before_the_1520_square_off_and_holds_nothing_overnight():
     # given two sessions of minute bars and a strategy that always wants 10 shares
     market = market_synthetic(1, 2, minute=True)
     always = Scripted(np.full((1, market.count), 10))
@@ -225,15 +225,15 @@ def test_an_intraday_strategy_is_squared_off_at_1520_each_session_and_holds_noth
     mis = backtest(always, market, costs=Costs(charges=False, product="MIS")).trades
     cnc = backtest(always, market, costs=Costs(charges=False, product="CNC")).trades
 
-    # then: bought on the first session's second bar, sold at the open of the 15:20 bar (09:50 UTC), bought
-    # again on the next morning's second bar, sold again at 15:20; CNC simply holds through
+    # then: bought on the first session's second bar, sold at the open of the 15:19 bar (09:49 UTC), ahead
+    # of the 15:20 square-off, bought again on the next morning's second bar, sold again at 15:19; CNC holds
     fills = [(t["side"], t["quantity"], t["filled_at"][:16]) for t in mis]
     first, second = market.ts[0].astype(str)[:10], market.ts[-1].astype(str)[:10]
     assert fills == [
         ("BUY", 10, f"{first}T03:46"),
-        ("SELL", 10, f"{first}T09:50"),
+        ("SELL", 10, f"{first}T09:49"),
         ("BUY", 10, f"{second}T03:46"),
-        ("SELL", 10, f"{second}T09:50"),
+        ("SELL", 10, f"{second}T09:49"),
     ]
     sold = mis[1]
     at = int(np.flatnonzero(market.ts == np.datetime64(sold["filled_at"].rstrip("Z")))[0])

@@ -146,10 +146,11 @@ def test_an_intraday_strategy_goes_flat_at_the_square_off_as_its_backtest_does(s
     settle()
     assert (buy.transaction_type, buy.product) == ("BUY", "MIS")
 
-    # still rising at 15:19, but the bar that closes at 15:20 is the square-off's: it sells what it holds
-    at_1520 = minute_bars(infy, list(range(1507, 1521)), start=closed)
-    assert at_1520 == datetime(2026, 3, 2, 9, 50, tzinfo=UTC)
-    (sell,) = strategy_step(strategy, now=at_1520).orders
+    # still rising, but on the bar that closes at 15:19 it sells what it holds, ahead of the 15:20 square-off
+    at_1519 = minute_bars(infy, list(range(1507, 1520)), start=closed)
+    assert at_1519 == datetime(2026, 3, 2, 9, 49, tzinfo=UTC)
+    assert strategy_step(strategy, now=at_1519 - timedelta(minutes=1)).orders == []  # 15:17's bar: still long
+    (sell,) = strategy_step(strategy, now=at_1519).orders
     assert (sell.transaction_type, sell.quantity, sell.strategy_id) == ("SELL", 5, strategy.pk)
 
 

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from strategies.services import backtest_run_create
+from strategies.sweeps import sweep_create
 from tests.conftest import api_for
 from tests.factories import OrderBody
 from tests.trading.conftest import settle
@@ -203,11 +204,16 @@ def test_another_users_ids_get_404_on_every_endpoint_that_takes_an_id(account, a
     bobs_run = backtest_run_create(
         strategy="breakout", instruments=["NSE:RELIANCE"], start=date(2024, 1, 1), end=date(2024, 2, 1), created_by=bob
     )
+    bobs_sweep = sweep_create(
+        strategy="breakout", grid={"entry": [10]}, instruments=["NSE:RELIANCE"], start=date(2024, 1, 1),
+        end=date(2024, 3, 1), folds=1, created_by=bob,
+    )  # fmt: skip
     ids = {
         "order_id": bobs_order.json()["id"],
         "account_id": bobs_account.pk,
         "approval_id": bobs_approval["id"],
         "run_id": bobs_run.pk,
+        "sweep_id": bobs_sweep.pk,
     }
     alices_api = api_for(alice)
 
@@ -223,6 +229,7 @@ def test_another_users_ids_get_404_on_every_endpoint_that_takes_an_id(account, a
     assert answers == dict.fromkeys(answers, 404)
     assert alices_api.get("/api/v1/positions", {"account": bobs_account.pk}).status_code == 404
     assert alices_api.get("/api/v1/portfolio/summary", {"account": bobs_account.pk}).status_code == 404
+    assert alices_api.get("/api/v1/portfolio/ledgers", {"account": bobs_account.pk}).status_code == 404
     assert alices_api.post("/api/v1/orders", OrderBody(account=bobs_account.pk), format="json").status_code == 404
     assert bobs_api.get(f"/api/v1/orders/{ids['order_id']}").json()["status"] == "CANCELLED"
     assert bobs_api.get(f"/api/v1/approvals/{ids['approval_id']}").json()["status"] == "pending"

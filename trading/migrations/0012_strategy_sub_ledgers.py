@@ -43,10 +43,24 @@ def average(book: dict) -> Decimal:
     return (book["open_cost"] / book["quantity"]).quantize(Decimal("0.0001")) if book["quantity"] else ZERO
 
 
+def book_of(books: dict, strategy_id) -> dict:
+    return books.setdefault(strategy_id, dict.fromkeys(FIELDS, ZERO) | {"quantity": 0})
+
+
+def fill_book(book: dict, signed: int, price: Decimal, charges: Decimal) -> None:
+    average_cost_apply(book, signed, price)
+    prefix = "buy" if signed > 0 else "sell"
+    book[prefix + "_quantity"] += abs(signed)
+    book[prefix + "_value"] += abs(signed) * price
+    book["charges"] += charges
+
+
 def ledgers_split(apps, schema_editor):
     """Each position split into one sub-ledger per strategy by replaying its trades in the order they were
-    filled; the position then holds the sum of its sub-ledgers. A position whose trades do not add up to
-    it (none should) becomes one sub-ledger for orders placed by hand, as it stands."""
+    filled; the position then holds the sum of its sub-ledgers. A square-off fill (placed for the whole
+    position, with no strategy) is booked to the sub-ledgers it closed. Whatever of the stored position
+    its trades do not account for (none should) goes to the sub-ledger for orders placed by hand, so the
+    sub-ledgers still sum to the position, which keeps its stored figures."""
     Position = apps.get_model("trading", "Position")
     Trade = apps.get_model("trading", "Trade")
     StrategyPosition = apps.get_model("trading", "StrategyPosition")
@@ -55,39 +69,40 @@ def ledgers_split(apps, schema_editor):
         trades = Trade.objects.filter(
             account_id=position.account_id, instrument_id=position.instrument_id, product=position.product
         ).order_by("fill_timestamp", "pk")
-        for strategy_id, side, quantity, price, charges in trades.values_list(
-            "order__strategy_id", "transaction_type", "quantity", "price", "total_charges"
+        for strategy_id, tag, side, quantity, price, charges in trades.values_list(
+            "order__strategy_id", "order__tag", "transaction_type", "quantity", "price", "total_charges"
         ):
-            book = books.setdefault(strategy_id, dict.fromkeys(FIELDS, ZERO) | {"quantity": 0})
             signed = quantity if side == "BUY" else -quantity
-            average_cost_apply(book, signed, price)
-            prefix = "buy" if signed > 0 else "sell"
-            book[prefix + "_quantity"] += quantity
-            book[prefix + "_value"] += quantity * price
-            book["charges"] += charges
+            if tag == "squareoff" and strategy_id is None:
+                for closed_id in sorted(books, key=lambda key: (key is None, key or 0)):
+                    held = books[closed_id]["quantity"]
+                    if signed and held and (held > 0) != (signed > 0):
+                        part = min(abs(signed), abs(held)) * (1 if signed > 0 else -1)
+                        fill_book(books[closed_id], part, price, charges)
+                        signed, charges = signed - part, ZERO
+                if not signed:
+                    continue
+            fill_book(book_of(books, strategy_id), signed, price, charges)
+        stored = {name: getattr(position, name) for name in FIELDS}
+        if position.quantity < 0:
+            stored["open_cost"] = -stored["open_cost"]
         totals = {name: sum((book[name] for book in books.values()), 0) for name in FIELDS}
-        if books and all(
-            totals[name] == getattr(position, name) for name in ("quantity", "buy_quantity", "sell_quantity")
-        ):
-            for strategy_id, book in books.items():
-                StrategyPosition.objects.create(
-                    account_id=position.account_id,
-                    instrument_id=position.instrument_id,
-                    product=position.product,
-                    strategy_id=strategy_id,
-                    average_price=average(book),
-                    **book,
-                )
+        keys = ("quantity", "buy_quantity", "buy_value", "sell_quantity", "sell_value", "charges")
+        if books and all(totals[name] == stored[name] for name in keys):
             position.open_cost, position.realised_pnl = totals["open_cost"], totals["realised_pnl"]
         else:
-            if position.quantity < 0:
-                position.open_cost = -position.open_cost
+            manual = book_of(books, None)
+            for name in FIELDS:
+                manual[name] += stored[name] - totals[name]
+            position.open_cost = stored["open_cost"]
+        for strategy_id, book in books.items():
             StrategyPosition.objects.create(
                 account_id=position.account_id,
                 instrument_id=position.instrument_id,
                 product=position.product,
-                average_price=position.average_price,
-                **{name: getattr(position, name) for name in FIELDS},
+                strategy_id=strategy_id,
+                average_price=average(book),
+                **book,
             )
         position.average_price = average({"open_cost": position.open_cost, "quantity": position.quantity})
         position.save(update_fields=["open_cost", "realised_pnl", "average_price"])

@@ -83,7 +83,12 @@ class AccountBook:
         """Margin held by open MIS positions and by working orders that may still fill."""
         leverage = self.account.mis_leverage
         blocked = sum(
-            (abs(p.quantity) * p.average_price / leverage for p in self.positions if p.product == Order.Product.MIS),
+            # At cost; where opposite sub-ledgers leave the net's average meaningless (not above 0), at the mark.
+            (
+                abs(p.quantity) * (p.average_price if p.average_price > 0 else p.mark) / leverage
+                for p in self.positions
+                if p.product == Order.Product.MIS
+            ),
             ZERO,
         )
         for group in self.working:
