@@ -151,16 +151,9 @@ class Trade(models.Model):
         return self.price * self.quantity
 
 
-class Position(models.Model):
-    """Net position per account, instrument and product. `quantity` is signed: negative is short.
+class PositionFigures(models.Model):
+    """What a fill changes on a position, the account's and each sub-ledger's alike."""
 
-    The account's position is the sum of its sub-ledgers (`StrategyPosition`, one per strategy and one
-    for the orders placed by hand): quantity, cost, realised P&L, traded quantities and values and
-    charges are each the sum of theirs, kept so by every fill in the same transaction.
-    """
-
-    account = models.ForeignKey(TradingAccount, on_delete=models.PROTECT, related_name="positions")
-    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="positions")
     product = models.CharField(max_length=4, choices=Order.Product.choices)
     quantity = models.IntegerField(default=0)
     average_price = models.DecimalField(default=Decimal("0"), max_digits=16, decimal_places=4)
@@ -179,6 +172,21 @@ class Position(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        abstract = True
+
+
+class Position(PositionFigures):
+    """Net position per account, instrument and product. `quantity` is signed: negative is short.
+
+    The account's position is the sum of its sub-ledgers (`StrategyPosition`, one per strategy and one
+    for the orders placed by hand): quantity, cost, realised P&L, traded quantities and values and
+    charges are each the sum of theirs, kept so by every fill in the same transaction.
+    """
+
+    account = models.ForeignKey(TradingAccount, on_delete=models.PROTECT, related_name="positions")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="positions")
+
+    class Meta:
         constraints = [
             models.UniqueConstraint(fields=["account", "instrument", "product"], name="position_account_instrument")
         ]
@@ -187,7 +195,7 @@ class Position(models.Model):
         return f"{self.quantity} {self.instrument} {self.product}"
 
 
-class StrategyPosition(models.Model):
+class StrategyPosition(PositionFigures):
     """A sub-ledger: one strategy's share of an account's position (`strategy` empty: the orders placed
     by hand, and the broker's orders taken in by reconciliation), at average cost within itself.
 
@@ -197,19 +205,7 @@ class StrategyPosition(models.Model):
 
     account = models.ForeignKey(TradingAccount, on_delete=models.PROTECT, related_name="strategy_positions")
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="+")
-    product = models.CharField(max_length=4, choices=Order.Product.choices)
     strategy = models.ForeignKey(Strategy, null=True, blank=True, on_delete=models.PROTECT, related_name="positions")
-    quantity = models.IntegerField(default=0)
-    average_price = models.DecimalField(default=Decimal("0"), max_digits=16, decimal_places=4)
-    open_cost = models.DecimalField(default=Decimal("0"), **MONEY)
-    realised_pnl = models.DecimalField(default=Decimal("0"), **MONEY)
-    buy_quantity = models.PositiveIntegerField(default=0)
-    buy_value = models.DecimalField(default=Decimal("0"), **MONEY)
-    sell_quantity = models.PositiveIntegerField(default=0)
-    sell_value = models.DecimalField(default=Decimal("0"), **MONEY)
-    charges = models.DecimalField(default=Decimal("0"), **MONEY)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
