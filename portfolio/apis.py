@@ -26,6 +26,9 @@ class PositionOutput(serializers.Serializer):
     product = serializers.CharField()
     quantity = serializers.IntegerField()
     average_price = serializers.DecimalField(max_digits=16, decimal_places=4)
+    open_cost = serializers.DecimalField(
+        max_digits=18, decimal_places=2, help_text="What the open quantity cost, negative for a short."
+    )
     last_price = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
     realised_pnl = serializers.DecimalField(max_digits=18, decimal_places=2)
     unrealised_pnl = serializers.DecimalField(max_digits=18, decimal_places=2)
@@ -46,6 +49,7 @@ def position_row(view) -> dict:
         "product": position.product,
         "quantity": position.quantity,
         "average_price": str(position.average_price),
+        "open_cost": str(position.open_cost),
         "last_price": str(view.last_price) if view.last_price is not None else None,
         "realised_pnl": str(position.realised_pnl),
         "unrealised_pnl": str(view.unrealised_pnl),

@@ -96,6 +96,7 @@ def test_two_strategies_and_manual_orders_in_one_instrument_each_keep_their_own_
     # and the account is their sum, figure by figure, on the positions API too
     [position] = positions
     assert (position["quantity"], position["realised_pnl"], position["unrealised_pnl"]) == (9, "1000.00", "1370.00")
+    assert position["open_cost"] == "9250.00"  # trend's 4 @ 1000 and reversion's 5 @ 1050
     assert D(position["charges"]) == sum(D(row["charges"]) for row in books.values())
     total = body["total"]
     for figure in ("realised_pnl", "unrealised_pnl", "charges", "net_pnl"):
@@ -118,6 +119,7 @@ def test_opposite_books_at_different_prices_show_the_locked_in_pnl_on_a_flat_acc
     assert books == {"reversion": "-2000.00", "trend": "3000.00"}
     # flat, yet 1,000 is locked in between the two books: it stays put whatever the price does
     assert (position["quantity"], position["realised_pnl"], position["unrealised_pnl"]) == (0, "0.00", "1000.00")
+    assert position["open_cost"] == "-1000.00"  # what the trader's page marks a flat position by
     assert body["total"]["unrealised_pnl"] == "1000.00"
 
 

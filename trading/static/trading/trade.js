@@ -562,15 +562,18 @@
       ...row,
       quantity: row.quantity,
       avg: dec(row.average_price),
+      cost: dec(row.open_cost),
       ltp: instruments.get(row.instrument_token)?.last ?? dec(row.last_price),
     }));
     const added = positions.map((p) => p.instrument_token).filter((token) => !before.has(token));
     if (added.length) market.send({ action: "subscribe", instruments: added });
     positionsShow();
   }
+  // Quantity at the price less what the open quantity cost (signed, as the server keeps it): at quantity
+  // 0 what opposite strategy books locked in. Without a price the position is taken at its cost.
   function unrealisedOf(position) {
-    if (!position.quantity || position.ltp === null || position.ltp === undefined) return 0n;
-    return (position.ltp - position.avg) * BigInt(position.quantity);
+    if (position.ltp === null || position.ltp === undefined) return position.quantity ? 0n : -position.cost;
+    return position.ltp * BigInt(position.quantity) - position.cost;
   }
   function positionsShow() {
     let unrealised = 0n;
