@@ -73,7 +73,9 @@ class AccountBook:
         return exposures
 
     def marks(self) -> dict[int, Decimal]:
-        marks = {position.instrument_id: position.mark for position in self.positions}
+        # A flat row (opposite strategy books) is marked at its average, 0, where there is no last price:
+        # no price to lend to the instrument's working orders.
+        marks = {p.instrument_id: p.mark for p in self.positions if p.quantity or p.mark}
         for group in self.working:
             if group.pending and group.instrument_id not in marks:
                 marks[group.instrument_id] = group.value / group.pending
