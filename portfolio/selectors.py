@@ -24,12 +24,30 @@ class PositionView:
 
 
 def position_view(position: Position) -> PositionView:
-    return position_marked(position, last=price_last(position.instrument), fallback=position.average_price)
+    last = price_last(position.instrument)
+    return position_marked(
+        position, last=last, fallback=position.average_price if last is not None else mark_fallback(position)
+    )
+
+
+def mark_fallback(position: Position) -> Decimal:
+    """What a position and its sub-ledgers are marked at where no last price is known: the position's
+    last fill, a price the market traded at, the same for every sub-ledger (their own averages would
+    split the P&L by no common price); the average price where it has no fill."""
+    last_fill = (
+        Trade.objects.filter(
+            account_id=position.account_id, instrument_id=position.instrument_id, product=position.product
+        )
+        .order_by("-fill_timestamp", "-pk")
+        .values_list("price", flat=True)
+        .first()
+    )
+    return last_fill if last_fill is not None else position.average_price
 
 
 def position_marked(position, *, last: Decimal | None, fallback: Decimal) -> PositionView:
-    """A position or a sub-ledger marked at the last price, or at `fallback` where there is none (for a
-    sub-ledger, its account position's average price: sub-ledgers marked alike sum to their position).
+    """A position or a sub-ledger marked at the last price, or at `fallback` where there is none (see
+    `mark_fallback`: sub-ledgers marked alike sum to their position).
     Unrealised P&L is quantity x mark - open cost: at quantity 0 what opposite sub-ledgers locked in."""
     mark = last if last is not None else fallback
     unrealised = position.quantity * mark - position.open_cost
@@ -176,14 +194,17 @@ class Ledger:
 
 def ledgers_for_account(account: TradingAccount) -> tuple[list[Ledger], list[PositionView]]:
     """The account's sub-ledgers grouped by strategy, and its positions, marked at one price per
-    instrument, so that each figure of the positions is the exact sum of the sub-ledgers' (the
-    sub-ledgers of a position without a last price are marked at the position's average price).
+    instrument, so that each figure of the positions is the exact sum of the sub-ledgers' (a position
+    without a last price, and its sub-ledgers, at its last fill).
     Manual first, then strategies by name."""
     positions = list(Position.objects.filter(account=account).select_related("instrument"))
     lasts = {p.instrument_id: price_last(p.instrument) for p in positions}
-    fallback = {(p.instrument_id, p.product): p.average_price for p in positions}
+    fallback = {
+        (p.instrument_id, p.product): mark_fallback(p) if lasts[p.instrument_id] is None else p.average_price
+        for p in positions
+    }
     position_views = [
-        position_marked(p, last=lasts[p.instrument_id], fallback=p.average_price)
+        position_marked(p, last=lasts[p.instrument_id], fallback=fallback[(p.instrument_id, p.product)])
         for p in sorted(positions, key=lambda p: (p.instrument_id, p.product))
     ]
     fills = dict(

@@ -4,6 +4,7 @@ from trading.models import (
     ApprovalRequest,
     ChargeRate,
     Instrument,
+    LedgerCross,
     Order,
     OutboxEntry,
     Position,
@@ -81,6 +82,13 @@ class StrategyPositionAdmin(ReadOnlyAdmin):
         "charges",
     )
     list_filter = ("product", "strategy")
+
+
+@admin.register(LedgerCross)
+class LedgerCrossAdmin(ReadOnlyAdmin):
+    list_display = ("crossed_at", "account", "instrument", "product", "seller", "buyer", "quantity", "price", "reason")
+    list_filter = ("reason", "product")
+    date_hierarchy = "crossed_at"
 
 
 @admin.register(Strategy)

@@ -2,19 +2,24 @@
 hand in their own, summing exactly to the account's positions, on the API and the dashboard."""
 
 import random
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from strategies.runner import strategy_holdings
 from tests.conftest import api_for
 from tests.trading.conftest import instrument_make, settle
 from trading.brokers.paper import paper_tick
-from trading.models import Order, Position, Strategy, StrategyPosition, Trade, TradingAccount
+from trading.market.prices import price_key
+from trading.models import Instrument, LedgerCross, Order, Position, Strategy, StrategyPosition, Trade, TradingAccount
 from trading.orders.accounts import account_create
+from trading.orders.book import account_book
 from trading.orders.services import order_place
 from trading.orders.sessions import SQUAREOFF_TAG, mis_squareoff
 
@@ -123,45 +128,145 @@ def test_opposite_books_at_different_prices_show_the_locked_in_pnl_on_a_flat_acc
     assert body["total"]["unrealised_pnl"] == "1000.00"
 
 
-def test_the_books_sum_to_the_account_through_any_sequence_of_fills(desk):
-    # given 40 random fills of three books in one instrument, reversals and partial closes included
+def test_without_a_last_price_every_book_is_marked_at_the_positions_last_fill(desk, alice):
+    infy, account, trend, reversion = desk
+    fill(account, infy, "BUY", 10, "1000.00", trend)
+    fill(account, infy, "BUY", 5, "1100.00")
+    Instrument.objects.filter(pk=infy.pk).update(last_price=None)
+    cache.delete(price_key(infy.instrument_token))
+
+    body = api_for(alice).get("/api/v1/portfolio/ledgers", {"account": account.pk}).json()
+    [position] = api_for(alice).get("/api/v1/positions", {"account": account.pk}).json()
+
+    # marked at 1100, the last fill, not at the account's average of 1033.33, which would hand trend
+    # 333.33 and the manual book -333.33 of P&L no price ever made
+    books = {row["name"]: row["unrealised_pnl"] for row in body["ledgers"]}
+    assert books == {"Manual": "0.00", "trend": "1000.00"}
+    assert position["unrealised_pnl"] == body["total"]["unrealised_pnl"] == "1000.00"
+
+
+@pytest.mark.parametrize("product", ["MIS", "CNC"])
+def test_the_books_sum_to_the_account_through_any_sequence_of_fills(desk, product):
+    # given 40 random fills of three books in one instrument, reversals and partial closes included (for
+    # delivery, sales of no more than the account holds, from any book)
     infy, account, trend, reversion = desk
     TradingAccount.objects.filter(pk=account.pk).update(max_orders_per_second=1000)
     rng = random.Random(16)
+    held = 0
     for _ in range(40):
         strategy = rng.choice([trend, reversion, None])
         price = D(rng.randrange(90000, 110000, 5)) / 100
-        fill(account, infy, rng.choice(["BUY", "SELL"]), rng.randint(1, 30), price, strategy)
+        side, quantity = rng.choice(["BUY", "SELL"]), rng.randint(1, 30)
+        if product == "CNC" and side == "SELL":
+            if not held:
+                continue
+            quantity = min(quantity, held)
+        fill(account, infy, side, quantity, price, strategy, product=product)
+        held += quantity if side == "BUY" else -quantity
 
     # then every figure of the position is the exact sum of its books'
-    position = Position.objects.get(account=account, instrument=infy, product="MIS")
-    books = StrategyPosition.objects.filter(account=account, instrument=infy, product="MIS")
+    position = Position.objects.get(account=account, instrument=infy, product=product)
+    books = StrategyPosition.objects.filter(account=account, instrument=infy, product=product)
     assert books.count() == 3
     for name in SUMMED:
         assert getattr(position, name) == sum(getattr(book, name) for book in books), name
-    # and each trade's realised P&L is its own book's
-    for book in books:
-        trades = Trade.objects.filter(account=account, order__strategy=book.strategy)
-        assert book.realised_pnl == sum(t.realised_pnl for t in trades)
+    crosses = LedgerCross.objects.filter(account=account)
+    if product == "MIS":  # each trade's realised P&L is its own book's
+        assert not crosses.exists()
+        for book in books:
+            trades = Trade.objects.filter(account=account, order__strategy=book.strategy)
+            assert book.realised_pnl == sum(t.realised_pnl for t in trades)
+    else:  # no delivery book ever short: sales beyond a book's own shares took them from the others
+        assert min(books.values_list("quantity", flat=True)) >= 0
+        assert crosses.filter(reason="delivery").exists()
+        trades = Trade.objects.filter(account=account)
+        assert position.realised_pnl == sum(t.realised_pnl for t in trades) + sum(c.realised_pnl for c in crosses)
 
 
-def test_the_square_off_closes_each_book_with_an_order_of_its_own_strategy(desk, alice):
+def test_a_delivery_sale_of_shares_a_strategy_bought_closes_that_strategys_holding(desk, alice):
+    infy, account, trend, reversion = desk
+    fill(account, infy, "BUY", 10, "1000.00", trend, product="CNC")
+    opening = account_book(account).day_total()
+
+    # when the trader sells 4 of them by hand
+    fill(account, infy, "SELL", 4, "1100.00", product="CNC")
+
+    # then they came out of trend's holding, which realised 4 x 100 on them; the manual book holds none
+    books = {
+        (b.strategy.name if b.strategy else "Manual"): (b.quantity, b.realised_pnl)
+        for b in StrategyPosition.objects.filter(account=account)
+    }
+    assert books == {"trend": (6, D("400.00")), "Manual": (0, D("0.00"))}
+    [cross] = LedgerCross.objects.filter(account=account)
+    assert (cross.seller, cross.buyer, cross.quantity, cross.price, cross.reason) == (
+        trend,
+        None,
+        4,
+        D("1100.00"),
+        "delivery",
+    )
+    # today's P&L counts the 400 once, as realised, and tomorrow's does not count it again
+    book = account_book(account)
+    sale = Trade.objects.get(account=account, transaction_type="SELL")
+    assert book.realised_today == D("400.00")
+    assert book.day_total() == opening + D("400.00") + 6 * (D("1100.00") - D("1000.00")) - sale.total_charges
+    tomorrow = account_book(account, at=timezone.now() + timedelta(days=1))
+    assert (tomorrow.realised_today, tomorrow.unrealised()) == (0, 6 * D("100.00"))
+    assert AuditEvent.objects.filter(action="position.cross", object_id=str(cross.pk)).exists()
+
+
+def test_the_square_off_crosses_opposite_books_and_sends_only_the_net_to_the_broker(desk, alice):
     infy, account, trend, reversion = desk
     fill(account, infy, "BUY", 10, "1000.00", trend)
     fill(account, infy, "SELL", 3, "1010.00", reversion)
     fill(account, infy, "BUY", 2, "1020.00")
     paper_tick(instrument=infy, price=D("990.00"))
+    before = account_book(account)
+    cash = TradingAccount.objects.get(pk=account.pk).cash
 
     placed = mis_squareoff()
-    settle()
 
+    # then reversion's short of 3 is crossed against trend's long at the mark, with no order: 3 x -10 in
+    # trend's book, 3 x 20 in reversion's, 30 realised; today's P&L unchanged by it
+    [cross] = LedgerCross.objects.filter(account=account)
+    assert (cross.seller, cross.buyer, cross.quantity, cross.price, cross.realised_pnl) == (
+        trend,
+        reversion,
+        3,
+        D("990.00"),
+        D("30.00"),
+    )
+    assert account_book(account).day_total() == before.day_total()
+    assert TradingAccount.objects.get(pk=account.pk).cash == cash + D("30.00")
+    # and only the net long of 9 goes to the broker, each book's share by its own strategy's order
     closing = sorted((o.strategy.name if o.strategy else "Manual", o.transaction_type, o.quantity) for o in placed)
-    assert closing == [("Manual", "SELL", 2), ("reversion", "BUY", 3), ("trend", "SELL", 10)]
+    assert closing == [("Manual", "SELL", 2), ("trend", "SELL", 7)]
     assert {o.tag for o in placed} == {SQUAREOFF_TAG}
+    settle()
     assert set(StrategyPosition.objects.filter(account=account).values_list("quantity", flat=True)) == {0}
-    assert Position.objects.get(account=account, instrument=infy, product="MIS").quantity == 0
+    position = Position.objects.get(account=account, instrument=infy, product="MIS")
+    assert (position.quantity, position.open_cost) == (0, 0)
+    realised = {b.strategy_id: b.realised_pnl for b in StrategyPosition.objects.filter(account=account)}
+    assert realised == {trend.pk: D("-100.00"), reversion.pk: D("60.00"), None: D("-60.00")}
+    assert position.realised_pnl == D("-100.00")
     # and the runner, reading its book, holds nothing: its next decision starts from flat
     assert strategy_holdings(trend) == {infy.pk: (0, 0)}
+    # a second run finds nothing left to do
+    assert mis_squareoff() == []
+    assert LedgerCross.objects.filter(account=account).count() == 1
+
+
+def test_the_square_off_of_books_that_net_to_zero_sends_no_order(desk, alice):
+    infy, account, trend, reversion = desk
+    fill(account, infy, "BUY", 10, "1000.00", trend)
+    fill(account, infy, "SELL", 10, "1100.00")
+    paper_tick(instrument=infy, price=D("1050.00"))
+
+    assert mis_squareoff() == []
+
+    position = Position.objects.get(account=account, instrument=infy, product="MIS")
+    assert (position.quantity, position.open_cost, position.realised_pnl) == (0, 0, D("1000.00"))
+    assert not Order.objects.filter(account=account, tag=SQUAREOFF_TAG).exists()
 
 
 def test_the_dashboard_lists_each_strategys_book_and_the_account_total(desk, alice, client_for):

@@ -7,6 +7,7 @@ from trading.models.numbers import MONEY, PRICE, RATE
 from trading.models.orders import (
     ChargeRate,
     IdempotencyKey,
+    LedgerCross,
     Order,
     OutboxEntry,
     PaperExchangeOrder,
@@ -30,6 +31,7 @@ __all__ = [
     "Order",
     "Trade",
     "Position",
+    "LedgerCross",
     "StrategyPosition",
     "OutboxEntry",
     "IdempotencyKey",

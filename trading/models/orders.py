@@ -221,6 +221,45 @@ class StrategyPosition(PositionFigures):
         return f"{self.quantity} {self.instrument} {self.product} ({self.strategy or 'manual'})"
 
 
+class LedgerCross(models.Model):
+    """Quantity moved from one sub-ledger of a position to another at one price, with no order and no
+    trade at the broker: the account's holding does not change, only whose book it is in.
+
+    Two cases make one. At the MIS square-off, sub-ledgers holding opposite positions (a strategy long,
+    the manual book short) are crossed against each other at the mark, and only the same-side
+    remainder goes to the broker, so the square-off never opens exposure there. And shares held for
+    delivery exist once: a CNC sell beyond its own sub-ledger's holding (the trader selling shares a
+    strategy bought) takes the shortfall from the other sub-ledgers at the fill's price first, so no
+    delivery sub-ledger is ever short.
+
+    Each sub-ledger realises its P&L at the cross price; `realised_pnl` is the two together, which is
+    what the cross adds to the account's realised P&L (and to today's, for the daily loss limit).
+    """
+
+    class Reason(models.TextChoices):
+        SQUAREOFF = "squareoff"
+        DELIVERY = "delivery"
+
+    account = models.ForeignKey(TradingAccount, on_delete=models.PROTECT, related_name="ledger_crosses")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="+")
+    product = models.CharField(max_length=4, choices=Order.Product.choices)
+    # Strategy empty: the manual book.
+    seller = models.ForeignKey(Strategy, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    buyer = models.ForeignKey(Strategy, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    price = models.DecimalField(**PRICE)
+    realised_pnl = models.DecimalField(**MONEY)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    crossed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "crossed_at"])]
+
+    def __str__(self):
+        return f"{self.quantity} {self.instrument} {self.product} @ {self.price} ({self.reason})"
+
+
 class OutboxEntry(models.Model):
     """A broker call owed for an order, written in the same transaction as the order change."""
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
-from trading.models import Instrument, Order, Position, Trade, TradingAccount
+from trading.models import Instrument, LedgerCross, Order, Position, Trade, TradingAccount
 from tradingsite.ist import ist_day_start
 
 ZERO = Decimal("0")
@@ -57,7 +57,7 @@ class AccountBook:
     account: TradingAccount
     positions: list[BookPosition]
     working: list[BookWorking]
-    realised_today: Decimal
+    realised_today: Decimal  # fills' and sub-ledger crosses' (LedgerCross)
     charges_today: Decimal
     orders_last_second: int = 0  # placed in the second before the book was read (the order-rate rule)
 
@@ -136,9 +136,14 @@ SELECT 'working', o.instrument_id, o.product, o.transaction_type || ' ' || o.ord
  WHERE o.account_id = %(account)s AND o.status = ANY(%(live)s) AND o.id <> %(excluding)s
  GROUP BY o.instrument_id, o.product, o.transaction_type, o.order_type
 UNION ALL
-SELECT 'today', NULL, '', '', NULL, SUM(t.realised_pnl), NULL, SUM(t.total_charges)
-  FROM {Trade._meta.db_table} t
- WHERE t.account_id = %(account)s AND t.fill_timestamp >= %(start)s AND t.fill_timestamp < %(end)s
+SELECT 'today', NULL, '', '', NULL, SUM(d.realised), NULL, SUM(d.charges)
+  FROM (SELECT t.realised_pnl AS realised, t.total_charges AS charges
+          FROM {Trade._meta.db_table} t
+         WHERE t.account_id = %(account)s AND t.fill_timestamp >= %(start)s AND t.fill_timestamp < %(end)s
+        UNION ALL
+        SELECT c.realised_pnl, 0
+          FROM {LedgerCross._meta.db_table} c
+         WHERE c.account_id = %(account)s AND c.crossed_at >= %(start)s AND c.crossed_at < %(end)s) d
 UNION ALL
 SELECT 'rate', NULL, '', '', COUNT(*), NULL, NULL, NULL
   FROM {Order._meta.db_table} o

@@ -9,7 +9,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from audit.services import audit_record
-from trading.models import Order, Trade, TradingAccount
+from trading.models import LedgerCross, Order, StrategyPosition, Trade, TradingAccount
 from trading.orders import locks
 from trading.orders.charges import charges_for_fill
 from trading.orders.states import IllegalTransition, status_set
@@ -88,6 +88,90 @@ def ledgers_apply(position, ledger, *, signed_quantity: int, price: Decimal, cha
     return realised
 
 
+def ledgers_cross(
+    *, position, seller, buyer, quantity: int, price: Decimal, reason: str, at: datetime, order: Order | None = None
+) -> LedgerCross:
+    """Move `quantity` from the sub-ledger `seller` to `buyer`, both of `position`, at `price`: each
+    realises its P&L at that price, the position's quantity is unchanged and it stays the exact sum of
+    its sub-ledgers (their traded quantities and values count the cross on both sides). For MIS the
+    realised P&L settles into cash, as a fill's does. The caller holds the account lock, the position's
+    and both sub-ledgers'; the rows are written here, with the cross and its audit event."""
+    realised = ledgers_apply(position, seller, signed_quantity=-quantity, price=price, charges=ZERO)
+    realised += ledgers_apply(position, buyer, signed_quantity=quantity, price=price, charges=ZERO)
+    for row in (position, seller, buyer):
+        row_update(row, POSITION_FIELDS)
+    if position.product == Order.Product.MIS and realised:
+        with connection.cursor() as cursor:
+            cursor.execute(CASH_SQL, [realised, timezone.now(), position.account_id])
+    cross = row_insert(
+        LedgerCross(
+            account_id=position.account_id,
+            instrument_id=position.instrument_id,
+            product=position.product,
+            seller_id=seller.strategy_id,
+            buyer_id=buyer.strategy_id,
+            quantity=quantity,
+            price=price,
+            realised_pnl=realised,
+            reason=reason,
+            order=order,
+            crossed_at=at,
+        )
+    )
+    audit_record(
+        action="position.cross",
+        actor="system:" + reason,
+        object_type="ledger_cross",
+        object_id=cross.pk,
+        payload={
+            "account": position.account_id,
+            "instrument": position.instrument_id,
+            "product": position.product,
+            "seller_strategy": seller.strategy_id,
+            "buyer_strategy": buyer.strategy_id,
+            "quantity": quantity,
+            "price": price,
+            "realised_pnl": realised,
+            "order": order.pk if order is not None else None,
+        },
+    )
+    return cross
+
+
+def ledgers_others(position, *, excluding: int | None = None) -> list:
+    """The position's other non-flat sub-ledgers, locked, oldest first (the caller holds the account
+    and position locks, so this never waits on another writer of them)."""
+    rows = (
+        StrategyPosition.objects.select_for_update(of=("self",))
+        .select_related("strategy")
+        .filter(account_id=position.account_id, instrument_id=position.instrument_id, product=position.product)
+    )
+    return list(rows.exclude(quantity=0).exclude(pk=excluding).order_by("pk"))
+
+
+def delivery_cover(position, ledger, *, quantity: int, price: Decimal, at: datetime, order: Order) -> None:
+    """Before a CNC sell of `quantity` from `ledger`, move what the ledger lacks into it from the
+    position's other long sub-ledgers at the fill's price: shares held for delivery exist once, so a
+    sale of shares another book bought closes that book's holding, and no delivery book goes short."""
+    shortfall = quantity - max(ledger.quantity, 0)
+    for other in ledgers_others(position, excluding=ledger.pk):
+        if shortfall <= 0:
+            break
+        if other.quantity > 0:
+            moved = min(other.quantity, shortfall)
+            ledgers_cross(
+                position=position,
+                seller=other,
+                buyer=ledger,
+                quantity=moved,
+                price=price,
+                reason=LedgerCross.Reason.DELIVERY,
+                at=at,
+                order=order,
+            )
+            shortfall -= moved
+
+
 def fill_apply(
     *, order: Order, quantity: int, price: Decimal, at: datetime | None = None, trade_id: str = ""
 ) -> Trade | None:
@@ -120,6 +204,8 @@ def fill_apply(
             brokerage_so_far=order.brokerage_charged,
         )
         buying = order.transaction_type == Order.TransactionType.BUY
+        if order.product == Order.Product.CNC and not buying and ledger.quantity < quantity:
+            delivery_cover(position, ledger, quantity=quantity, price=price, at=at, order=order)
         realised = ledgers_apply(
             position, ledger, signed_quantity=quantity if buying else -quantity, price=price, charges=charges.total
         )

@@ -686,6 +686,8 @@
           markersShow();
         }
         refreshSoon();
+      } else if (message.type === "cross" && message.data.account === account.id) {
+        refreshSoon(); // sub-ledgers crossed at the square-off: realised P&L moved, no fill
       } else if (message.type === "account" && message.data.id === account.id) {
         statusShow(message.data.status, message.data.reason || "");
         refreshSoon();
