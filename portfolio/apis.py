@@ -10,7 +10,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portfolio.models import PnlDaily
-from portfolio.selectors import ledgers_for_account, pnl_history, pnl_totals, portfolio_summary, positions_for_account
+from portfolio.selectors import (
+    crosses_for_account,
+    ledgers_for_account,
+    pnl_history,
+    pnl_totals,
+    portfolio_summary,
+    positions_for_account,
+)
 from trading.apis.base import AccountFilter, CanViewPositions, has_perm, query_params
 from trading.orders import selectors
 from tradingsite.serializers import OutputSerializer
@@ -113,10 +120,43 @@ class LedgerOutput(LedgerTotals):
     positions = PositionOutput(many=True)
 
 
+class CrossOutput(serializers.Serializer):
+    crossed_at = serializers.DateTimeField()
+    tradingsymbol = serializers.CharField()
+    product = serializers.CharField()
+    seller = serializers.CharField(help_text="The ledger the quantity left: a strategy's name, or Manual.")
+    buyer = serializers.CharField()
+    quantity = serializers.IntegerField()
+    price = serializers.DecimalField(max_digits=18, decimal_places=2)
+    realised_pnl = serializers.DecimalField(max_digits=18, decimal_places=2)
+    reason = serializers.CharField(help_text="squareoff: opposite ledgers at the MIS square-off; delivery: a CNC sale.")
+    order = serializers.IntegerField(allow_null=True, help_text="The sale that made a delivery cross.")
+
+
 class LedgersOutput(serializers.Serializer):
     account = serializers.IntegerField()
     ledgers = LedgerOutput(many=True)
     total = LedgerTotals(help_text="The account's own positions: each figure is the sum of the ledgers'.")
+    crosses = CrossOutput(
+        many=True,
+        help_text="The latest 100 moves between ledgers with no trade (LedgerCross), newest first: where a "
+        "ledger's realised P&L changed without a fill of its own.",
+    )
+
+
+def cross_row(cross) -> dict:
+    return {
+        "crossed_at": cross.crossed_at,
+        "tradingsymbol": cross.instrument.tradingsymbol,
+        "product": cross.product,
+        "seller": cross.seller.name if cross.seller else "Manual",
+        "buyer": cross.buyer.name if cross.buyer else "Manual",
+        "quantity": cross.quantity,
+        "price": str(cross.price),
+        "realised_pnl": str(cross.realised_pnl),
+        "reason": cross.reason,
+        "order": cross.order_id,
+    }
 
 
 def totals_row(views) -> dict:
@@ -154,6 +194,7 @@ class LedgerListApi(APIView):
                     for ledger in ledgers
                 ],
                 "total": totals_row(positions),
+                "crosses": [cross_row(cross) for cross in crosses_for_account(account)],
             }
         )
 

@@ -8,7 +8,7 @@ from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 
 from portfolio.models import PnlDaily
 from trading.market.prices import price_last
-from trading.models import Order, Position, Strategy, StrategyPosition, Trade, TradingAccount
+from trading.models import LedgerCross, Order, Position, Strategy, StrategyPosition, Trade, TradingAccount
 from trading.orders.book import AccountBook, account_book
 from tradingsite.ist import ist_day_start
 
@@ -227,6 +227,11 @@ def ledgers_for_account(account: TradingAccount) -> tuple[list[Ledger], list[Pos
         ledgers.append(Ledger(strategy=rows[0].strategy, views=views, fills=fills.get(strategy_id, 0)))
     ledgers.sort(key=lambda ledger: (ledger.strategy is not None, ledger.name))
     return ledgers, position_views
+
+
+def crosses_for_account(account: TradingAccount, *, limit: int = 100) -> list[LedgerCross]:
+    crosses = LedgerCross.objects.filter(account=account).select_related("instrument", "seller", "buyer")
+    return list(crosses.order_by("-crossed_at", "-pk")[:limit])
 
 
 def pnl_trend(account: TradingAccount, *, today_total: Decimal, days: int = 30) -> list[dict]:

@@ -20,6 +20,7 @@ from trading.market.prices import price_key
 from trading.models import Instrument, LedgerCross, Order, Position, Strategy, StrategyPosition, Trade, TradingAccount
 from trading.orders.accounts import account_create
 from trading.orders.book import account_book
+from trading.orders.fills import fill_apply
 from trading.orders.services import order_place
 from trading.orders.sessions import SQUAREOFF_TAG, mis_squareoff
 
@@ -143,6 +144,8 @@ def test_without_a_last_price_every_book_is_marked_at_the_positions_last_fill(de
     books = {row["name"]: row["unrealised_pnl"] for row in body["ledgers"]}
     assert books == {"Manual": "0.00", "trend": "1000.00"}
     assert position["unrealised_pnl"] == body["total"]["unrealised_pnl"] == "1000.00"
+    # and the risk checks' day P&L marks it alike
+    assert account_book(account).unrealised() == D("1000.00")
 
 
 @pytest.mark.parametrize("product", ["MIS", "CNC"])
@@ -179,8 +182,12 @@ def test_the_books_sum_to_the_account_through_any_sequence_of_fills(desk, produc
     else:  # no delivery book ever short: sales beyond a book's own shares took them from the others
         assert min(books.values_list("quantity", flat=True)) >= 0
         assert crosses.filter(reason="delivery").exists()
-        trades = Trade.objects.filter(account=account)
-        assert position.realised_pnl == sum(t.realised_pnl for t in trades) + sum(c.realised_pnl for c in crosses)
+        # and a sale's trade carries all it realised for the account, the books it took shares from included
+        assert position.realised_pnl == sum(t.realised_pnl for t in Trade.objects.filter(account=account))
+    # the traded figures are the trades', crosses or not: what the broker shows
+    trades = Trade.objects.filter(account=account)
+    assert position.buy_quantity == sum(t.quantity for t in trades if t.transaction_type == "BUY")
+    assert position.sell_value == sum(t.value for t in trades if t.transaction_type == "SELL")
 
 
 def test_a_delivery_sale_of_shares_a_strategy_bought_closes_that_strategys_holding(desk, alice):
@@ -205,14 +212,30 @@ def test_a_delivery_sale_of_shares_a_strategy_bought_closes_that_strategys_holdi
         D("1100.00"),
         "delivery",
     )
-    # today's P&L counts the 400 once, as realised, and tomorrow's does not count it again
-    book = account_book(account)
+    # the sale's trade realised 400 for the account (its win counts), and today's P&L counts it once
     sale = Trade.objects.get(account=account, transaction_type="SELL")
+    assert sale.realised_pnl == D("400.00")
+    book = account_book(account)
     assert book.realised_today == D("400.00")
     assert book.day_total() == opening + D("400.00") + 6 * (D("1100.00") - D("1000.00")) - sale.total_charges
     tomorrow = account_book(account, at=timezone.now() + timedelta(days=1))
     assert (tomorrow.realised_today, tomorrow.unrealised()) == (0, 6 * D("100.00"))
     assert AuditEvent.objects.filter(action="position.cross", object_id=str(cross.pk)).exists()
+
+
+def test_a_delivery_sale_beyond_a_strategys_own_shares_takes_the_manual_books_first(desk, alice):
+    infy, account, trend, reversion = desk
+    fill(account, infy, "BUY", 5, "1000.00", trend, product="CNC")
+    fill(account, infy, "BUY", 5, "1010.00", product="CNC")
+    fill(account, infy, "BUY", 2, "1020.00", reversion, product="CNC")
+
+    fill(account, infy, "SELL", 9, "1050.00", reversion, product="CNC")
+
+    held = {b.strategy_id: b.quantity for b in StrategyPosition.objects.filter(account=account)}
+    assert held == {None: 0, trend.pk: 3, reversion.pk: 0}
+    moved = list(LedgerCross.objects.filter(account=account).order_by("pk").values_list("seller", "quantity"))
+    assert moved == [(None, 5), (trend.pk, 2)]
+    assert AuditEvent.objects.filter(action="position.cross", actor=f"strategy:{reversion.pk}").count() == 2
 
 
 def test_the_square_off_crosses_opposite_books_and_sends_only_the_net_to_the_broker(desk, alice):
@@ -254,6 +277,43 @@ def test_the_square_off_crosses_opposite_books_and_sends_only_the_net_to_the_bro
     # a second run finds nothing left to do
     assert mis_squareoff() == []
     assert LedgerCross.objects.filter(account=account).count() == 1
+    # the traded figures are the trades': the cross traded nothing
+    assert (position.buy_quantity, position.sell_quantity) == (12, 3 + 9)
+    crosses = api_for(alice).get("/api/v1/portfolio/ledgers", {"account": account.pk}).json()["crosses"]
+    assert [(c["seller"], c["buyer"], c["quantity"], c["realised_pnl"], c["reason"]) for c in crosses] == [
+        ("trend", "reversion", 3, "30.00", "squareoff")
+    ]
+
+
+def test_a_second_square_off_counts_what_a_live_closing_order_will_still_close(desk, alice):
+    # given trend's closing order is still open when a late manual sale is booked (its cancel was too late)
+    infy, account, trend, reversion = desk
+    paper_tick(instrument=infy, price=D("1000.00"))
+    late = order_place(
+        account=account,
+        instrument=infy,
+        transaction_type="SELL",
+        order_type="LIMIT",
+        price=D("1100.00"),
+        product="MIS",
+        quantity=50,
+    )
+    settle()
+    fill(account, infy, "BUY", 100, "1000.00", trend)
+    [closing] = mis_squareoff()
+    fill_apply(order=late, quantity=50, price=D("1000.00"), trade_id="late-1")
+
+    # when the square-off runs again
+    placed = mis_squareoff()
+
+    # then trend's 100 are left to its open order, and only the manual short is closed: no cross
+    assert [(o.strategy, o.transaction_type, o.quantity) for o in placed] == [(None, "BUY", 50)]
+    assert not LedgerCross.objects.exists()
+    settle()
+    closing.refresh_from_db()
+    assert closing.status == "COMPLETE"
+    assert Position.objects.get(account=account, instrument=infy, product="MIS").quantity == 0
+    assert set(StrategyPosition.objects.filter(account=account).values_list("quantity", flat=True)) == {0}
 
 
 def test_the_square_off_of_books_that_net_to_zero_sends_no_order(desk, alice):

@@ -255,6 +255,7 @@ class LedgerCross(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["account", "crossed_at"])]
+        constraints = [models.CheckConstraint(condition=models.Q(quantity__gt=0), name="ledger_cross_quantity")]
 
     def __str__(self):
         return f"{self.quantity} {self.instrument} {self.product} @ {self.price} ({self.reason})"

@@ -51,13 +51,14 @@ class AccountBook:
     """An account's open positions, working orders and today's results, read once for the risk checks.
 
     Read with the account row locked, it is exact: nothing else can change the account meanwhile.
-    Marks are the database's last prices (every price the feed records is written there too).
+    Marks are the database's last prices (every price the feed records is written there too), or where
+    an instrument has none, the position's last fill, as on the portfolio's pages.
     """
 
     account: TradingAccount
     positions: list[BookPosition]
     working: list[BookWorking]
-    realised_today: Decimal  # fills' and sub-ledger crosses' (LedgerCross)
+    realised_today: Decimal  # fills' and the square-off's sub-ledger crosses' (a delivery cross is in its fill's)
     charges_today: Decimal
     orders_last_second: int = 0  # placed in the second before the book was read (the order-rate rule)
 
@@ -73,8 +74,8 @@ class AccountBook:
         return exposures
 
     def marks(self) -> dict[int, Decimal]:
-        # A flat row (opposite strategy books) is marked at its average, 0, where there is no last price:
-        # no price to lend to the instrument's working orders.
+        # A flat row (opposite strategy books) with neither a last price nor a fill is marked at its
+        # average, 0: no price to lend to the instrument's working orders.
         marks = {p.instrument_id: p.mark for p in self.positions if p.quantity or p.mark}
         for group in self.working:
             if group.pending and group.instrument_id not in marks:
@@ -123,7 +124,12 @@ class AccountBook:
 # One round trip for the whole book: it is read on every order, with the account row locked, and
 # building it through the ORM cost three times what PostgreSQL spends answering it.
 ACCOUNT_BOOK_SQL = f"""
-SELECT 'position', p.instrument_id, p.product, '', p.quantity::bigint, p.average_price, i.last_price, p.open_cost
+SELECT 'position', p.instrument_id, p.product, '', p.quantity::bigint, p.average_price,
+       COALESCE(i.last_price, (SELECT t.price FROM {Trade._meta.db_table} t
+                                WHERE t.account_id = p.account_id AND t.instrument_id = p.instrument_id
+                                  AND t.product = p.product
+                                ORDER BY t.fill_timestamp DESC, t.id DESC LIMIT 1)),
+       p.open_cost
   FROM {Position._meta.db_table} p JOIN {Instrument._meta.db_table} i ON i.id = p.instrument_id
  WHERE p.account_id = %(account)s AND (p.quantity <> 0 OR p.open_cost <> 0)
 UNION ALL
@@ -143,7 +149,8 @@ SELECT 'today', NULL, '', '', NULL, SUM(d.realised), NULL, SUM(d.charges)
         UNION ALL
         SELECT c.realised_pnl, 0
           FROM {LedgerCross._meta.db_table} c
-         WHERE c.account_id = %(account)s AND c.crossed_at >= %(start)s AND c.crossed_at < %(end)s) d
+         WHERE c.account_id = %(account)s AND c.crossed_at >= %(start)s AND c.crossed_at < %(end)s
+           AND c.order_id IS NULL) d
 UNION ALL
 SELECT 'rate', NULL, '', '', COUNT(*), NULL, NULL, NULL
   FROM {Order._meta.db_table} o

@@ -89,15 +89,30 @@ def ledgers_apply(position, ledger, *, signed_quantity: int, price: Decimal, cha
 
 
 def ledgers_cross(
-    *, position, seller, buyer, quantity: int, price: Decimal, reason: str, at: datetime, order: Order | None = None
+    *,
+    position,
+    seller,
+    buyer,
+    quantity: int,
+    price: Decimal,
+    reason: str,
+    at: datetime,
+    order: Order | None = None,
+    actor=None,
 ) -> LedgerCross:
     """Move `quantity` from the sub-ledger `seller` to `buyer`, both of `position`, at `price`: each
-    realises its P&L at that price, the position's quantity is unchanged and it stays the exact sum of
-    its sub-ledgers (their traded quantities and values count the cross on both sides). For MIS the
-    realised P&L settles into cash, as a fill's does. The caller holds the account lock, the position's
-    and both sub-ledgers'; the rows are written here, with the cross and its audit event."""
-    realised = ledgers_apply(position, seller, signed_quantity=-quantity, price=price, charges=ZERO)
-    realised += ledgers_apply(position, buyer, signed_quantity=quantity, price=price, charges=ZERO)
+    realises its P&L at that price; the position's quantity is unchanged and it stays the exact sum of
+    its sub-ledgers. Nothing is traded, so the traded quantities and values (which match the trades and
+    the broker's) are not touched. For MIS the realised P&L settles into cash, as a fill's does. The
+    caller holds the account lock, the position's and both sub-ledgers'; the rows are written here, with
+    the cross and its audit event."""
+    realised = ZERO
+    for ledger, signed in ((seller, -quantity), (buyer, quantity)):
+        cost_before = ledger.open_cost
+        realised += position_apply(ledger, signed_quantity=signed, price=price)
+        position.open_cost += ledger.open_cost - cost_before
+    position.average_price = average_of(position.open_cost, position.quantity)
+    position.realised_pnl += realised
     for row in (position, seller, buyer):
         row_update(row, POSITION_FIELDS)
     if position.product == Order.Product.MIS and realised:
@@ -120,7 +135,7 @@ def ledgers_cross(
     )
     audit_record(
         action="position.cross",
-        actor="system:" + reason,
+        actor=actor or "system:" + reason,
         object_type="ledger_cross",
         object_id=cross.pk,
         payload={
@@ -149,17 +164,22 @@ def ledgers_others(position, *, excluding: int | None = None) -> list:
     return list(rows.exclude(quantity=0).exclude(pk=excluding).order_by("pk"))
 
 
-def delivery_cover(position, ledger, *, quantity: int, price: Decimal, at: datetime, order: Order) -> None:
+def delivery_cover(position, ledger, *, quantity: int, price: Decimal, at: datetime, order: Order) -> Decimal:
     """Before a CNC sell of `quantity` from `ledger`, move what the ledger lacks into it from the
-    position's other long sub-ledgers at the fill's price: shares held for delivery exist once, so a
-    sale of shares another book bought closes that book's holding, and no delivery book goes short."""
-    shortfall = quantity - max(ledger.quantity, 0)
-    for other in ledgers_others(position, excluding=ledger.pk):
+    position's other long sub-ledgers at the fill's price, the manual book's first, then the strategies'
+    oldest first: shares held for delivery exist once, so a sale of shares another book bought closes
+    that book's holding, and no delivery book goes short. The P&L the other books realised."""
+    shortfall = quantity - ledger.quantity
+    realised = ZERO
+    # Who sold: the person who placed the order, or its strategy.
+    actor = order.placed_by if order.placed_by_id else (f"strategy:{order.strategy_id}" if order.strategy_id else None)
+    others = sorted(ledgers_others(position, excluding=ledger.pk), key=lambda book: book.strategy_id is not None)
+    for other in others:
         if shortfall <= 0:
             break
         if other.quantity > 0:
             moved = min(other.quantity, shortfall)
-            ledgers_cross(
+            cross = ledgers_cross(
                 position=position,
                 seller=other,
                 buyer=ledger,
@@ -168,8 +188,11 @@ def delivery_cover(position, ledger, *, quantity: int, price: Decimal, at: datet
                 reason=LedgerCross.Reason.DELIVERY,
                 at=at,
                 order=order,
+                actor=actor,
             )
+            realised += cross.realised_pnl
             shortfall -= moved
+    return realised
 
 
 def fill_apply(
@@ -204,9 +227,11 @@ def fill_apply(
             brokerage_so_far=order.brokerage_charged,
         )
         buying = order.transaction_type == Order.TransactionType.BUY
+        # A delivery sale realises, for the account, what the books it took shares from realised too.
+        covered = ZERO
         if order.product == Order.Product.CNC and not buying and ledger.quantity < quantity:
-            delivery_cover(position, ledger, quantity=quantity, price=price, at=at, order=order)
-        realised = ledgers_apply(
+            covered = delivery_cover(position, ledger, quantity=quantity, price=price, at=at, order=order)
+        realised = covered + ledgers_apply(
             position, ledger, signed_quantity=quantity if buying else -quantity, price=price, charges=charges.total
         )
         value = price * quantity
