@@ -460,3 +460,18 @@ KITE_ALGO_ID = env.str("KITE_ALGO_ID", "")
 KITE_POSTBACKS_PER_MINUTE = env.int("KITE_POSTBACKS_PER_MINUTE", 1200)
 # Kite secrets and tokens are encrypted at rest with a key derived from this (else from SECRET_KEY).
 FIELD_ENCRYPTION_KEY = env_secret("FIELD_ENCRYPTION_KEY", "")
+
+# News sentiment. Sources are rows of sentiment.NewsSource (the back office); NewsAPI's key is a secret.
+NEWSAPI_URL = env.str("NEWSAPI_URL", "https://newsapi.org")
+NEWSAPI_KEY = env_secret("NEWSAPI_KEY", "")
+NEWS_FETCH_TIMEOUT_SECONDS = env.float("NEWS_FETCH_TIMEOUT_SECONDS", 10.0)
+NEWS_USER_AGENT = env.str("NEWS_USER_AGENT", "tradingsite-news/1.0")
+# A failing source waits 1, 2, 4 ... minutes before its next try, at most this long.
+NEWS_RETRY_MAX_SECONDS = env.int("NEWS_RETRY_MAX_SECONDS", 3600)
+# The analyzer whose scores the aggregates, the API's latest values and the sentiment strategy use.
+SENTIMENT_ANALYZER = env.str("SENTIMENT_ANALYZER", "vader")
+SENTIMENT_CACHE_SECONDS = env.int("SENTIMENT_CACHE_SECONDS", 300)
+# Analyzers besides VADER that score every new article in batches (for example "trained,finbert"), on
+# their own Celery queue, which a GPU node's worker can take (`celery worker -Q <this queue>`).
+SENTIMENT_MODEL_ANALYZERS = env.list("SENTIMENT_MODEL_ANALYZERS", default=[])
+SENTIMENT_MODEL_QUEUE = env.str("SENTIMENT_MODEL_QUEUE", "") or f"{REDIS_NAMESPACE}.models"

@@ -44,6 +44,7 @@ urlpatterns = [
     path("api/v1/", include("portfolio.urls")),
     path("api/v1/", include("audit.urls")),
     path("api/v1/", include("strategies.urls")),
+    path("api/v1/", include("sentiment.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file, so the page needs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

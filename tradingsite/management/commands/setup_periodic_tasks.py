@@ -29,6 +29,9 @@ PERIODIC_TASKS = {
     "pnl-daily": ("portfolio.tasks.pnl_daily", ("at", "15:45"), 3600),
     "bars-rollup": ("trading.tasks.bars_rollup_recent", ("every", 60), 55),
     "bars-partitions-retention": ("trading.tasks.bars_maintain", ("every", 86400), 3600),
+    "news-fetch": ("sentiment.tasks.news_fetch", ("every", 300), 290),
+    "news-score-models": ("sentiment.tasks.news_score_models", ("every", 300), 290),
+    "sentiment-aggregate": ("sentiment.tasks.sentiment_aggregate", ("every", 300), 290),
 }
 
 

@@ -1,0 +1,185 @@
+"""Storing news: fetching a source (with backoff when it fails), deduplicating, tagging and scoring
+articles, and recording per-symbol aggregates."""
+
+import hashlib
+import logging
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from sentiment import metrics
+from sentiment.analyzers import Analyzer, vader
+from sentiment.models import Article, ArticleScore, ArticleSymbol, NewsSource, SymbolSentiment
+from sentiment.selectors import WINDOWS, latest_cache_set, sentiment_at
+from sentiment.sources import RawArticle, SourceError, file_articles, source_for
+from sentiment.tagging import Tagger, tagger_build
+
+logger = logging.getLogger(__name__)
+NOT_WORD = re.compile(r"[^0-9a-z]+")
+INSERT_CHUNK = 500
+
+
+def text_hash(title: str, summary: str) -> str:
+    """The same story however a source spaces, cases or punctuates it."""
+    normalised = NOT_WORD.sub(" ", f"{title} {summary}".lower()).strip()
+    return hashlib.sha256(normalised.encode()).hexdigest()
+
+
+def articles_store(
+    source: NewsSource,
+    raws: list[RawArticle],
+    *,
+    at: datetime | None = None,
+    tagger: Tagger | None = None,
+    analyzer: Analyzer | None = None,
+) -> list[Article]:
+    """Store the articles not stored before (by URL, by this source's guid, by normalised text), each
+    `available_at` now, tag them with symbols and score them with VADER (or `analyzer`); the new ones.
+
+    The insert skips any row a unique constraint already holds, so two fetches of one source at once
+    store each article once."""
+    at = at or timezone.now()
+    seen: set[str] = set()
+    rows = []
+    for raw in raws:
+        digest = text_hash(raw.title, raw.summary)
+        keys = {digest, "u:" + raw.url if raw.url else digest, "g:" + raw.guid if raw.guid else digest}
+        if keys & seen:
+            continue
+        seen |= keys
+        rows.append((source.pk, raw.url[:1000], raw.guid[:500], raw.title, raw.summary, digest, raw.published_at, at))
+    new: list[Article] = []
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), INSERT_CHUNK):
+                chunk = rows[start : start + INSERT_CHUNK]
+                values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+                cursor.execute(
+                    f"INSERT INTO {Article._meta.db_table} "
+                    "(source_id, url, guid, title, summary, text_hash, published_at, available_at) "
+                    f"VALUES {values} ON CONFLICT DO NOTHING RETURNING id, title, summary",
+                    [value for row in chunk for value in row],
+                )
+                new += [
+                    Article(pk=pk, source=source, title=title, summary=summary, available_at=at)
+                    for pk, title, summary in cursor.fetchall()
+                ]
+        if new:
+            articles_tag(new, tagger or tagger_build())
+            articles_score(new, analyzer or vader(), at=at)
+    metrics.ARTICLES_FETCHED.labels(source=source.name).inc(len(raws))
+    metrics.ARTICLES_STORED.labels(source=source.name).inc(len(new))
+    return new
+
+
+def articles_tag(articles: list[Article], tagger: Tagger) -> None:
+    links = [
+        ArticleSymbol(article_id=article.pk, symbol=tag.symbol, matched=tag.matched)
+        for article in articles
+        for tag in tagger.tags(article.text)
+    ]
+    ArticleSymbol.objects.bulk_create(links, ignore_conflicts=True)
+
+
+def articles_score(articles: list[Article], analyzer: Analyzer, *, at: datetime | None = None) -> int:
+    at = at or timezone.now()
+    scores = analyzer.scores([article.text for article in articles])
+    ArticleScore.objects.bulk_create(
+        [
+            ArticleScore(
+                article_id=article.pk,
+                analyzer=analyzer.name,
+                version=analyzer.version,
+                label=score.label,
+                score=score.score,
+                scored_at=at,
+            )
+            for article, score in zip(articles, scores, strict=True)
+        ],
+        ignore_conflicts=True,
+    )
+    metrics.ARTICLES_SCORED.labels(analyzer=analyzer.name).inc(len(articles))
+    return len(articles)
+
+
+def articles_score_pending(analyzer: Analyzer, *, batch: int = 64, limit: int = 4096) -> int:
+    """Score, in batches, the articles this analyzer's version has not scored, newest first."""
+    done = 0
+    while done < limit:
+        pending = list(
+            Article.objects.exclude(scores__analyzer=analyzer.name, scores__version=analyzer.version)
+            .order_by("-available_at")
+            .only("title", "summary")[:batch]
+        )
+        if not pending:
+            break
+        done += articles_score(pending, analyzer)
+    return done
+
+
+def source_fetch(source: NewsSource, *, at: datetime | None = None) -> int:
+    """Fetch one source and store what is new; a failure is recorded on the source (the error, and the
+    next try after a backoff doubling from a minute) and counted, not raised. The number stored."""
+    at = at or timezone.now()
+    try:
+        new = len(articles_store(source, source_for(source).fetch(), at=at))
+    except Exception as exc:  # any failure of one source is that source's, reported, never the job's
+        if not isinstance(exc, SourceError):
+            logger.exception("news source %s failed", source.name)
+        failures = source.failures + 1
+        wait = min(60 * 2 ** (failures - 1), settings.NEWS_RETRY_MAX_SECONDS)
+        NewsSource.objects.filter(pk=source.pk).update(
+            last_error=f"{at:%Y-%m-%d %H:%M:%S} UTC: {exc}"[:2000],
+            failures=failures,
+            retry_at=at + timedelta(seconds=wait),
+        )
+        metrics.SOURCE_FAILURES.labels(source=source.name).inc()
+        return 0
+    NewsSource.objects.filter(pk=source.pk).update(
+        last_fetched_at=at, last_new=new, last_error="", failures=0, retry_at=None
+    )
+    return new
+
+
+def sources_due(at: datetime | None = None) -> list[NewsSource]:
+    at = at or timezone.now()
+    due = NewsSource.objects.filter(enabled=True).exclude(kind=NewsSource.Kind.FILE)
+    return [source for source in due.order_by("pk") if source.retry_at is None or source.retry_at <= at]
+
+
+def file_import(path: Path, *, source_name: str = "file import") -> list[Article]:
+    source, _ = NewsSource.objects.get_or_create(name=source_name, defaults={"kind": NewsSource.Kind.FILE})
+    if source.kind != NewsSource.Kind.FILE:
+        raise SourceError(f"source {source_name!r} is a {source.get_kind_display()}, not a file import")
+    return articles_store(source, file_articles(path))
+
+
+def aggregates_record(*, at: datetime | None = None, analyzer: str | None = None) -> int:
+    """Each symbol's sentiment over 15 minutes and over a day ending at `at` (to the minute), for every
+    symbol with an article available in the day; stored (again, the same, if run twice) and cached."""
+    analyzer = analyzer or settings.SENTIMENT_ANALYZER
+    at = (at or timezone.now()).replace(second=0, microsecond=0)
+    symbols = (
+        ArticleSymbol.objects.filter(
+            article__available_at__gt=at - WINDOWS[SymbolSentiment.Window.DAY], article__available_at__lte=at
+        )
+        .values_list("symbol", flat=True)
+        .distinct()
+    )
+    count = 0
+    for symbol in symbols:
+        latest = {}
+        for window in WINDOWS:
+            value = sentiment_at(symbol, at, window=window, analyzer=analyzer)
+            SymbolSentiment.objects.update_or_create(
+                symbol=symbol, analyzer=analyzer, window=window, at=at, defaults=value.figures()
+            )
+            latest[window] = value
+            metrics.SYMBOL_SCORE.labels(symbol=symbol, window=window).set(value.decayed_mean)
+        latest_cache_set(symbol, analyzer, latest)
+        count += 1
+    return count

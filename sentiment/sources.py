@@ -1,0 +1,177 @@
+"""News sources behind one interface: `fetch()` returns the source's current articles as `RawArticle`s.
+
+RSS and Atom feeds (feedparser), a JSON news API in NewsAPI's `/v2/everything` shape (its key from the
+environment, NEWSAPI_KEY), and files (CSV or JSON Lines) for imports. A source raises `SourceError`
+naming what went wrong; the fetch job records it on the source and goes on with the others.
+"""
+
+import csv
+import html
+import io
+import json
+import re
+from calendar import timegm
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import feedparser
+import requests
+from django.conf import settings
+from django.utils.dateparse import parse_datetime
+
+from sentiment.models import NewsSource
+
+TAGS = re.compile(r"<[^>]+>")
+SPACES = re.compile(r"\s+")
+
+
+class SourceError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class RawArticle:
+    title: str
+    summary: str = ""
+    url: str = ""
+    guid: str = ""
+    published_at: datetime | None = None
+
+
+def plain(text: str) -> str:
+    """Text from a feed's HTML fragment: tags dropped, entities decoded, whitespace collapsed."""
+    return SPACES.sub(" ", html.unescape(TAGS.sub(" ", text or ""))).strip()
+
+
+def http_get(url: str, **options) -> requests.Response:
+    try:
+        response = requests.get(
+            url,
+            timeout=settings.NEWS_FETCH_TIMEOUT_SECONDS,
+            headers={"User-Agent": settings.NEWS_USER_AGENT, **options.pop("headers", {})},
+            **options,
+        )
+    except requests.RequestException as exc:
+        raise SourceError(f"{url}: {exc.__class__.__name__}: {exc}") from exc
+    return response
+
+
+class RssSource:
+    def __init__(self, url: str):
+        self.url = url
+
+    def fetch(self) -> list[RawArticle]:
+        response = http_get(self.url)
+        if response.status_code != 200:
+            raise SourceError(f"{self.url}: HTTP {response.status_code}")
+        feed = feedparser.parse(response.content)
+        if feed.bozo and not feed.entries:
+            raise SourceError(f"{self.url}: not an RSS or Atom feed ({feed.bozo_exception})")
+        articles = []
+        for entry in feed.entries:
+            title = plain(entry.get("title", ""))
+            if not title:
+                continue
+            stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+            articles.append(
+                RawArticle(
+                    title=title,
+                    summary=plain(entry.get("summary", "")),
+                    url=entry.get("link", ""),
+                    guid=entry.get("id", ""),
+                    published_at=datetime.fromtimestamp(timegm(stamp), UTC) if stamp else None,
+                )
+            )
+        return articles
+
+
+class NewsApiSource:
+    """NewsAPI's `GET /v2/everything?q=...`: `{"status": "ok", "articles": [...]}`, or on failure
+    `{"status": "error", "code": ..., "message": ...}`."""
+
+    def __init__(self, base_url: str, query: str, key: str):
+        self.base_url = base_url.rstrip("/")
+        self.query = query
+        self.key = key
+
+    def fetch(self) -> list[RawArticle]:
+        if not self.key:
+            raise SourceError("NEWSAPI_KEY is not set")
+        response = http_get(
+            f"{self.base_url}/v2/everything",
+            params={"q": self.query, "sortBy": "publishedAt", "pageSize": 100, "language": "en"},
+            headers={"X-Api-Key": self.key},
+        )
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise SourceError(f"{self.base_url}: HTTP {response.status_code}, not JSON") from exc
+        if response.status_code != 200 or body.get("status") != "ok":
+            raise SourceError(f"{self.base_url}: {body.get('code', response.status_code)}: {body.get('message', '')}")
+        return [
+            RawArticle(
+                title=plain(item.get("title") or ""),
+                summary=plain(item.get("description") or ""),
+                url=item.get("url") or "",
+                published_at=parse_datetime(item["publishedAt"]) if item.get("publishedAt") else None,
+            )
+            for item in body.get("articles", [])
+            if (item.get("title") or "").strip()
+        ]
+
+
+FILE_FIELDS = ("title", "summary", "url", "guid", "published_at")
+
+
+def file_articles(path: Path) -> list[RawArticle]:
+    """Articles from a CSV file (a header row naming at least `title`) or JSON Lines (one object per
+    line); the fields `title`, `summary`, `url`, `guid`, `published_at` (ISO 8601 with an offset)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{path}: {exc}") from exc
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        rows = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise SourceError(f"{path} line {number}: not JSON ({exc})") from exc
+            if not isinstance(row, dict):
+                raise SourceError(f"{path} line {number}: not a JSON object")
+            rows.append((number, row))
+    else:
+        reader = csv.DictReader(io.StringIO(text))
+        if not reader.fieldnames or "title" not in reader.fieldnames:
+            raise SourceError(f"{path}: the header row must name a `title` column")
+        rows = list(enumerate(reader, 2))
+    articles = []
+    for number, row in rows:
+        title = plain(str(row.get("title") or ""))
+        if not title:
+            raise SourceError(f"{path} line {number}: no title")
+        published = row.get("published_at") or None
+        published_at = parse_datetime(published) if published else None
+        if published and (published_at is None or published_at.tzinfo is None):
+            raise SourceError(f"{path} line {number}: published_at {published!r} is not ISO 8601 with an offset")
+        articles.append(
+            RawArticle(
+                title=title,
+                summary=plain(str(row.get("summary") or "")),
+                url=str(row.get("url") or ""),
+                guid=str(row.get("guid") or ""),
+                published_at=published_at,
+            )
+        )
+    return articles
+
+
+def source_for(row: NewsSource):
+    if row.kind == NewsSource.Kind.RSS:
+        return RssSource(row.url)
+    if row.kind == NewsSource.Kind.NEWSAPI:
+        return NewsApiSource(row.url or settings.NEWSAPI_URL, row.query, settings.NEWSAPI_KEY)
+    raise SourceError(f"source {row.name} is a {row.get_kind_display()}: it is imported, not fetched")
