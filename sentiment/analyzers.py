@@ -2,7 +2,7 @@
 which returns one `Score` per text, in order, in batches as the analyzer likes them.
 
 VADER is here; the trained model and FinBERT, which need torch and transformers, are in
-`sentiment.models_ml` and load only when asked for (`analyzer_for`).
+`sentiment.learned` and load only when asked for (`sentiment.learned.analyzer_for`).
 """
 
 import hashlib
@@ -152,11 +152,3 @@ class VaderAnalyzer(Analyzer):
 @cache
 def vader() -> VaderAnalyzer:
     return VaderAnalyzer()
-
-
-def analyzer_for(name: str) -> Analyzer:
-    """The analyzer called `name`: "vader", "finbert", "trained" (the newest trained model in the
-    registry) or a registry entry's name. Raises LookupError naming what exists where there is none."""
-    if name == "vader":
-        return vader()
-    raise LookupError(f"no analyzer {name!r}: there is vader")

@@ -135,3 +135,42 @@ class SymbolSentiment(models.Model):
 
     def __str__(self):
         return f"{self.symbol} {self.window} at {self.at:%Y-%m-%d %H:%M}: {self.decayed_mean:+.3f} of {self.count}"
+
+
+class SentimentModel(models.Model):
+    """The model registry: a sentiment model trained here (`manage.py sentiment_train`), its files and
+    where they came from (the training data's hash, the design and its parameters, the base model), its
+    cross-validated figures on the training data. Its evaluations on held-out data are `SentimentEvaluation`s."""
+
+    name = models.CharField(max_length=64, unique=True)
+    design = models.CharField(max_length=32)
+    base_model = models.CharField(max_length=128, help_text="The pretrained model it was fine-tuned from.")
+    parameters = models.JSONField(default=dict)
+    data_sha256 = models.CharField(max_length=64, help_text="SHA-256 of the training file.")
+    data_rows = models.PositiveIntegerField()
+    cross_validation = models.JSONField(default=dict, help_text="Figures per fold and their mean.")
+    artifact = models.BinaryField(help_text="The model's files (weights, config, tokenizer), zipped.")
+    artifact_sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.name} ({self.design})"
+
+
+class SentimentEvaluation(models.Model):
+    """One `sentiment_evaluate` run: an analyzer (and version) scored on a labelled file."""
+
+    analyzer = models.CharField(max_length=64, help_text="As asked for: vader, finbert, trained or an entry's name.")
+    version = models.CharField(max_length=128)
+    model = models.ForeignKey(
+        SentimentModel, null=True, blank=True, on_delete=models.CASCADE, related_name="evaluations"
+    )
+    file_sha256 = models.CharField(max_length=64)
+    accuracy = models.FloatField()
+    macro_f1 = models.FloatField()
+    texts_per_second = models.FloatField()
+    figures = models.JSONField(help_text="Everything printed: per-class precision and recall included.")
+    evaluated_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.analyzer} {self.version}: macro-F1 {self.macro_f1:.3f}"

@@ -2,6 +2,7 @@
 by then (`available_at <= at`), whatever date a source put on them."""
 
 import math
+from bisect import bisect_right
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -134,3 +135,51 @@ def symbols_latest(*, window: str, analyzer: str | None = None) -> list[dict]:
         for row in rows
     ]
     return sorted(latest, key=lambda value: (-value["count"], value["symbol"]))
+
+
+SERIES_SQL = f"""
+SELECT DISTINCT ON (t.symbol, a.id) t.symbol, a.available_at, s.score
+  FROM {ArticleSymbol._meta.db_table} t
+  JOIN {Article._meta.db_table} a ON a.id = t.article_id
+  JOIN {ArticleScore._meta.db_table} s ON s.article_id = a.id AND s.analyzer = %(analyzer)s
+ WHERE t.symbol = ANY(%(symbols)s) AND a.available_at > %(start)s AND a.available_at <= %(end)s
+ ORDER BY t.symbol, a.id, s.scored_at DESC, s.id DESC
+"""
+
+
+def sentiment_series(symbols, ends: list[datetime], *, window: str, analyzer: str | None = None):
+    """For each symbol and each time in `ends` (increasing), the decayed mean and the count of its
+    articles over `window` ending then, as `sentiment_at` gives them (NaN mean where there is none):
+    two lists of rows, one per symbol. One query for all."""
+    width, half_life = WINDOWS[window].total_seconds(), HALF_LIVES[window].total_seconds()
+    params = {
+        "analyzer": analyzer or settings.SENTIMENT_ANALYZER,
+        "symbols": list(symbols),
+        "start": ends[0] - WINDOWS[window] if ends else timezone.now(),
+        "end": ends[-1] if ends else timezone.now(),
+    }
+    found: dict[str, list[tuple[float, float]]] = {symbol: [] for symbol in symbols}
+    if ends:
+        with connection.cursor() as cursor:
+            cursor.execute(SERIES_SQL, params)
+            for symbol, available, score in cursor.fetchall():
+                found[symbol].append((available.timestamp(), score))
+    stamps = [end.timestamp() for end in ends]
+    means, counts = [], []
+    for symbol in symbols:
+        rows = sorted(found[symbol])
+        times = [t for t, _ in rows]
+        mean_row, count_row = [], []
+        for end in stamps:
+            lo, hi = bisect_right(times, end - width), bisect_right(times, end)
+            if lo == hi:
+                mean_row.append(math.nan)
+                count_row.append(0)
+                continue
+            weights = [math.pow(2.0, -(end - t) / half_life) for t, _ in rows[lo:hi]]
+            total = sum(w * score for w, (_, score) in zip(weights, rows[lo:hi], strict=True))
+            mean_row.append(round(total / sum(weights), 6))
+            count_row.append(hi - lo)
+        means.append(mean_row)
+        counts.append(count_row)
+    return means, counts

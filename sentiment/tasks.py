@@ -8,7 +8,7 @@ batches on its own queue (SENTIMENT_MODEL_QUEUE), which GPU workers can take alo
 from celery import shared_task
 from django.conf import settings
 
-from sentiment.analyzers import analyzer_for
+from sentiment.learned import analyzer_for
 from sentiment.models import NewsSource
 from sentiment.services import aggregates_record, articles_score_pending, source_fetch, sources_due
 

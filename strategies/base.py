@@ -41,13 +41,34 @@ class Bars:
 
     FIELDS = ("open", "high", "low", "close", "volume")
 
-    def __init__(self, symbols, ts: np.ndarray, paise: dict[str, np.ndarray], present: np.ndarray):
+    def __init__(
+        self,
+        symbols,
+        ts: np.ndarray,
+        paise: dict[str, np.ndarray],
+        present: np.ndarray,
+        signals: dict[str, np.ndarray] | None = None,
+    ):
         self.symbols = tuple(symbols)
         self.ts = ts  # datetime64[us], UTC
         self._paise = paise  # open, high, low, close in paise, volume in shares: (instruments, bars)
         self._present = present
         self._made: dict[str, np.ndarray] = {}
+        # Other inputs per instrument and bar, each value known by the bar's end (the sentiment store's
+        # point-in-time values, see strategies.data.signals_attach): read-only, cut with the bars.
+        self._signals = signals or {}
+        for array in self._signals.values():
+            array.flags.writeable = False
         ts.flags.writeable = False
+
+    def signal(self, name: str) -> np.ndarray:
+        """An input other than prices, shape (instruments, bars), NaN where it has no value."""
+        try:
+            return self._signals[name]
+        except KeyError:
+            raise StrategyFailed(
+                f"no {name!r} input for these bars (it has {', '.join(self._signals) or 'none'})"
+            ) from None
 
     def _field(self, name: str) -> np.ndarray:
         made = self._made.get(name)
@@ -77,6 +98,7 @@ class Bars:
             self.ts[:end],
             {name: array[:, :end] for name, array in self._paise.items()},
             self._present[:, :end],
+            {name: array[:, :end] for name, array in self._signals.items()},
         )
 
 
@@ -105,6 +127,7 @@ class Strategy:
     name: str = ""
     description: str = ""
     params: dict[str, Param] = field(default_factory=dict)
+    signals: tuple[str, ...] = ()  # inputs besides prices it reads (`Bars.signal`), attached before it runs
 
     def targets(self, bars: Bars, p: dict) -> np.ndarray:
         """Wanted position in shares, shape (instruments, bars); column t uses bars up to t only."""

@@ -75,8 +75,9 @@ def session_times(days: int, *, minute: bool, start: str = "2020-07-01") -> np.n
     return (opens[:, None] + minutes[None, :]).ravel()
 
 
-def market_synthetic(instruments: int, days: int, *, minute: bool = False, seed: int = 7) -> Market:
-    """A random walk per instrument, prices on a 5-paise tick from about Rs 100 to Rs 3,000."""
+def market_synthetic(instruments: int, days: int, *, minute: bool = False, seed: int = 7, news: bool = False) -> Market:
+    """A random walk per instrument, prices on a 5-paise tick from about Rs 100 to Rs 3,000; with `news`,
+    made-up "sentiment" and "news" inputs as well (on about a third of the bars, between -1 and 1)."""
     rng = np.random.default_rng(seed)
     ts = session_times(days, minute=minute)
     n = len(ts)
@@ -90,7 +91,15 @@ def market_synthetic(instruments: int, days: int, *, minute: bool = False, seed:
     spread = 5 * rng.integers(0, 6, size=(2, instruments, n))
     high = np.maximum(open_, close) + spread[0]
     low = np.maximum(np.minimum(open_, close) - spread[1], 5)
+    signals = {}
+    if news:
+        count = rng.poisson(0.5, size=(instruments, n)).astype(float)
+        signals = {
+            "news": count,
+            "sentiment": np.where(count > 0, np.round(rng.uniform(-1, 1, count.shape), 3), np.nan),
+        }
     return Market(
+        signals=signals,
         instrument_ids=tuple(range(1, instruments + 1)),
         symbols=tuple(f"SYN{k:03d}" for k in range(1, instruments + 1)),
         ts=ts,
@@ -126,3 +135,31 @@ def market_from_db(instruments, interval: str, start: datetime, end: datetime, *
         ]
         described.append((instrument.pk, instrument.tradingsymbol, tick, instrument.lot_size))
     return market_build(described, rows)
+
+
+SIGNAL_WIDTHS = {
+    "1m": np.timedelta64(1, "m"),
+    "5m": np.timedelta64(5, "m"),
+    "15m": np.timedelta64(15, "m"),
+    "1h": np.timedelta64(1, "h"),
+    "1d": np.timedelta64(1, "D"),
+}
+
+
+def signals_attach(market: Market, interval: str, names: Sequence[str]) -> Market:
+    """The market with the inputs a strategy reads besides prices, each value as known at its bar's end
+    (its start plus the interval, which is no later than the next bar's open, where a decision fills):
+    "sentiment" (the day's decayed mean news sentiment, -1 to 1, NaN with no news) and "news" (the day's
+    article count), from the sentiment store, point in time."""
+    from sentiment.selectors import sentiment_series
+
+    unknown = sorted(set(names) - {"sentiment", "news"})
+    if unknown:
+        raise ValidationError(f"no input {', '.join(unknown)} (there are sentiment and news)")
+    if not names:
+        return market
+    ends = [(ts + SIGNAL_WIDTHS[interval]).astype("datetime64[us]").item().replace(tzinfo=UTC) for ts in market.ts]
+    means, counts = sentiment_series(market.symbols, ends, window="1d")
+    signals = {"sentiment": np.array(means, dtype=float), "news": np.array(counts, dtype=float)}
+    market.signals = {name: signals[name].reshape(len(market.symbols), len(ends)) for name in names}
+    return market

@@ -44,6 +44,7 @@ class Market:
     present: np.ndarray  # bool
     tick_paise: np.ndarray  # int64, (instruments,)
     lot: np.ndarray
+    signals: dict[str, np.ndarray] = field(default_factory=dict)  # float, (instruments, bars); NaN: none
 
     @property
     def count(self) -> int:
@@ -51,13 +52,16 @@ class Market:
 
     def bars(self) -> Bars:
         paise = {"open": self.open, "high": self.high, "low": self.low, "close": self.close, "volume": self.volume}
-        return Bars(self.symbols, self.ts.copy(), paise, self.present)
+        signals = {name: array.copy() for name, array in self.signals.items()}
+        return Bars(self.symbols, self.ts.copy(), paise, self.present, signals)
 
     def digest_parts(self):
         yield repr((self.instrument_ids, self.symbols)).encode()
         for array in (self.ts, self.open, self.high, self.low, self.close, self.volume, self.present):
             yield np.ascontiguousarray(array).tobytes()
         yield self.tick_paise.tobytes() + self.lot.tobytes()
+        for name in sorted(self.signals):
+            yield name.encode() + np.ascontiguousarray(self.signals[name], dtype=np.float64).tobytes()
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""The built-in strategies: SMA crossover, RSI mean reversion and a channel breakout. All are long-only
-(delivery cannot sell what it does not hold) and hold a fixed number of shares per instrument.
+"""The built-in strategies: SMA crossover, RSI mean reversion, a channel breakout and news sentiment.
+All are long-only (delivery cannot sell what it does not hold) and hold a fixed number of shares per
+instrument (news sentiment: one or two times it).
 
 Indicators are computed over whole arrays, each value from bars up to its own column only.
 """
@@ -169,6 +170,48 @@ class Breakout(Strategy):
             return held(close > high, close < low) * p["quantity"]
 
 
+class NewsSentiment(Strategy):
+    def __init__(self):
+        super().__init__(
+            name="news_sentiment",
+            description="Buys when the day's decayed mean news sentiment reaches `enter` on at least "
+            "`min_articles` articles, holds twice the quantity from `strong`, and sells when it falls to "
+            "`exit`. Reads the sentiment store point in "
+            "time: a bar sees only articles the platform had by its end. With `quiet` it also sells after "
+            "that many bars without news.",
+            params={
+                "enter": Param(float, 0.3, 0.0, 1.0, "Decayed mean sentiment at or above which it buys"),
+                "strong": Param(float, 0.6, 0.0, 1.0, "At or above this it holds twice `quantity`"),
+                "exit": Param(float, 0.0, -1.0, 1.0, "At or below this it sells"),
+                "min_articles": Param(int, 2, 1, 1_000, "Articles in the day needed to buy"),
+                "quiet": Param(int, 5, 0, 10_000, "Bars in a row without news after which it sells (0: never)"),
+                "quantity": QUANTITY,
+            },
+            signals=("sentiment", "news"),
+        )
+
+    def checks(self, p):
+        problems = []
+        if not p["exit"] < p["enter"]:
+            problems.append(f"exit ({p['exit']}) must be below enter ({p['enter']})")
+        if p["strong"] < p["enter"]:
+            problems.append(f"strong ({p['strong']}) must not be below enter ({p['enter']})")
+        return problems
+
+    def targets(self, bars: Bars, p):
+        mean, count = bars.signal("sentiment"), bars.signal("news")
+        with np.errstate(invalid="ignore"):
+            enter = (mean >= p["enter"]) & (count >= p["min_articles"])
+            leave = mean <= p["exit"]
+        if p["quiet"]:
+            columns = np.arange(count.shape[-1])
+            last_news = np.maximum.accumulate(np.where(count > 0, columns, -1), axis=-1)
+            leave |= (last_news >= 0) & (columns - last_news >= p["quiet"])
+        with np.errstate(invalid="ignore"):
+            size = np.where(mean >= p["strong"], 2, 1)
+        return held(enter, leave) * size * p["quantity"]  # while held, 1 or 2 times quantity as the mean moves
+
+
 BUILT_IN: dict[str, Strategy] = {
-    strategy.name: strategy for strategy in (SmaCrossover(), RsiMeanReversion(), Breakout())
+    strategy.name: strategy for strategy in (SmaCrossover(), RsiMeanReversion(), Breakout(), NewsSentiment())
 }

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from strategies.base import parameters_validate, targets_checked
-from strategies.data import market_from_db
+from strategies.data import market_from_db, signals_attach
 from strategies.engine import intraday_closing, whole_lots
 from strategies.library import BUILT_IN
 from trading.market.bars import DAY_ORIGIN, SESSION_ORIGIN
@@ -106,6 +106,7 @@ def strategy_step(strategy: Strategy, now: datetime | None = None) -> Step:
         lookback = logic.warmup(p) * 3 + 50
         closed_before = bucket_start(strategy.interval, now)
         market = market_from_db(instruments, strategy.interval, EARLIEST, closed_before, limit=lookback)
+        market = signals_attach(market, strategy.interval, logic.signals)
         decided_on = market.ts[-1].astype("datetime64[us]").item().replace(tzinfo=UTC)
         if strategy.last_decided_at is not None and decided_on <= strategy.last_decided_at:
             return step

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from strategies.backtest import backtest
 from strategies.base import parameters_validate
-from strategies.data import market_from_db
+from strategies.data import market_from_db, signals_attach
 from strategies.engine import Costs
 from strategies.library import BUILT_IN
 from strategies.models import BacktestRun
@@ -136,6 +136,7 @@ def backtest_run_execute(run: BacktestRun, *, progress=None) -> BacktestRun:
             datetime.combine(run.start, time(0, 0), tzinfo=IST),
             datetime.combine(run.end + timedelta(days=1), time(0, 0), tzinfo=IST),
         )
+        market = signals_attach(market, run.interval, BUILT_IN[run.strategy_name].signals)
         report(0.1, "bars loaded")
         costs = Costs(run.slippage_bps, run.participation, run.charges, run.product)
         result = backtest(

@@ -475,3 +475,8 @@ SENTIMENT_CACHE_SECONDS = env.int("SENTIMENT_CACHE_SECONDS", 300)
 # their own Celery queue, which a GPU node's worker can take (`celery worker -Q <this queue>`).
 SENTIMENT_MODEL_ANALYZERS = env.list("SENTIMENT_MODEL_ANALYZERS", default=[])
 SENTIMENT_MODEL_QUEUE = env.str("SENTIMENT_MODEL_QUEUE", "") or f"{REDIS_NAMESPACE}.models"
+# Texts per batch for the transformer analyzers; where registry models are unpacked; FinBERT's local
+# directory (a `save_pretrained` directory: weights cannot be downloaded at run time).
+SENTIMENT_BATCH = env.int("SENTIMENT_BATCH", 64)
+SENTIMENT_MODEL_CACHE_DIR = env.str("SENTIMENT_MODEL_CACHE_DIR", str(BASE_DIR / ".data" / "models"))
+FINBERT_MODEL_DIR = env.str("FINBERT_MODEL_DIR", "")

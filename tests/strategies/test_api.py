@@ -18,7 +18,7 @@ def test_the_built_in_strategies_are_listed_with_their_parameter_schemas(alice):
     answer = api_for(alice).get("/api/v1/strategies")
     assert answer.status_code == 200
     by_name = {s["name"]: s for s in answer.json()}
-    assert set(by_name) == {"sma_crossover", "rsi_reversion", "breakout"}
+    assert set(by_name) == {"sma_crossover", "rsi_reversion", "breakout", "news_sentiment"}
     fast = by_name["sma_crossover"]["parameters"]["properties"]["fast"]
     assert (fast["type"], fast["default"], fast["minimum"]) == ("integer", 10, 1)
 

@@ -110,7 +110,7 @@ def test_a_strategy_that_reads_a_later_bar_fails_the_run_and_says_where():
 
 
 def test_the_look_ahead_analysis_flags_a_leaky_strategy_and_passes_the_built_in_ones():
-    bars = market_synthetic(3, 300).bars()
+    bars = market_synthetic(3, 300, news=True).bars()
     assert lookahead_analysis(PeeksTomorrow(), bars, {"quantity": 5})
     for strategy in BUILT_IN.values():
         p = parameters_validate(strategy, {})
