@@ -13,8 +13,12 @@ from portfolio.selectors import (
     slippage,
     traded_value_by_symbol,
 )
+from sentiment.models import SymbolSentiment
+from sentiment.selectors import symbols_latest
 from trading.orders.selectors import accounts_for_user
 from trading.views import account_chosen
+
+SENTIMENT_ROWS = 20
 
 
 def bars_scaled(rows: list[dict], key: str) -> list[dict]:
@@ -40,4 +44,6 @@ def dashboard(request):
         }
         ledgers, positions = ledgers_for_account(account)
         context |= {"ledgers": ledgers, "ledger_total": pnl_totals(positions)}
+    if request.user.has_perm("sentiment.view_symbolsentiment"):
+        context["sentiment"] = symbols_latest(window=SymbolSentiment.Window.DAY)[:SENTIMENT_ROWS]
     return render(request, "trading/dashboard.html", context)

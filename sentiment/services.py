@@ -160,9 +160,11 @@ def file_import(path: Path, *, source_name: str = "file import") -> list[Article
 
 def aggregates_record(*, at: datetime | None = None, analyzer: str | None = None) -> int:
     """Each symbol's sentiment over 15 minutes and over a day ending at `at` (to the minute), for every
-    symbol with an article available in the day; stored (again, the same, if run twice) and cached."""
+    symbol with an article available in the day, stored (again, the same, if run twice); and its value
+    as of `at` itself cached as the latest."""
     analyzer = analyzer or settings.SENTIMENT_ANALYZER
-    at = (at or timezone.now()).replace(second=0, microsecond=0)
+    now = at or timezone.now()
+    at = now.replace(second=0, microsecond=0)
     symbols = (
         ArticleSymbol.objects.filter(
             article__available_at__gt=at - WINDOWS[SymbolSentiment.Window.DAY], article__available_at__lte=at
@@ -178,8 +180,9 @@ def aggregates_record(*, at: datetime | None = None, analyzer: str | None = None
             SymbolSentiment.objects.update_or_create(
                 symbol=symbol, analyzer=analyzer, window=window, at=at, defaults=value.figures()
             )
-            latest[window] = value
-            metrics.SYMBOL_SCORE.labels(symbol=symbol, window=window).set(value.decayed_mean)
+            # The history is kept to the minute; the latest value is as of now, the minute's articles too.
+            latest[window] = value if now == at else sentiment_at(symbol, now, window=window, analyzer=analyzer)
+            metrics.SYMBOL_SCORE.labels(symbol=symbol, window=window).set(latest[window].decayed_mean)
         latest_cache_set(symbol, analyzer, latest)
         count += 1
     return count

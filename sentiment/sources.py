@@ -65,25 +65,30 @@ class RssSource:
         response = http_get(self.url)
         if response.status_code != 200:
             raise SourceError(f"{self.url}: HTTP {response.status_code}")
-        feed = feedparser.parse(response.content)
-        if feed.bozo and not feed.entries:
-            raise SourceError(f"{self.url}: not an RSS or Atom feed ({feed.bozo_exception})")
-        articles = []
-        for entry in feed.entries:
-            title = plain(entry.get("title", ""))
-            if not title:
-                continue
-            stamp = entry.get("published_parsed") or entry.get("updated_parsed")
-            articles.append(
-                RawArticle(
-                    title=title,
-                    summary=plain(entry.get("summary", "")),
-                    url=entry.get("link", ""),
-                    guid=entry.get("id", ""),
-                    published_at=datetime.fromtimestamp(timegm(stamp), UTC) if stamp else None,
-                )
+        return rss_parse(response.content, self.url)
+
+
+def rss_parse(content: bytes, where: str = "feed") -> list[RawArticle]:
+    """The entries of an RSS or Atom document, as articles (entries without a title are left out)."""
+    feed = feedparser.parse(content)
+    if feed.bozo and not feed.entries:
+        raise SourceError(f"{where}: not an RSS or Atom feed ({feed.bozo_exception})")
+    articles = []
+    for entry in feed.entries:
+        title = plain(entry.get("title", ""))
+        if not title:
+            continue
+        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+        articles.append(
+            RawArticle(
+                title=title,
+                summary=plain(entry.get("summary", "")),
+                url=entry.get("link", ""),
+                guid=entry.get("id", ""),
+                published_at=datetime.fromtimestamp(timegm(stamp), UTC) if stamp else None,
             )
-        return articles
+        )
+    return articles
 
 
 class NewsApiSource:

@@ -4,6 +4,7 @@ Pages read through the same selectors as the API; everything they change goes th
 a page can do nothing an integrator's script could not.
 """
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -65,4 +66,5 @@ def trade(request):
         link = KiteLink.objects.filter(account=account).first()
         kite_login_needed = link is None or not kite_session_live(link)
     context = {"boot": boot, "account": account, "accounts": accounts, "kite_login_needed": kite_login_needed}
+    context["sentiment_analyzer"] = settings.SENTIMENT_ANALYZER
     return render(request, "trading/trade.html", context)

@@ -253,6 +253,8 @@
     const item = instruments.get(token);
     chartToken = token;
     $("#chart-title").textContent = `${item.symbol} · ${interval}`;
+    chartBox.dataset.symbol = item.symbol; // for panels loaded after this script (the news panel)
+    document.dispatchEvent(new CustomEvent("trade:selected", { detail: { symbol: item.symbol, exchange: item.exchange } }));
     const tick = Number(item.tick) || 0.05;
     candles.applyOptions({ priceFormat: { type: "price", precision: Math.max(2, decimals(item.tick)), minMove: tick } });
     const result = await api("GET", `/api/v1/instruments/${token}/bars?interval=${interval}&limit=1000`);
