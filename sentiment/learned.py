@@ -3,14 +3,16 @@ trained here (`sentiment.training`), kept in the registry (`SentimentModel`).
 
 Nothing is downloaded: weights come from a directory or from the registry's stored files, and the
 libraries run with HF_HUB_OFFLINE. Texts are scored in batches, shortest together (less padding), on
-the GPU where there is one. A model's labels are read from its config (`id2label`), so FinBERT's order
-(positive, negative, neutral) and ours need no mapping by hand; a model without all three is refused.
+the GPU where there is one (on a CPU with 8-bit linear layers, SENTIMENT_CPU_INT8). A model's labels
+are read from its config (`id2label`), so FinBERT's order (positive, negative, neutral) and ours need
+no mapping by hand; a model without all three is refused.
 """
 
 import hashlib
 import io
 import os
 import shutil
+import warnings
 import zipfile
 from functools import lru_cache
 from pathlib import Path
@@ -46,8 +48,12 @@ class TransformerAnalyzer(Analyzer):
         self.batch = batch or settings.SENTIMENT_BATCH
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.tokenizer = tokenizer
-        self.model = model.to(self.device).eval()
         self.index = label_index(model.config.id2label)
+        model = model.to(self.device).eval()
+        if self.device == "cpu" and settings.SENTIMENT_CPU_INT8:
+            model = int8_linear(model)
+            self.version += "+int8"
+        self.model = model
 
     @classmethod
     def from_directory(cls, directory: Path, *, name: str, version: str, batch: int | None = None):
@@ -74,6 +80,16 @@ class TransformerAnalyzer(Analyzer):
                     label = max(by_label, key=by_label.get)
                     out[i] = Score(label, round(by_label["positive"] - by_label["negative"], 6))
         return out
+
+
+def int8_linear(model):
+    """The model with its linear layers' weights in 8-bit integers (PyTorch's dynamic quantization): on a
+    CPU it scores over twice as fast for a fraction of a point of accuracy (see the README's figures)."""
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the API's deprecation notices: it is what this pinned torch offers
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
 def directory_version(directory: Path) -> str:

@@ -4,8 +4,10 @@ classifier on labelled sentences (`label<TAB>sentence`), cross-validated, and sa
 
 Why this design: on the Financial PhraseBank training file, fine-tuning beats the cheaper designs on
 macro-F1 by a wide margin (the figures are in the README: TF-IDF with logistic regression, MiniLM
-sentence embeddings with a linear head, and both together, all measured by `bench/_sentiment_designs.py`),
-and keeping only the first layers of the encoder buys CPU speed for little accuracy.
+sentence embeddings with a linear head, and both together, all measured by `bench/_sentiment_designs.py`).
+All six layers are kept: four score faster but lose about two points of macro-F1, and with its linear
+layers in 8 bits (`sentiment.learned.int8_linear`) the six-layer model already scores over 300 texts a
+second on two CPU cores.
 """
 
 import hashlib
@@ -62,9 +64,9 @@ def labelled_read(path: Path) -> Labelled:
 
 @dataclass(frozen=True)
 class Parameters:
-    layers: int = 4  # of the encoder's 6, kept from the bottom
+    layers: int = 6  # of the encoder's 6, kept from the bottom
     epochs: int = 3
-    learning_rate: float = 8e-5
+    learning_rate: float = 5e-5
     batch: int = 16
     max_length: int = 96
     seed: int = 16

@@ -478,5 +478,7 @@ SENTIMENT_MODEL_QUEUE = env.str("SENTIMENT_MODEL_QUEUE", "") or f"{REDIS_NAMESPA
 # Texts per batch for the transformer analyzers; where registry models are unpacked; FinBERT's local
 # directory (a `save_pretrained` directory: weights cannot be downloaded at run time).
 SENTIMENT_BATCH = env.int("SENTIMENT_BATCH", 64)
+# On a CPU, score with the transformers' linear layers quantized to 8 bits (over twice as fast).
+SENTIMENT_CPU_INT8 = env.bool("SENTIMENT_CPU_INT8", True)
 SENTIMENT_MODEL_CACHE_DIR = env.str("SENTIMENT_MODEL_CACHE_DIR", str(BASE_DIR / ".data" / "models"))
 FINBERT_MODEL_DIR = env.str("FINBERT_MODEL_DIR", "")
