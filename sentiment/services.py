@@ -71,8 +71,8 @@ def articles_store(
         if new:
             articles_tag(new, tagger or tagger_build())
             articles_score(new, analyzer or vader(), at=at)
-    metrics.ARTICLES_FETCHED.labels(source=source.name).inc(len(raws))
-    metrics.ARTICLES_STORED.labels(source=source.name).inc(len(new))
+    metrics.count("fetched", source.name, len(raws))
+    metrics.count("stored", source.name, len(new))
     return new
 
 
@@ -102,7 +102,7 @@ def articles_score(articles: list[Article], analyzer: Analyzer, *, at: datetime 
         ],
         ignore_conflicts=True,
     )
-    metrics.ARTICLES_SCORED.labels(analyzer=analyzer.name).inc(len(articles))
+    metrics.count("scored", analyzer.name, len(articles))
     return len(articles)
 
 
@@ -137,7 +137,7 @@ def source_fetch(source: NewsSource, *, at: datetime | None = None) -> int:
             failures=failures,
             retry_at=at + timedelta(seconds=wait),
         )
-        metrics.SOURCE_FAILURES.labels(source=source.name).inc()
+        metrics.count("failures", source.name)
         return 0
     NewsSource.objects.filter(pk=source.pk).update(
         last_fetched_at=at, last_new=new, last_error="", failures=0, retry_at=None
@@ -172,7 +172,7 @@ def aggregates_record(*, at: datetime | None = None, analyzer: str | None = None
         .values_list("symbol", flat=True)
         .distinct()
     )
-    count = 0
+    count, scores = 0, {}
     for symbol in symbols:
         latest = {}
         for window in WINDOWS:
@@ -182,7 +182,8 @@ def aggregates_record(*, at: datetime | None = None, analyzer: str | None = None
             )
             # The history is kept to the minute; the latest value is as of now, the minute's articles too.
             latest[window] = value if now == at else sentiment_at(symbol, now, window=window, analyzer=analyzer)
-            metrics.SYMBOL_SCORE.labels(symbol=symbol, window=window).set(latest[window].decayed_mean)
+            scores[(symbol, window)] = latest[window].decayed_mean
         latest_cache_set(symbol, analyzer, latest)
         count += 1
+    metrics.symbol_scores_set(scores)
     return count

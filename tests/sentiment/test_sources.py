@@ -15,6 +15,14 @@ pytestmark = pytest.mark.django_db
 PUBLISHED = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
 
 
+def metric(client, series: str) -> float:
+    """A series' value on /metrics (0 where it is absent)."""
+    for line in client.get("/metrics").content.decode().splitlines():
+        if line.startswith(series + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 def rss(site, path="/markets.xml", name="Markets"):
     return NewsSource.objects.create(name=name, kind=NewsSource.Kind.RSS, url=site.url + path)
 
@@ -88,7 +96,7 @@ def test_a_repeated_fetch_stores_nothing_new_and_a_story_is_stored_once_across_s
     assert first.last_new == 1
 
 
-def test_a_failing_source_is_reported_and_retried_later_without_stopping_the_others(news_site):
+def test_a_failing_source_is_reported_and_retried_later_without_stopping_the_others(news_site, client_for, root_admin):
     NewsSource.objects.all().delete()  # the default feeds, which are on the internet
     news_site.feeds["/good.xml"] = [Item("Cipla gets USFDA nod for generic drug")]
     news_site.broken["/down.xml"] = 503
@@ -97,6 +105,7 @@ def test_a_failing_source_is_reported_and_retried_later_without_stopping_the_oth
     not_a_feed = rss(news_site, "/missing.xml", "Missing")
     rss(news_site, "/good.xml", "Good")
     now = timezone.now()
+    scored_before = metric(client_for(root_admin), 'sentiment_articles_scored_total{analyzer="vader"}')
 
     stored = {source.name: source_fetch(source, at=now) for source in sources_due(now)}
 
@@ -112,6 +121,11 @@ def test_a_failing_source_is_reported_and_retried_later_without_stopping_the_oth
     source_fetch(NewsSource.objects.get(name="Down"), at=later)
     down.refresh_from_db()
     assert (down.failures, down.retry_at) == (2, later + timedelta(minutes=2))
+    # and /metrics counts what each source did
+    metrics = client_for(root_admin).get("/metrics").content.decode()
+    assert 'sentiment_source_failures_total{source="Down"} 2.0' in metrics
+    assert 'sentiment_articles_stored_total{source="Good"} 1.0' in metrics
+    assert metric(client_for(root_admin), 'sentiment_articles_scored_total{analyzer="vader"}') == scored_before + 1
     # and once it answers, its record is clean
     news_site.broken.clear()
     news_site.feeds["/down.xml"] = [Item("Coal India output rises 8%")]

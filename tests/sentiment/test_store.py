@@ -50,7 +50,7 @@ def test_the_value_at_t_ignores_an_article_made_available_after_t_although_publi
     assert sentiment_at("TCS", T, window="1d").count == 0
 
 
-def test_aggregates_are_recorded_once_however_often_the_job_runs(wire):
+def test_aggregates_are_recorded_once_however_often_the_job_runs(wire, client_for, root_admin):
     store(wire, "Wipro profit jumps 20%", available=T - timedelta(minutes=5))
     store(wire, "TCS and Wipro slump as US clients cut spending", available=T - timedelta(minutes=2))
 
@@ -64,7 +64,10 @@ def test_aggregates_are_recorded_once_however_often_the_job_runs(wire):
         ("WIPRO", "15m", T, 2),
         ("WIPRO", "1d", T, 2),
     ]
-    assert rows.get(symbol="WIPRO", window="1d").decayed_mean == sentiment_at("WIPRO", T, window="1d").decayed_mean
+    wipro = rows.get(symbol="WIPRO", window="1d").decayed_mean
+    assert wipro == sentiment_at("WIPRO", T, window="1d").decayed_mean
+    metrics = client_for(root_admin).get("/metrics").content.decode()
+    assert f'sentiment_symbol_score{{symbol="WIPRO",window="1d"}} {wipro}' in metrics
 
 
 def test_the_latest_values_are_cached_and_the_cache_expires(wire, settings):

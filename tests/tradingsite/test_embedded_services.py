@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -42,6 +43,7 @@ def test_demo_setup_runs_on_embedded_servers_and_a_second_run_reuses_the_data(tm
     assert "starting embedded PostgreSQL" in first.stderr
     assert "starting embedded Redis" in first.stderr
     assert "alice" in first.stdout and "(compliance)" in first.stdout
+    assert re.search(r"news: [1-9]\d* simulated articles", first.stdout), first.stdout
     assert (data_dir / "postgres" / "PG_VERSION").exists()
     logins = json.loads((data_dir / "demo-logins.json").read_text())
     assert set(logins) == {"alice", "bob", "carol", "dave", "admin"}
@@ -53,7 +55,9 @@ def test_demo_setup_runs_on_embedded_servers_and_a_second_run_reuses_the_data(tm
         "from tradingsite.health import redis_check; "
         f"assert authenticate(username='alice', password={logins['alice']!r}); "
         "report = chain_verify(); assert report.ok and report.rows_checked > 5, report; "
-        "assert redis_check() is None; print('reused', report.rows_checked)"
+        "assert redis_check() is None; print('reused', report.rows_checked); "
+        "from sentiment.models import Article, SymbolSentiment; "
+        "assert Article.objects.filter(symbols__symbol='INFY').exists(); assert SymbolSentiment.objects.exists()"
     )
     second = launch(data_dir, *manage, "shell", "-c", check)
 

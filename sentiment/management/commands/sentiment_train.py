@@ -25,9 +25,14 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=defaults.seed)
 
     def progress(self, phase: str):
+        shown = [-1]
+
         def show(fraction: float) -> None:
-            self.stderr.write(f"\r{phase}: {fraction:4.0%}", ending="\n" if fraction >= 1 else "")
-            self.stderr.flush()
+            percent = int(fraction * 100)
+            if percent != shown[0]:  # once per percent
+                shown[0] = percent
+                self.stderr.write(f"\r{phase}: {percent:3d}%", ending="\n" if fraction >= 1 else "")
+                self.stderr.flush()
 
         return show
 

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from audit.sequencer import audit_link_all
+from sentiment.demo import news_backfill_demo
 from trading.market.history_demo import history_backfill_demo
 from trading.market.instruments import instruments_seed_demo
 from trading.models import TradingAccount
@@ -45,6 +46,8 @@ class Command(BaseCommand):
         self.stdout.write(f"instrument master: NIFTY 50 seeded ({added} added)")
         filled = history_backfill_demo()
         self.stdout.write(f"daily history: a simulated year for {filled} instruments without bars")
+        stories = news_backfill_demo()
+        self.stdout.write(f"news: {stories} simulated articles (the demo cannot reach news sites)")
         logins = self.demo_users_ensure()
         # What the set-up recorded goes onto the chain now; from here on the sequencer process links.
         audit_link_all()
