@@ -185,22 +185,35 @@ def fill_dates(market: Market, bars: np.ndarray) -> np.ndarray:
     return (market.ts[bars] + IST_OFFSET).astype("datetime64[D]")
 
 
+CHARGE_PARTS = ("brokerage", "stt", "exchange_charge", "sebi_fee", "stamp_duty", "gst")
+
+
+def charge_periods(market: Market, product: str) -> tuple[list[RateTerms], np.ndarray]:
+    """The product's segment's charge rates, oldest first, and for each bar the index of the one in
+    force on its (IST) date (-1 where none is)."""
+    rows = list(ChargeRate.objects.filter(segment=segment_for(product)).order_by("effective_from"))
+    starts = np.array([rate.effective_from for rate in rows], dtype="datetime64[D]")
+    return [RateTerms.of(rate) for rate in rows], np.searchsorted(
+        starts, fill_dates(market, np.arange(market.count)), side="right"
+    ) - 1
+
+
+def no_rate(market: Market, product: str, bar: int) -> NoChargeRateError:
+    day = fill_dates(market, np.array([bar]))[0].item()
+    return NoChargeRateError(f"no {segment_for(product)} charge rate in force on {day.isoformat()}")
+
+
 def charges_apply(market: Market, fills: Fills, costs: Costs) -> None:
     """Charges per fill from the rate in force on its (IST) date; partial fills of one order share the
     brokerage cap, as at the broker."""
-    names = ("brokerage", "stt", "exchange_charge", "sebi_fee", "stamp_duty", "gst")
+    names = CHARGE_PARTS
     fills.parts = {name: np.zeros(len(fills), dtype=np.int64) for name in names}
     if not costs.charges or not len(fills):
         return
-    segment = segment_for(costs.product)
-    rows = list(ChargeRate.objects.filter(segment=segment).order_by("effective_from"))
-    rates = [RateTerms.of(rate) for rate in rows]
-    days = fill_dates(market, fills.bar)
-    starts = np.array([rate.effective_from for rate in rows], dtype="datetime64[D]")
-    period = np.searchsorted(starts, days, side="right") - 1
+    rates, by_bar = charge_periods(market, costs.product)
+    period = by_bar[fills.bar]
     if (period < 0).any():
-        first = days[period < 0][0].item()
-        raise NoChargeRateError(f"no {segment} charge rate in force on {first.isoformat()}")
+        raise no_rate(market, costs.product, int(fills.bar[period < 0][0]))
     turnover = np.abs(fills.quantity) * fills.price
     buying = fills.quantity > 0
     for k in np.unique(period):

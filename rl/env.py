@@ -1,0 +1,148 @@
+"""A Gymnasium environment that is the backtester's execution model, stepped one bar at a time.
+
+The agent sees, at bar t, features of the bars up to t (`rl.features`) and its own holdings, and answers
+with a target weight per instrument (0 to 1 of an equal share of its equity: long only, as delivery
+is). The targets are whole lots at bar t's close; each change fills at the instrument's next bar's open
+with the backtester's slippage and the dated Zerodha charges (`strategies.engine`'s functions, the same
+rates), and an order a later decision replaces before it fills is replaced. So the actions an agent took,
+replayed as targets through `strategies.engine.simulate`, give the same fills, charges and equity
+(tests/rl/test_env.py checks it).
+
+Reward: the change in equity (net of charges) over the step as a fraction of the starting capital,
+less `drawdown_penalty` times the step's growth of the drawdown from the peak.
+"""
+
+from decimal import Decimal
+
+import gymnasium
+import numpy as np
+
+from rl.features import features_build
+from strategies.engine import Costs, Market, charge_periods, close_carried, next_present, no_rate
+from trading.market import execution
+from trading.models import Order
+from trading.orders.charges import charges_paise
+from tradingsite.exceptions import ValidationError
+
+
+class TradingEnv(gymnasium.Env):
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        market: Market,
+        *,
+        capital: Decimal = Decimal("1000000"),
+        costs: Costs | None = None,
+        window: int = 20,
+        drawdown_penalty: float = 0.0,
+        start: int | None = None,
+        end: int | None = None,
+    ):
+        costs = costs or Costs()
+        if costs.participation:
+            raise ValidationError("the environment fills whole orders: a volume participation limit is not modelled")
+        if costs.product != Order.Product.CNC:
+            raise ValidationError(f"the environment trades delivery (CNC), not {costs.product}")
+        self.market, self.costs = market, costs
+        self.capital = int(capital * 100)  # paise
+        self.window = window
+        self.drawdown_penalty = float(drawdown_penalty)
+        self.instruments = len(market.symbols)
+        self.start = max(window, start or 0)
+        self.end = min(market.count, end or market.count)  # bars [start, end) are stepped through
+        if self.end - self.start < 2:
+            raise ValidationError(f"{self.end - self.start} bars after the {window}-bar window: too few to step")
+        self.features = features_build(market, window)  # (bars, instruments, features), float32
+        self.close = close_carried(market)  # paise, (instruments, bars)
+        self.following = next_present(market.present)
+        self.rates, self.period = charge_periods(market, costs.product) if costs.charges else ([], None)
+        per_instrument = self.features.shape[2] + 1  # its features and its weight in the portfolio
+        self.observation_space = gymnasium.spaces.Box(
+            -np.inf, np.inf, shape=(self.instruments * per_instrument + 1,), dtype=np.float32
+        )
+        self.action_space = gymnasium.spaces.Box(0.0, 1.0, shape=(self.instruments,), dtype=np.float32)
+
+    # ---- the episode ----
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = self.start
+        self.position = np.zeros(self.instruments, dtype=np.int64)
+        self.pending = np.zeros(self.instruments, dtype=np.int64)  # the latest decided targets
+        self.decided_at = np.full(self.instruments, -1, dtype=np.int64)
+        self.cash = self.capital
+        self.equity = self.capital
+        self.peak = self.capital
+        self.fills: list[tuple[int, int, int, int, int, int]] = []  # instrument, bar, decided, qty, price, charges
+        self.targets: list[np.ndarray] = []  # decided at start, start + 1, ...
+        return self.observation(), {"equity": self.equity}
+
+    def step(self, action):
+        t = self.t
+        targets = self.targets_of(np.asarray(action, dtype=np.float64), t)
+        changed = targets != self.pending
+        self.decided_at[changed] = t
+        self.pending = targets
+        self.targets.append(targets)
+        t1 = t + 1
+        charges = self.fill(t1)
+        equity = self.cash + int((self.position * self.close[:, t1]).sum())
+        drawdown_before = 1.0 - self.equity / self.peak
+        self.peak = max(self.peak, equity)
+        drawdown = 1.0 - equity / self.peak
+        reward = (equity - self.equity) / self.capital - self.drawdown_penalty * max(drawdown - drawdown_before, 0.0)
+        self.equity, self.t = equity, t1
+        terminated = t1 >= self.end - 1
+        info = {"equity": equity, "charges": charges, "bar": t1}
+        return self.observation(), float(reward), terminated, False, info
+
+    def targets_of(self, action: np.ndarray, t: int) -> np.ndarray:
+        """Whole lots of each instrument worth `action` of an equal share of the equity at bar t's close."""
+        weights = np.clip(np.nan_to_num(action, nan=0.0), 0.0, 1.0)
+        close = self.close[:, t]
+        budget = self.equity / self.instruments
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shares = np.where(close > 0, np.floor(weights * budget / close), 0.0).astype(np.int64)
+        return shares // self.market.lot * self.market.lot
+
+    def fill(self, bar: int) -> int:
+        """Fill, at `bar`'s open, every pending change of an instrument that has a bar there; the charges."""
+        due = np.flatnonzero((self.pending != self.position) & self.market.present[:, bar])
+        if not len(due):
+            return 0
+        quantity = self.pending[due] - self.position[due]
+        buying = quantity > 0
+        price = execution.slipped_paise(
+            self.market.open[due, bar],
+            buying=buying,
+            slippage_bps=self.costs.slippage_bps,
+            tick_paise=self.market.tick_paise[due],
+        )
+        charges = np.zeros(len(due), dtype=np.int64)
+        if self.costs.charges:
+            k = int(self.period[bar])
+            if k < 0:
+                raise no_rate(self.market, self.costs.product, bar)
+            charges = sum(charges_paise(self.rates[k], buying=buying, turnover_paise=np.abs(quantity) * price))
+        self.position[due] += quantity
+        self.cash -= int((quantity * price).sum() + charges.sum())
+        for i, q, p, c in zip(due.tolist(), quantity.tolist(), price.tolist(), charges.tolist(), strict=True):
+            self.fills.append((i, bar, int(self.decided_at[i]), q, p, c))
+        return int(charges.sum())
+
+    def observation(self) -> np.ndarray:
+        t = self.t
+        weights = (self.position * self.close[:, t]) / max(self.equity, 1)
+        per_instrument = np.concatenate([self.features[t], weights[:, None].astype(np.float32)], axis=1)
+        return np.concatenate([per_instrument.ravel(), [np.float32(self.cash / max(self.equity, 1))]]).astype(
+            np.float32
+        )
+
+    def targets_array(self) -> np.ndarray:
+        """The decisions so far as the backtester's targets: column t what was decided at bar t."""
+        out = np.zeros((self.instruments, self.market.count), dtype=np.int64)
+        if self.targets:
+            decided = np.stack(self.targets, axis=1)
+            out[:, self.start : self.start + decided.shape[1]] = decided
+            out[:, self.start + decided.shape[1] :] = decided[:, -1:]
+        return out
