@@ -55,9 +55,10 @@ class NewsListApi(APIView):
     def get(self, request):
         """Articles, newest available first, with the symbols they were tagged with and every score."""
         filters = query_params(NewsFilters, request)
-        articles = Article.objects.select_related("source").prefetch_related(
-            "symbols", Prefetch("scores", queryset=ArticleScore.objects.order_by("analyzer", "-scored_at"))
-        )
+        scores = ArticleScore.objects.order_by("analyzer", "-scored_at")
+        if "until" in filters:  # as it stood then: the articles available, the scores made, by `until`
+            scores = scores.filter(scored_at__lte=filters["until"])
+        articles = Article.objects.select_related("source").prefetch_related("symbols", Prefetch("scores", scores))
         if "symbol" in filters:
             articles = articles.filter(symbols__symbol=filters["symbol"].upper())
         if "until" in filters:
@@ -65,10 +66,21 @@ class NewsListApi(APIView):
         return paginated(self, request, articles.order_by("-available_at", "-pk"), ArticleOutput)
 
 
+HISTORY_DAYS_MAX = {SymbolSentiment.Window.QUARTER_HOUR: 7, SymbolSentiment.Window.DAY: 365}
+
+
 class SentimentFilters(serializers.Serializer):
     symbol = serializers.CharField(required=False, **SYMBOL)
     window = serializers.ChoiceField(choices=list(WINDOWS), default=SymbolSentiment.Window.DAY)
-    days = serializers.IntegerField(default=7, min_value=1, max_value=365, help_text="History to return.")
+    days = serializers.IntegerField(
+        default=7, min_value=1, max_value=365, help_text="History to return: at most 7 days in 15m, 365 in 1d."
+    )
+
+    def validate(self, data):
+        most = HISTORY_DAYS_MAX[data["window"]]
+        if data["days"] > most:
+            raise serializers.ValidationError({"days": f"at most {most} days of {data['window']} history at once"})
+        return data
 
 
 VALUE = ("count", "decayed_mean", "share_positive", "share_negative")

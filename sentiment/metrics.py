@@ -43,12 +43,15 @@ def count(kind: str, label: str, amount: int = 1) -> None:
 
 
 def symbol_scores_set(scores: dict[tuple[str, str], float]) -> None:
-    """(symbol, window) -> decayed mean, as of the latest aggregation."""
-    if not scores:
-        return
+    """(symbol, window) -> decayed mean, as of the latest aggregation: these replace the last ones, so a
+    symbol out of the news leaves the metric."""
     try:
         client, key = client_and_key(SCORES)
-        client.hset(key, mapping={f"{symbol}|{window}": value for (symbol, window), value in scores.items()})
+        pipeline = client.pipeline(transaction=True)
+        pipeline.delete(key)
+        if scores:
+            pipeline.hset(key, mapping={f"{symbol}|{window}": value for (symbol, window), value in scores.items()})
+        pipeline.execute()
     except Exception:
         logger.warning("sentiment scores not kept for /metrics: Redis is unreachable")
 

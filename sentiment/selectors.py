@@ -113,7 +113,8 @@ def sentiment_history(symbol: str, *, window: str, since: datetime, analyzer: st
 
 
 def symbols_latest(*, window: str, analyzer: str | None = None) -> list[dict]:
-    """Each symbol with a value recorded in the last day: its latest, most written about first."""
+    """Each symbol with news: its latest value recorded in the last day, where that has articles (a
+    symbol whose news aged out has a latest value of none), most written about first."""
     rows = (
         SymbolSentiment.objects.filter(
             window=window,
@@ -134,7 +135,7 @@ def symbols_latest(*, window: str, analyzer: str | None = None) -> list[dict]:
         }
         for row in rows
     ]
-    return sorted(latest, key=lambda value: (-value["count"], value["symbol"]))
+    return sorted((value for value in latest if value["count"]), key=lambda value: (-value["count"], value["symbol"]))
 
 
 SERIES_SQL = f"""

@@ -14,6 +14,7 @@ from calendar import timegm
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import feedparser
 import requests
@@ -103,6 +104,12 @@ class NewsApiSource:
     def fetch(self) -> list[RawArticle]:
         if not self.key:
             raise SourceError("NEWSAPI_KEY is not set")
+        allowed = urlsplit(settings.NEWSAPI_URL)
+        asked = urlsplit(self.base_url)
+        if (asked.scheme, asked.netloc) != (allowed.scheme, allowed.netloc):
+            raise SourceError(
+                f"the NewsAPI key is sent only to NEWSAPI_URL ({settings.NEWSAPI_URL}), not to {self.base_url}"
+            )
         response = http_get(
             f"{self.base_url}/v2/everything",
             params={"q": self.query, "sortBy": "publishedAt", "pageSize": 100, "language": "en"},

@@ -64,15 +64,28 @@ class Tagger:
         return list(found.values())
 
 
+SMALL_WORDS = {"a", "an", "and", "at", "for", "in", "of", "on", "the", "to"}
+
+
+def title_cased(name: str) -> str:
+    """A master's capitals as a headline writes the name: "STATE BANK OF INDIA" is "State Bank of India"."""
+    words = name.split()
+    return " ".join(
+        word.lower() if k and word.lower() in SMALL_WORDS else word[:1].upper() + word[1:].lower()
+        for k, word in enumerate(words)
+    )
+
+
 def tagger_build() -> Tagger:
-    """From the instrument master (NSE equities: the ticker as written, and a name of two words or more in
-    any case) with the alias table over it: an alias there decides where both name the same words."""
+    """From the instrument master (NSE equities: the ticker as written, and a name of two words or more as
+    written or in title case, so that "Indian Bank" is INDIANB and "Indian bank stocks" nothing) with the
+    alias table over it: an alias there decides where both name the same words."""
     aliases: list[tuple[str, str, bool]] = []
     for symbol, name in Instrument.objects.filter(exchange="NSE", instrument_type="EQ").values_list(
         "tradingsymbol", "name"
     ):
         aliases.append((symbol, symbol, True))
-        if len(tokens(name)) >= 2:
-            aliases.append((name, symbol, False))
+        if len(tokens(name)) >= 2:  # as the master writes it (capitals) or in title case, not in any case
+            aliases += [(name, symbol, True), (title_cased(name), symbol, True)]
     aliases += [(a.alias, a.symbol, a.case_sensitive) for a in SymbolAlias.objects.all()]
     return Tagger(aliases)

@@ -145,10 +145,9 @@ def figures_of(truth: list[str], predicted: list[str], *, seconds: float) -> Fig
         tp = sum(1 for t, p in zip(truth, predicted, strict=True) if t == p == label)
         said = sum(1 for p in predicted if p == label)
         actual = sum(1 for t in truth if t == label)
-        precision[label] = round(tp / said, 4) if said else 0.0
-        recall[label] = round(tp / actual, 4) if actual else 0.0
-        both = precision[label] + recall[label]
-        f1.append(2 * precision[label] * recall[label] / both if both else 0.0)
+        p_label, r_label = (tp / said if said else 0.0), (tp / actual if actual else 0.0)
+        precision[label], recall[label] = round(p_label, 4), round(r_label, 4)
+        f1.append(2 * p_label * r_label / (p_label + r_label) if p_label + r_label else 0.0)
     accuracy = sum(1 for t, p in zip(truth, predicted, strict=True) if t == p) / len(truth)
     return Figures(
         accuracy=round(accuracy, 4),

@@ -177,14 +177,16 @@ class NewsSentiment(Strategy):
             description="Buys when the day's decayed mean news sentiment reaches `enter` on at least "
             "`min_articles` articles, holds twice the quantity from `strong`, and sells when it falls to "
             "`exit`. Reads the sentiment store point in "
-            "time: a bar sees only articles the platform had by its end. With `quiet` it also sells after "
-            "that many bars without news.",
+            "time: a bar sees only articles the platform had by its end. With `quiet` it also sells once "
+            "that many bars in a row have had no article in the day before them.",
             params={
                 "enter": Param(float, 0.3, 0.0, 1.0, "Decayed mean sentiment at or above which it buys"),
                 "strong": Param(float, 0.6, 0.0, 1.0, "At or above this it holds twice `quantity`"),
                 "exit": Param(float, 0.0, -1.0, 1.0, "At or below this it sells"),
                 "min_articles": Param(int, 2, 1, 1_000, "Articles in the day needed to buy"),
-                "quiet": Param(int, 5, 0, 10_000, "Bars in a row without news after which it sells (0: never)"),
+                "quiet": Param(
+                    int, 5, 0, 10_000, "Bars in a row with no article in the day before them, then it sells (0: never)"
+                ),
                 "quantity": QUANTITY,
             },
             signals=("sentiment", "news"),

@@ -19,8 +19,9 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection, transaction
 
+from sentiment.models import ArticleSymbol
 from strategies.backtest import backtest
-from strategies.data import market_from_db
+from strategies.data import market_from_db, signals_attach
 from strategies.engine import Costs
 from strategies.library import BUILT_IN
 from strategies.runner import WIDTH, strategy_step
@@ -53,6 +54,13 @@ def scratch_instrument(source: Instrument) -> Instrument:
                 f"SELECT %s, ts, open, high, low, close, volume FROM {table} WHERE instrument_id = %s",
                 [copy.pk, source.pk],
             )
+    # The news about the instrument is about its copy too (all of this is rolled back with the replay).
+    ArticleSymbol.objects.bulk_create(
+        ArticleSymbol(article_id=article, symbol=copy.tradingsymbol, matched=matched)
+        for article, matched in ArticleSymbol.objects.filter(symbol=source.tradingsymbol).values_list(
+            "article_id", "matched"
+        )
+    )
     return copy
 
 
@@ -123,7 +131,7 @@ def replay_and_compare(logic, copy, parameters, start, end, interval) -> dict:
         for t in Trade.objects.filter(order__strategy=strategy).order_by("pk")
     ]
     costs = Costs(slippage_bps=settings.PAPER_SLIPPAGE_BPS, participation=settings.PAPER_MAX_VOLUME_PARTICIPATION)
-    market = market_from_db([copy], interval, start, end)
+    market = signals_attach(market_from_db([copy], interval, start, end), interval, BUILT_IN[logic].signals)
     result = backtest(BUILT_IN[logic], market, parameters, capital=account.cash, costs=costs)
     tested = [{key: t[key] for key in (*FIELDS, "decided_at", "filled_at")} for t in result.trades]
     differences = []

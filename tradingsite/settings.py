@@ -470,10 +470,16 @@ NEWS_USER_AGENT = env.str("NEWS_USER_AGENT", "tradingsite-news/1.0")
 NEWS_RETRY_MAX_SECONDS = env.int("NEWS_RETRY_MAX_SECONDS", 3600)
 # The analyzer whose scores the aggregates, the API's latest values and the sentiment strategy use.
 SENTIMENT_ANALYZER = env.str("SENTIMENT_ANALYZER", "vader")
+if SENTIMENT_ANALYZER not in {"vader", "trained", "finbert"}:
+    raise ImproperlyConfigured(f"SENTIMENT_ANALYZER must be vader, trained or finbert, not {SENTIMENT_ANALYZER!r}")
 SENTIMENT_CACHE_SECONDS = env.int("SENTIMENT_CACHE_SECONDS", 300)
 # Analyzers besides VADER that score every new article in batches (for example "trained,finbert"), on
 # their own Celery queue, which a GPU node's worker can take (`celery worker -Q <this queue>`).
 SENTIMENT_MODEL_ANALYZERS = env.list("SENTIMENT_MODEL_ANALYZERS", default=[])
+if set(SENTIMENT_MODEL_ANALYZERS) - {"trained", "finbert"}:
+    raise ImproperlyConfigured(
+        f"SENTIMENT_MODEL_ANALYZERS may name trained and finbert, not {SENTIMENT_MODEL_ANALYZERS}"
+    )
 SENTIMENT_MODEL_QUEUE = env.str("SENTIMENT_MODEL_QUEUE", "") or f"{REDIS_NAMESPACE}.models"
 # Texts per batch for the transformer analyzers; where registry models are unpacked; FinBERT's local
 # directory (a `save_pretrained` directory: weights cannot be downloaded at run time).

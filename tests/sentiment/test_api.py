@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from sentiment.models import NewsSource
+from sentiment.models import Article, ArticleScore, NewsSource
 from sentiment.services import aggregates_record, articles_store
 from sentiment.sources import RawArticle
 from tests.conftest import api_for
@@ -42,8 +42,16 @@ def test_news_lists_articles_with_their_symbols_and_scores_newest_first(news, al
     assert (score["analyzer"], score["label"]) == ("vader", "negative") and score["score"] < 0
     # as it stood an hour ago: only what was available then
     hour_ago = (news - timedelta(hours=1)).isoformat()
+    # a score made later (a model run since) is not shown as of an hour ago
+    first = Article.objects.get(title="Infosys profit beats estimates")
+    ArticleScore.objects.create(
+        article=first, analyzer="trained", version="m1", label="positive", score=0.9, scored_at=news
+    )
     body = api_for(alice).get("/api/v1/news", {"symbol": "INFY", "until": hour_ago}).json()
     assert [a["title"] for a in body["results"]] == ["Infosys profit beats estimates"]
+    assert [s["analyzer"] for s in body["results"][0]["scores"]] == ["vader"]
+    now = api_for(alice).get("/api/v1/news", {"symbol": "INFY"}).json()["results"][1]
+    assert sorted(s["analyzer"] for s in now["scores"]) == ["trained", "vader"]
 
 
 def test_sentiment_of_a_symbol_now_and_over_time(news, alice):
@@ -65,6 +73,8 @@ def test_bad_parameters_are_named_and_news_needs_a_role_that_reads_it(news, alic
     response = api_for(alice).get("/api/v1/sentiment", {"symbol": "INFY", "window": "1h"})
     assert response.status_code == 400
     assert "window" in response.json()["error"]["details"]
+    response = api_for(alice).get("/api/v1/sentiment", {"symbol": "INFY", "window": "15m", "days": 30})
+    assert response.status_code == 400 and "at most 7 days" in response.json()["error"]["message"]
     response = api_for(alice).get("/api/v1/news", {"until": "yesterday"})
     assert response.status_code == 400 and "until" in response.json()["error"]["details"]
 

@@ -13,6 +13,7 @@ from transformers import BertConfig, BertForSequenceClassification, BertTokenize
 
 from sentiment.learned import ModelError, TransformerAnalyzer, analyzer_for, finbert, registry_loaded
 from sentiment.models import SentimentEvaluation, SentimentModel
+from sentiment.training import Labelled, Parameters, fine_tune, registry_save
 
 pytestmark = pytest.mark.django_db
 WORDS = "profit loss rises falls shares company quarter record weak strong the a of in".split()
@@ -144,3 +145,21 @@ def test_bad_training_input_is_refused_with_the_line_named(tmp_path):
     with pytest.raises(CommandError, match="no trained model 'nope' in the registry"):
         call_command("sentiment_evaluate", str(bad), analyzer="nope")
     assert not SentimentModel.objects.exists()
+
+
+def test_a_model_loaded_back_from_the_registry_scores_as_the_one_that_was_saved(tmp_path, settings):
+    settings.SENTIMENT_MODEL_CACHE_DIR = str(tmp_path / "models")
+    labels = [label for label, texts in SENTENCES.items() for _ in texts]
+    texts = [text for texts in SENTENCES.values() for text in texts]
+    parameters = Parameters(layers=1, epochs=1)
+    model, tokenizer = fine_tune(texts, labels, parameters)
+    probe = ["Profit rose in the quarter", "The plant was closed and jobs were cut", "The meeting is on Monday"]
+    saved = TransformerAnalyzer(model, tokenizer, name="trained", version="in memory").scores(probe)
+
+    registry_save("round-trip", model, tokenizer, data=Labelled(labels, texts, "0" * 64), parameters=parameters, cv={})
+    registry_loaded.cache_clear()
+    loaded = analyzer_for("round-trip").scores(probe)
+
+    assert [s.label for s in loaded] == [s.label for s in saved]
+    assert [s.score for s in loaded] == pytest.approx([s.score for s in saved], abs=1e-6)
+    assert len({s.score for s in saved}) == 3  # three different answers: the comparison means something

@@ -2,13 +2,15 @@
 a failing source is reported and retried later without holding up the others."""
 
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from sentiment.models import Article, ArticleScore, NewsSource
-from sentiment.services import file_import, source_fetch, sources_due
-from sentiment.sources import SourceError
+from sentiment.services import articles_store, file_import, source_fetch, sources_due
+from sentiment.sources import RawArticle, SourceError
 from tests.fakes.news import Item
 
 pytestmark = pytest.mark.django_db
@@ -96,6 +98,31 @@ def test_a_repeated_fetch_stores_nothing_new_and_a_story_is_stored_once_across_s
     assert first.last_new == 1
 
 
+def test_duplicates_in_a_fetch_and_across_sites_are_stored_once_and_links_are_web_links_only(news_site):
+    infosys = Item("Infosys wins $1.5 billion deal", summary="From the wire", link="https://a.example/1", guid="a1")
+    news_site.feeds["/a.xml"] = [
+        infosys,
+        infosys,  # twice in one feed
+        Item("इंफोसिस के शेयर चढ़े", link="https://a.example/2"),
+        Item("टीसीएस का मुनाफा बढ़ा", link="https://a.example/3"),  # another story in the same script
+        Item("Wipro gains 2%", link="javascript:alert(document.cookie)"),
+    ]
+    # the same story on another site, with that site's own summary and address
+    news_site.feeds["/b.xml"] = [
+        Item("Infosys Wins $1.5-billion Deal", summary="Our reporter writes", link="https://b.example/9")
+    ]
+
+    assert source_fetch(rss(news_site, "/a.xml", "A")) == 4
+    assert source_fetch(rss(news_site, "/b.xml", "B")) == 0
+
+    assert Article.objects.get(title="Wipro gains 2%").url == ""  # the javascript: link is not kept
+    # a headline that recurs on another day is another story
+    today = datetime.now(UTC)
+    again = [RawArticle("Infosys to hold board meeting next week", published_at=today - timedelta(days=7))]
+    again.append(RawArticle("Infosys to hold board meeting next week", published_at=today))
+    assert len(articles_store(NewsSource.objects.get(name="A"), again)) == 2
+
+
 def test_a_failing_source_is_reported_and_retried_later_without_stopping_the_others(news_site, client_for, root_admin):
     NewsSource.objects.all().delete()  # the default feeds, which are on the internet
     news_site.feeds["/good.xml"] = [Item("Cipla gets USFDA nod for generic drug")]
@@ -144,7 +171,7 @@ def test_newsapi_everything_with_the_key_from_the_environment(news_site, setting
         )
     ]
     source = NewsSource.objects.create(name="NewsAPI", kind=NewsSource.Kind.NEWSAPI, url=news_site.url, query="NIFTY")
-    settings.NEWSAPI_KEY = "wrong"
+    settings.NEWSAPI_URL, settings.NEWSAPI_KEY = news_site.url, "wrong"
 
     assert source_fetch(source) == 0
     source.refresh_from_db()
@@ -159,6 +186,12 @@ def test_newsapi_everything_with_the_key_from_the_environment(news_site, setting
         PUBLISHED,
     )
     assert list(article.symbols.values_list("symbol", flat=True)) == ["HDFCBANK"]
+
+    # a source pointed anywhere else is refused before the key leaves
+    elsewhere = NewsSource.objects.create(name="Elsewhere", kind="newsapi", url="http://127.0.0.1:9", query="NIFTY")
+    assert source_fetch(elsewhere) == 0
+    elsewhere.refresh_from_db()
+    assert "the NewsAPI key is sent only to NEWSAPI_URL" in elsewhere.last_error
 
 
 def test_articles_import_from_csv_and_json_lines_and_a_bad_row_is_named(tmp_path):
@@ -178,6 +211,14 @@ def test_articles_import_from_csv_and_json_lines_and_a_bad_row_is_named(tmp_path
     assert maruti.published_at == datetime(2026, 12, 1, 4, 30, tzinfo=UTC)
     assert sorted(Article.objects.values_list("symbols__symbol", flat=True)) == ["BHARTIARTL", "MARUTI", "TITAN"]
 
+    # an archive imported as published is available from its own dates, for backtests over the past
+    archive = tmp_path / "archive.jsonl"
+    archive.write_text('{"title": "Wipro wins deal", "published_at": "2024-03-01T10:00:00+05:30"}\n')
+    call_command("news_import", str(archive), "--as-published", "--source", "archive", stdout=StringIO())
+    assert Article.objects.get(title="Wipro wins deal").available_at == datetime(2024, 3, 1, 4, 30, tzinfo=UTC)
+    with pytest.raises(CommandError, match="have no published_at to be available from"):
+        call_command("news_import", str(lines), "--as-published", stdout=StringIO())
+
     bad = tmp_path / "bad.csv"
     bad.write_text("title,published_at\nWipro results,yesterday\n")
     with pytest.raises(SourceError, match=r"bad.csv line 2: published_at 'yesterday' is not ISO 8601"):
@@ -186,4 +227,4 @@ def test_articles_import_from_csv_and_json_lines_and_a_bad_row_is_named(tmp_path
     headless.write_text("headline\nSomething\n")
     with pytest.raises(SourceError, match="must name a `title` column"):
         file_import(headless)
-    assert Article.objects.count() == 3
+    assert Article.objects.count() == 4

@@ -100,6 +100,20 @@ HEADLINES = [
     ("RBI keeps repo rate unchanged at 6.5%", set()),
     ("Rupee hits record low against dollar", set()),
     ("IT stocks rally; Nifty IT index up 3%", set()),
+    ("India's reliance on Russian oil grows", set()),
+    ("IT titan Infosys raises guidance", {"INFY"}),
+    ("RELIANCE, TITAN AMONG TOP GAINERS", {"RELIANCE", "TITAN"}),
+    ("Kotak Institutional Equities upgrades Infosys to buy", {"INFY"}),
+    ("ICICI Securities sees 20% upside in Tata Motors", {"TATAMOTORS"}),
+    ("SBI Mutual Fund buys stake in Wipro", {"WIPRO"}),
+    ("HDFC Mutual Fund assets cross Rs 7 lakh crore", {"HDFCAMC"}),
+    ("Mahindra Logistics shares fall on weak volumes", {"MAHLOG"}),
+    ("BSE Sensex falls 400 points; NSE Nifty below 24,000", set()),
+    ("MCX gold futures rise", set()),
+    ("BSE Ltd shares hit record on derivatives volumes", {"BSE"}),
+    ("Indian bank stocks rally on rate cut hopes", set()),
+    ("Indian Bank raises lending rates", {"INDIANB"}),
+    ("इंफोसिस के शेयर चढ़े", set()),
     ("IRCTC shares rise after Railways ticketing update", {"IRCTC"}),
     ("Indian Railway Catering and Tourism Corp posts higher profit", {"IRCTC"}),
 ]
@@ -114,6 +128,10 @@ def test_tagging_precision_and_recall_on_labelled_headlines_are_above_0_9(capsys
         exchange="NSE",
         segment="NSE",
     )
+    Instrument.objects.create(
+        instrument_token=3663105, tradingsymbol="INDIANB", name="INDIAN BANK", exchange="NSE", segment="NSE"
+    )
+    Instrument.objects.create(instrument_token=5013761, tradingsymbol="BSE", name="BSE", exchange="NSE", segment="NSE")
     tagger = tagger_build()
 
     true_positive = false_positive = false_negative = 0

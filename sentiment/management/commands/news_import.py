@@ -16,10 +16,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file")
         parser.add_argument("--source", default="file import", help="the source name the articles are kept under")
+        parser.add_argument(
+            "--as-published",
+            action="store_true",
+            help="make each article available from its published_at (an archive whose dates you trust, for "
+            "backtests over the past); without it, articles are available from now",
+        )
 
-    def handle(self, file, source, **options):
+    def handle(self, file, source, as_published, **options):
         try:
-            new = file_import(Path(file), source_name=source)
+            new = file_import(Path(file), source_name=source, as_published=as_published)
         except SourceError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"{len(new)} new articles from {file}")

@@ -21,6 +21,15 @@
       return { ok: false, message: `the server could not be reached (${error.message})` };
     }
   }
+  function safeLink(url) {
+    // Only web links: the server keeps no other, and a page never follows a javascript: or data: one.
+    try {
+      const parsed = new URL(url);
+      return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : null;
+    } catch (error) {
+      return null;
+    }
+  }
   function tone(value) {
     return value > 0.05 ? "up" : value < -0.05 ? "down" : "";
   }
@@ -55,9 +64,10 @@
       const badge = document.createElement("b");
       badge.className = score ? tone(score.score) : "";
       badge.textContent = score ? `${score.score >= 0 ? "+" : ""}${score.score.toFixed(2)}` : "–";
-      const title = document.createElement(article.url ? "a" : "span");
-      if (article.url) {
-        title.href = article.url;
+      const link = safeLink(article.url);
+      const title = document.createElement(link ? "a" : "span");
+      if (link) {
+        title.href = link;
         title.rel = "noopener noreferrer";
         title.target = "_blank";
       }
