@@ -57,6 +57,8 @@ class TradingEnv(gymnasium.Env):
         self.close = close_carried(market)  # paise, (instruments, bars)
         self.following = next_present(market.present)
         self.rates, self.period = charge_periods(market, costs.product) if costs.charges else ([], None)
+        self.slippage_units = execution.slippage_units(costs.slippage_bps)
+        self.lot = market.lot.astype(np.int64)
         per_instrument = self.features.shape[2] + 1  # its features and its weight in the portfolio
         self.observation_space = gymnasium.spaces.Box(
             -np.inf, np.inf, shape=(self.instruments * per_instrument + 1,), dtype=np.float32
@@ -98,12 +100,14 @@ class TradingEnv(gymnasium.Env):
 
     def targets_of(self, action: np.ndarray, t: int) -> np.ndarray:
         """Whole lots of each instrument worth `action` of an equal share of the equity at bar t's close."""
-        weights = np.clip(np.nan_to_num(action, nan=0.0), 0.0, 1.0)
+        weights = np.minimum(np.maximum(action, 0.0), 1.0)
+        if np.isnan(weights).any():
+            weights = np.nan_to_num(weights, nan=0.0)
         close = self.close[:, t]
         budget = self.equity / self.instruments
         with np.errstate(divide="ignore", invalid="ignore"):
             shares = np.where(close > 0, np.floor(weights * budget / close), 0.0).astype(np.int64)
-        return shares // self.market.lot * self.market.lot
+        return shares // self.lot * self.lot
 
     def fill(self, bar: int) -> int:
         """Fill, at `bar`'s open, every pending change of an instrument that has a bar there; the charges."""
@@ -112,11 +116,8 @@ class TradingEnv(gymnasium.Env):
             return 0
         quantity = self.pending[due] - self.position[due]
         buying = quantity > 0
-        price = execution.slipped_paise(
-            self.market.open[due, bar],
-            buying=buying,
-            slippage_bps=self.costs.slippage_bps,
-            tick_paise=self.market.tick_paise[due],
+        price = execution.slipped_paise_units(
+            self.market.open[due, bar], buying=buying, units=self.slippage_units, tick_paise=self.market.tick_paise[due]
         )
         charges = np.zeros(len(due), dtype=np.int64)
         if self.costs.charges:

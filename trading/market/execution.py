@@ -101,7 +101,12 @@ def slippage_units(slippage_bps: Decimal) -> int:
 
 
 def slipped_paise(price_paise, *, buying, slippage_bps: Decimal, tick_paise):
-    units = slippage_units(slippage_bps)
+    return slipped_paise_units(price_paise, buying=buying, units=slippage_units(slippage_bps), tick_paise=tick_paise)
+
+
+def slipped_paise_units(price_paise, *, buying, units: int, tick_paise):
+    """`slipped_paise` with the slippage already in whole 0.01 bps (`slippage_units`), for a caller that
+    fills many times at one slippage (the RL environment, every step)."""
     up = price_paise * (SLIP_SCALE + units)
     down = price_paise * (SLIP_SCALE - units)
     scale = tick_paise * SLIP_SCALE
