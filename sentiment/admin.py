@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from sentiment.models import Article, ArticleScore, ArticleSymbol, NewsSource, SymbolAlias, SymbolSentiment
+from sentiment.models import (
+    Article,
+    ArticleScore,
+    ArticleSymbol,
+    NewsSource,
+    SentimentEvaluation,
+    SentimentModel,
+    SymbolAlias,
+    SymbolSentiment,
+)
 from tradingsite.admin import ReadOnlyAdmin
 
 
@@ -57,3 +66,17 @@ class SymbolSentimentAdmin(ReadOnlyAdmin):
     list_filter = ("window", "analyzer")
     search_fields = ("symbol",)
     date_hierarchy = "at"
+
+
+@admin.register(SentimentModel)
+class SentimentModelAdmin(ReadOnlyAdmin):
+    """The model registry: what each trained model learnt from and its cross-validated figures."""
+
+    list_display = ("name", "design", "data_rows", "data_sha256", "created_at")
+    exclude = ("artifact",)
+
+
+@admin.register(SentimentEvaluation)
+class SentimentEvaluationAdmin(ReadOnlyAdmin):
+    list_display = ("evaluated_at", "analyzer", "version", "accuracy", "macro_f1", "texts_per_second", "file_sha256")
+    list_filter = ("analyzer",)

@@ -1,0 +1,36 @@
+"""The RL model registry: each trained agent with what it was trained on and how, its exported policy,
+its training curve and evaluations, and where it stands (candidate, promoted, retired)."""
+
+from django.db import models
+
+
+class AgentModel(models.Model):
+    class Status(models.TextChoices):
+        TRAINING = "training"
+        CANDIDATE = "candidate"
+        PROMOTED = "promoted"
+        RETIRED = "retired"
+        FAILED = "failed"
+
+    name = models.CharField(max_length=64, unique=True)
+    algorithm = models.CharField(max_length=8)
+    hyperparameters = models.JSONField(default=dict)
+    instruments = models.JSONField(default=list, help_text="EXCHANGE:SYMBOL, in the observation's order.")
+    data_from = models.DateField()
+    data_to = models.DateField(help_text="The last day of training data (included).")
+    seed = models.IntegerField()
+    code_version = models.CharField(max_length=32)
+    steps = models.PositiveIntegerField(help_text="Environment steps to train for.")
+    steps_done = models.PositiveIntegerField(default=0)
+    curve = models.JSONField(default=list, help_text="[steps, mean episode reward] as training went.")
+    evaluation = models.JSONField(default=dict, help_text="Walk-forward figures, per fold and seed.")
+    policy = models.BinaryField(blank=True, help_text="The exported policy (rl.policy.ExportedPolicy).")
+    policy_sha256 = models.CharField(max_length=64, blank=True)
+    checkpoint = models.BinaryField(blank=True, help_text="The latest training checkpoint, to resume from.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.TRAINING)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.name} ({self.algorithm}, {self.status})"
