@@ -18,7 +18,7 @@ from trading.apis.base import Pagination, has_perm, paginated, query_params
 
 CanViewNews = has_perm("sentiment.view_article")
 CanViewSentiment = has_perm("sentiment.view_symbolsentiment")
-SYMBOL = {"max_length": 32, "help_text": "An NSE tradingsymbol, such as INFY."}
+SYMBOL = {"regex": r"^[A-Za-z0-9&._-]{1,32}$", "help_text": "An NSE tradingsymbol, such as INFY or M&M."}
 
 
 class ScoreOutput(serializers.ModelSerializer):
@@ -41,7 +41,7 @@ class ArticleOutput(serializers.ModelSerializer):
 
 
 class NewsFilters(serializers.Serializer):
-    symbol = serializers.CharField(required=False, **SYMBOL)
+    symbol = serializers.RegexField(required=False, **SYMBOL)
     until = serializers.DateTimeField(
         required=False, help_text="Only articles available by then (point in time); ISO 8601 with an offset."
     )
@@ -70,7 +70,7 @@ HISTORY_DAYS_MAX = {SymbolSentiment.Window.QUARTER_HOUR: 7, SymbolSentiment.Wind
 
 
 class SentimentFilters(serializers.Serializer):
-    symbol = serializers.CharField(required=False, **SYMBOL)
+    symbol = serializers.RegexField(required=False, **SYMBOL)
     window = serializers.ChoiceField(choices=list(WINDOWS), default=SymbolSentiment.Window.DAY)
     days = serializers.IntegerField(
         default=7, min_value=1, max_value=365, help_text="History to return: at most 7 days in 15m, 365 in 1d."

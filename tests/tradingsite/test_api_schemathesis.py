@@ -28,7 +28,7 @@ ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # schemathe
 # A backtest whose end is before its start, or whose parameters its strategy does not take (each strategy's
 # own schema is at /api/v1/strategies, not in this request's), or the NRML product (equity backtests are
 # CNC or MIS): 400. A sweep likewise, and one whose grid names no parameter or values its strategy
-# refuses: 400.
+# refuses: 400. Sentiment history longer than its window allows (7 days at 15m, a year at 1d): 400.
 CONFIG = {
     "operations": [
         {
@@ -37,6 +37,10 @@ CONFIG = {
         },
         {
             "include-name": "POST /api/v1/sweeps",
+            "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "400"]}},
+        },
+        {
+            "include-name": "GET /api/v1/sentiment",
             "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "400"]}},
         },
         {
