@@ -1,0 +1,78 @@
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from tradingsite.command_args import day
+from tradingsite.exceptions import ApplicationError
+
+BAR_WIDTH = 30
+
+
+class Command(BaseCommand):
+    help = (
+        "Train an RL agent into the registry on daily bars up to --to: from a folder of CSV files (the "
+        "../shared/data/nifty100 layout) with --data, else from the database's bars of --instruments. "
+        "Checkpoints as it goes; run it again with the same --name to resume a run that was stopped."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--data", help="a folder of <SYMBOL>.csv daily bars")
+        parser.add_argument("--to", dest="end", required=True, help="the last day of training data, YYYY-MM-DD")
+        parser.add_argument("--from", dest="start", help="the first day (default: the data's first)")
+        parser.add_argument("--instruments", nargs="*", default=[], help="symbols (CSV) or EXCHANGE:SYMBOL (database)")
+        parser.add_argument("--steps", type=int, default=None, help="environment steps (default RL_TRAIN_STEPS)")
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--algorithm", choices=["ppo", "a2c"], default=None, help="default RL_ALGORITHM")
+
+    def progress(self, fraction: float) -> None:
+        filled = int(round(fraction * BAR_WIDTH))
+        self.stderr.write(f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {fraction:4.0%}", ending="")
+        self.stderr.flush()
+
+    def handle(self, name, data, end, start, instruments, steps, seed, algorithm, **options):
+        from rl.data import market_for
+        from rl.models import AgentModel
+        from rl.services import agent_create, agent_train_run
+        from rl.training import Hyper
+
+        end_day, start_day = day(end), day(start) if start else None
+        agent = AgentModel.objects.filter(name=name).first()
+        try:
+            market = market_for(
+                data=Path(data) if data else None, instruments=instruments, start=start_day, end=end_day
+            )
+            if agent is None:
+                agent = agent_create(
+                    name=name,
+                    instruments=list(market.symbols),
+                    data_from=start_day or market.ts[0].astype("datetime64[D]").item(),
+                    data_to=end_day,
+                    seed=seed,
+                    steps=steps or settings.RL_TRAIN_STEPS,
+                    hyper=Hyper(algorithm=algorithm or settings.RL_ALGORITHM),
+                )
+            elif agent.status != AgentModel.Status.TRAINING:
+                raise CommandError(f"agent {name!r} is {agent.status}: train a new one under another name")
+            elif list(market.symbols) != agent.instruments:
+                raise CommandError(f"agent {name!r} was training on {agent.instruments}, not {list(market.symbols)}")
+            else:
+                self.stderr.write(f"resuming {name} from step {agent.steps_done} of {agent.steps}")
+            agent = agent_train_run(agent, market, progress=self.progress)
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from None
+        self.stderr.write("")
+        self.stdout.write(
+            json.dumps(
+                {
+                    "name": agent.name,
+                    "status": agent.status,
+                    "steps": agent.steps_done,
+                    "policy_sha256": agent.policy_sha256,
+                    "curve": agent.curve[-5:],
+                },
+                indent=2,
+            )
+        )
