@@ -16,6 +16,9 @@ class AgentModel(models.Model):
     algorithm = models.CharField(max_length=8)
     hyperparameters = models.JSONField(default=dict)
     instruments = models.JSONField(default=list, help_text="EXCHANGE:SYMBOL, in the observation's order.")
+    data_source = models.CharField(
+        max_length=500, blank=True, help_text="A folder of CSV bars it was trained on; empty: the database's bars."
+    )
     data_from = models.DateField()
     data_to = models.DateField(help_text="The last day of training data (included).")
     seed = models.IntegerField()
@@ -28,6 +31,9 @@ class AgentModel(models.Model):
     policy_sha256 = models.CharField(max_length=64, blank=True)
     checkpoint = models.BinaryField(blank=True, help_text="The latest training checkpoint, to resume from.")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.TRAINING)
+    # The run training it holds the agent until then, renewing at each checkpoint; a run that died lets it
+    # lapse, and the beat job `rl-resume` queues the agent again, to go on from its checkpoint.
+    lease_until = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

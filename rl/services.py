@@ -5,11 +5,13 @@ import hashlib
 import io
 import logging
 from dataclasses import asdict
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from rl.env import TradingEnv
 from rl.models import AgentModel
@@ -30,6 +32,7 @@ def agent_create(
     seed: int,
     steps: int,
     hyper: Hyper,
+    data_source: str = "",
 ) -> AgentModel:
     if hyper.algorithm not in ALGORITHMS:
         raise ValidationError(f"algorithm must be one of {', '.join(ALGORITHMS)}, not {hyper.algorithm!r}")
@@ -42,6 +45,7 @@ def agent_create(
         algorithm=hyper.algorithm,
         hyperparameters=asdict(hyper),
         instruments=instruments,
+        data_source=data_source,
         data_from=data_from,
         data_to=data_to,
         seed=seed,
@@ -68,10 +72,40 @@ def agent_env(agent: AgentModel, market: Market) -> TradingEnv:
     )
 
 
+class AgentBusy(ValidationError):
+    pass
+
+
+def lease_take(agent: AgentModel) -> None:
+    """Hold the agent for this run until RL_LEASE_SECONDS from now, or raise AgentBusy where another run
+    holds it."""
+    now = timezone.now()
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    until = now + timedelta(seconds=settings.RL_LEASE_SECONDS)
+    if not AgentModel.objects.filter(free, pk=agent.pk, status=AgentModel.Status.TRAINING).update(lease_until=until):
+        held = AgentModel.objects.filter(pk=agent.pk).values_list("lease_until", flat=True).first()
+        raise AgentBusy(
+            f"agent {agent.name} is held by another training run until {held:%Y-%m-%d %H:%M:%S} UTC; "
+            "if that run died, its hold lapses then and this one can resume it"
+            if held
+            else f"agent {agent.name} is not training"
+        )
+    agent.lease_until = until
+
+
 def agent_train_run(agent: AgentModel, market: Market, *, progress=None) -> AgentModel:
     """Train `agent` to its steps, saving a checkpoint (the model, the steps done, the curve so far)
     every RL_CHECKPOINT_STEPS; from its last checkpoint where it has one. Ends as a candidate with its
-    exported policy."""
+    exported policy. Holds the agent's lease while it runs: a second run of it at once is refused."""
+
+    lease_take(agent)
+    try:
+        return agent_train_held(agent, market, progress=progress)
+    finally:
+        AgentModel.objects.filter(pk=agent.pk).update(lease_until=None)
+
+
+def agent_train_held(agent: AgentModel, market: Market, *, progress=None) -> AgentModel:
     from stable_baselines3 import A2C, PPO
 
     env = agent_env(agent, market)
@@ -92,8 +126,9 @@ def agent_train_run(agent: AgentModel, market: Market, *, progress=None) -> Agen
         agent.steps_done += chunk
         agent.curve = [*agent.curve, [agent.steps_done, round(sum(episodes) / len(episodes), 6) if episodes else None]]
         agent.checkpoint = checkpoint.getvalue()
+        agent.lease_until = timezone.now() + timedelta(seconds=settings.RL_LEASE_SECONDS)
         AgentModel.objects.filter(pk=agent.pk).update(
-            steps_done=agent.steps_done, curve=agent.curve, checkpoint=agent.checkpoint
+            steps_done=agent.steps_done, curve=agent.curve, checkpoint=agent.checkpoint, lease_until=agent.lease_until
         )
         if progress is not None:
             progress(agent.steps_done / agent.steps)
@@ -106,3 +141,17 @@ def agent_train_run(agent: AgentModel, market: Market, *, progress=None) -> Agen
         )
     agent.refresh_from_db()
     return agent
+
+
+def agent_market(agent: AgentModel) -> Market:
+    from rl.data import market_for
+
+    folder = Path(agent.data_source) if agent.data_source else None
+    return market_for(data=folder, instruments=agent.instruments, start=agent.data_from, end=agent.data_to)
+
+
+def agents_stalled() -> list[AgentModel]:
+    """Agents still training that no run holds: their run died (or was never started)."""
+    now = timezone.now()
+    lapsed = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    return list(AgentModel.objects.filter(lapsed, status=AgentModel.Status.TRAINING).defer("checkpoint", "policy"))

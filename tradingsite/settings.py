@@ -497,3 +497,7 @@ RL_DRAWDOWN_PENALTY = env.float("RL_DRAWDOWN_PENALTY", 0.5)
 RL_CHECKPOINT_STEPS = env.int("RL_CHECKPOINT_STEPS", 10_000)
 RL_TRAIN_STEPS = env.int("RL_TRAIN_STEPS", 200_000)
 RL_ALGORITHM = env.str("RL_ALGORITHM", "ppo")
+# A training run holds its agent this long past each checkpoint; the Celery queue training runs on (GPU
+# nodes' workers take it alone: `celery worker -Q <this queue>`).
+RL_LEASE_SECONDS = env.int("RL_LEASE_SECONDS", 600)
+RL_QUEUE = env.str("RL_QUEUE", "") or f"{REDIS_NAMESPACE}.rl"

@@ -41,9 +41,8 @@ class Command(BaseCommand):
         end_day, start_day = day(end), day(start) if start else None
         agent = AgentModel.objects.filter(name=name).first()
         try:
-            market = market_for(
-                data=Path(data) if data else None, instruments=instruments, start=start_day, end=end_day
-            )
+            folder = Path(data) if data else None
+            market = market_for(data=folder, instruments=instruments, start=start_day, end=end_day)
             if agent is None:
                 agent = agent_create(
                     name=name,
@@ -53,6 +52,7 @@ class Command(BaseCommand):
                     seed=seed,
                     steps=steps or settings.RL_TRAIN_STEPS,
                     hyper=Hyper(algorithm=algorithm or settings.RL_ALGORITHM),
+                    data_source=str(folder.resolve()) if folder else "",
                 )
             elif agent.status != AgentModel.Status.TRAINING:
                 raise CommandError(f"agent {name!r} is {agent.status}: train a new one under another name")

@@ -32,6 +32,7 @@ PERIODIC_TASKS = {
     "news-fetch": ("sentiment.tasks.news_fetch", ("every", 300), 290),
     "news-score-models": ("sentiment.tasks.news_score_models", ("every", 300), 290),
     "sentiment-aggregate": ("sentiment.tasks.sentiment_aggregate", ("every", 300), 290),
+    "rl-resume": ("rl.tasks.rl_resume", ("every", 300), 290),
 }
 
 

@@ -1,0 +1,27 @@
+"""RL's Celery jobs. Training runs on its own queue (RL_QUEUE), one agent per task; `rl_resume` (beat)
+queues again every agent whose training run died, to go on from its last checkpoint."""
+
+from celery import shared_task
+from django.conf import settings
+
+from rl.models import AgentModel
+from rl.services import AgentBusy, agent_market, agent_train_run, agents_stalled
+
+RESUME_EXPIRES_SECONDS = 280
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def agent_train(agent_id: int) -> None:
+    agent = AgentModel.objects.filter(pk=agent_id, status=AgentModel.Status.TRAINING).first()
+    if agent is None:
+        return
+    try:
+        agent_train_run(agent, agent_market(agent))
+    except AgentBusy:
+        return  # another run holds it (a redelivered task while the first still runs)
+
+
+@shared_task(ignore_result=True)
+def rl_resume() -> None:
+    for agent in agents_stalled():
+        agent_train.apply_async((agent.pk,), queue=settings.RL_QUEUE, expires=RESUME_EXPIRES_SECONDS)
