@@ -117,3 +117,20 @@ def rl_resume_after_lapse(agent_id: int) -> int:
     stalled = [agent.pk for agent in agents_stalled()]
     rl_resume()
     return stalled.count(agent_id)
+
+
+def test_walk_forward_judges_each_fold_and_seed_after_its_training_data_beside_the_benchmarks(db, folder):
+    out = StringIO()
+    options = {"data": str(folder), "end": "2024-09-30", "folds": 2, "seeds": 2, "steps": 256}
+    call_command("rl_walkforward", **options, stdout=out, stderr=StringIO())
+
+    table = json.loads(out.getvalue())
+    assert table["instruments"] == ["AAA", "BBB"]
+    first, second = table["folds"]
+    assert first["train"][1] < first["test"][0] <= first["test"][1] < second["test"][0]
+    assert second["train"][1] == first["test"][1]  # each fold trains on everything before it
+    assert [run["seed"] for run in first["seeds"]] == [0, 1]
+    for fold in (first, second):
+        assert set(fold["benchmarks"]) == {"buy_and_hold", "equal_weight", "sma_crossover"}
+        assert fold["median"]["sharpe"] is None or abs(fold["median"]["sharpe"]) < 50
+        assert all(run["max_drawdown"] is not None for run in fold["seeds"])
