@@ -11,6 +11,7 @@ import uuid
 from datetime import date
 from io import StringIO
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
@@ -134,3 +135,20 @@ def test_walk_forward_judges_each_fold_and_seed_after_its_training_data_beside_t
         assert set(fold["benchmarks"]) == {"buy_and_hold", "equal_weight", "sma_crossover"}
         assert fold["median"]["sharpe"] is None or abs(fold["median"]["sharpe"]) < 50
         assert all(run["max_drawdown"] is not None for run in fold["seeds"])
+
+
+def test_rl_evaluate_scores_each_seed_of_a_stored_model_on_later_bars_with_their_median(db, folder):
+    options = {"name": "fam", "data": str(folder), "end": "2024-06-28", "steps": 256, "seeds": 2}
+    call_command("rl_train", **options, stdout=StringIO(), stderr=StringIO())
+    assert sorted(AgentModel.objects.values_list("name", "seed")) == [("fam-seed0", 0), ("fam-seed1", 1)]
+
+    out = StringIO()
+    call_command("rl_evaluate", model="fam", data=str(folder), start="2024-07-01", end="2024-09-30", stdout=out)
+
+    result = json.loads(out.getvalue())
+    assert [run["name"] for run in result["seeds"]] == ["fam-seed0", "fam-seed1"]
+    sharpes = [run["sharpe"] for run in result["seeds"] if run["sharpe"] is not None]
+    assert result["median"]["sharpe"] == (round(float(np.median([float(v) for v in sharpes])), 4) if sharpes else None)
+    assert set(result["benchmarks"]) == {"buy_and_hold", "equal_weight", "sma_crossover"}
+    with pytest.raises(CommandError, match="no trained model named 'nope'"):
+        call_command("rl_evaluate", model="nope", data=str(folder), start="2024-07-01", end="2024-09-30")

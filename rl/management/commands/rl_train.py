@@ -24,7 +24,8 @@ class Command(BaseCommand):
         parser.add_argument("--from", dest="start", help="the first day (default: the data's first)")
         parser.add_argument("--instruments", nargs="*", default=[], help="symbols (CSV) or EXCHANGE:SYMBOL (database)")
         parser.add_argument("--steps", type=int, default=None, help="environment steps (default RL_TRAIN_STEPS)")
-        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--seed", type=int, default=0, help="the (first) seed")
+        parser.add_argument("--seeds", type=int, default=1, help="train this many, NAME-seed<N> each, from --seed on")
         parser.add_argument("--algorithm", choices=["ppo", "a2c"], default=None, help="default RL_ALGORITHM")
 
     def progress(self, fraction: float) -> None:
@@ -32,17 +33,40 @@ class Command(BaseCommand):
         self.stderr.write(f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {fraction:4.0%}", ending="")
         self.stderr.flush()
 
-    def handle(self, name, data, end, start, instruments, steps, seed, algorithm, **options):
+    def handle(self, name, data, end, start, instruments, steps, seed, seeds, algorithm, **options):
         from rl.data import market_for
+
+        if seeds < 1:
+            raise CommandError("--seeds must be at least 1")
+        end_day, start_day = day(end), day(start) if start else None
+        folder = Path(data) if data else None
+        try:
+            market = market_for(data=folder, instruments=instruments, start=start_day, end=end_day)
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from None
+        trained = []
+        for k in range(seeds):
+            each = name if seeds == 1 else f"{name}-seed{seed + k}"
+            agent = self.train_one(each, seed + k, market, folder, start_day, end_day, steps, algorithm)
+            trained.append(
+                {
+                    "name": agent.name,
+                    "seed": agent.seed,
+                    "status": agent.status,
+                    "steps": agent.steps_done,
+                    "policy_sha256": agent.policy_sha256,
+                    "curve": agent.curve[-5:],
+                }
+            )
+        self.stdout.write(json.dumps(trained[0] if seeds == 1 else trained, indent=2))
+
+    def train_one(self, name, seed, market, folder, start_day, end_day, steps, algorithm):
         from rl.models import AgentModel
         from rl.services import agent_create, agent_train_run
         from rl.training import Hyper
 
-        end_day, start_day = day(end), day(start) if start else None
         agent = AgentModel.objects.filter(name=name).first()
         try:
-            folder = Path(data) if data else None
-            market = market_for(data=folder, instruments=instruments, start=start_day, end=end_day)
             if agent is None:
                 agent = agent_create(
                     name=name,
@@ -64,15 +88,4 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             raise CommandError(exc.message) from None
         self.stderr.write("")
-        self.stdout.write(
-            json.dumps(
-                {
-                    "name": agent.name,
-                    "status": agent.status,
-                    "steps": agent.steps_done,
-                    "policy_sha256": agent.policy_sha256,
-                    "curve": agent.curve[-5:],
-                },
-                indent=2,
-            )
-        )
+        return agent
