@@ -477,14 +477,11 @@ SENTIMENT_CACHE_SECONDS = env.int("SENTIMENT_CACHE_SECONDS", 300)
 # their own Celery queue, which a GPU node's worker can take (`celery worker -Q <this queue>`).
 SENTIMENT_MODEL_ANALYZERS = env.list("SENTIMENT_MODEL_ANALYZERS", default=[])
 if set(SENTIMENT_MODEL_ANALYZERS) - {"trained", "finbert"}:
-    raise ImproperlyConfigured(
-        f"SENTIMENT_MODEL_ANALYZERS may name trained and finbert, not {SENTIMENT_MODEL_ANALYZERS}"
-    )
+    raise ImproperlyConfigured(f"SENTIMENT_MODEL_ANALYZERS may name trained, finbert: {SENTIMENT_MODEL_ANALYZERS}")
 SENTIMENT_MODEL_QUEUE = env.str("SENTIMENT_MODEL_QUEUE", "") or f"{REDIS_NAMESPACE}.models"
-# Texts per batch for the transformer analyzers; where registry models are unpacked; FinBERT's local
-# directory (a `save_pretrained` directory: weights cannot be downloaded at run time).
+# Texts per batch for the transformer analyzers (on a CPU with 8-bit linear layers: over twice as fast);
+# where registry models are unpacked; FinBERT's local `save_pretrained` directory (nothing is downloaded).
 SENTIMENT_BATCH = env.int("SENTIMENT_BATCH", 64)
-# On a CPU, score with the transformers' linear layers quantized to 8 bits (over twice as fast).
 SENTIMENT_CPU_INT8 = env.bool("SENTIMENT_CPU_INT8", True)
 SENTIMENT_MODEL_CACHE_DIR = env.str("SENTIMENT_MODEL_CACHE_DIR", str(BASE_DIR / ".data" / "models"))
 FINBERT_MODEL_DIR = env.str("FINBERT_MODEL_DIR", "")
@@ -497,7 +494,6 @@ RL_DRAWDOWN_PENALTY = env.float("RL_DRAWDOWN_PENALTY", 0.5)
 RL_CHECKPOINT_STEPS = env.int("RL_CHECKPOINT_STEPS", 10_000)
 RL_TRAIN_STEPS = env.int("RL_TRAIN_STEPS", 200_000)
 RL_ALGORITHM = env.str("RL_ALGORITHM", "ppo")
-# A training run holds its agent this long past each checkpoint; the Celery queue training runs on (GPU
-# nodes' workers take it alone: `celery worker -Q <this queue>`).
+# A run holds its agent this long past each checkpoint; training's Celery queue (for GPU nodes' workers).
 RL_LEASE_SECONDS = env.int("RL_LEASE_SECONDS", 600)
 RL_QUEUE = env.str("RL_QUEUE", "") or f"{REDIS_NAMESPACE}.rl"
