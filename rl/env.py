@@ -9,7 +9,9 @@ replayed as targets through `strategies.engine.simulate`, give the same fills, c
 (tests/rl/test_env.py checks it).
 
 Reward: the change in equity (net of charges) over the step as a fraction of the starting capital,
-less `drawdown_penalty` times the step's growth of the drawdown from the peak.
+less `drawdown_penalty` times the step's growth of the drawdown from the peak. With `band`, a change of
+a target worth less than that share of the instrument's budget is not made (selling out always is): the
+agent does not pay charges for every small wobble of its action.
 """
 
 from decimal import Decimal
@@ -36,6 +38,7 @@ class TradingEnv(gymnasium.Env):
         costs: Costs | None = None,
         window: int = 20,
         drawdown_penalty: float = 0.0,
+        band: float = 0.0,
         start: int | None = None,
         end: int | None = None,
     ):
@@ -48,6 +51,7 @@ class TradingEnv(gymnasium.Env):
         self.capital = int(capital * 100)  # paise
         self.window = window
         self.drawdown_penalty = float(drawdown_penalty)
+        self.band = float(band)
         self.instruments = len(market.symbols)
         self.start = max(window, start or 0)
         self.end = min(market.count, end or market.count)  # bars [start, end) are stepped through
@@ -115,7 +119,11 @@ class TradingEnv(gymnasium.Env):
         budget = self.equity / self.instruments
         with np.errstate(divide="ignore", invalid="ignore"):
             shares = np.where(close > 0, np.floor(weights * budget / close), 0.0).astype(np.int64)
-        return shares // self.lot * self.lot
+        targets = shares // self.lot * self.lot
+        if self.band:  # a change worth less than `band` of the instrument's share of the equity is not made
+            small = np.abs(targets - self.pending) * close < self.band * budget
+            targets = np.where(small & (targets != 0), self.pending, targets)
+        return targets
 
     def fill(self, bar: int) -> int:
         """Fill, at `bar`'s open, every pending change of an instrument that has a bar there; the charges.
