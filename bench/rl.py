@@ -22,11 +22,11 @@ STEPS = int(os.environ.get("BENCH_RL_TRAIN_STEPS", "8192"))
 
 def env_rate(instruments: int) -> float:
     from rl.env import TradingEnv
-    from rl.synthetic import market_autocorrelated
+    from strategies.data import market_synthetic
     from strategies.engine import Costs
 
     env = TradingEnv(
-        market_autocorrelated(instruments, 2000, phi=0.3, seed=2),
+        market_synthetic(instruments, 2000, phi=0.3, seed=2),
         costs=Costs(slippage_bps=Decimal("5"), charges=True),
         window=20,
     )
@@ -45,11 +45,11 @@ def env_rate(instruments: int) -> float:
 def train_and_latency() -> dict:
     from rl.env import TradingEnv
     from rl.policy import policy_export
-    from rl.synthetic import market_autocorrelated
     from rl.training import Hyper, agent_train
+    from strategies.data import market_synthetic
     from strategies.engine import Costs
 
-    env = TradingEnv(market_autocorrelated(1, 2000, phi=0.3, seed=2), costs=Costs(charges=True), window=20)
+    env = TradingEnv(market_synthetic(1, 2000, phi=0.3, seed=2), costs=Costs(charges=True), window=20)
     started = time.perf_counter()
     model = agent_train(env, steps=STEPS, seed=1, hyper=Hyper())
     train_rate = STEPS / (time.perf_counter() - started)

@@ -10,6 +10,7 @@ from portfolio.models import PnlDaily
 from trading.market.prices import price_last
 from trading.models import LedgerCross, Order, Position, Strategy, StrategyPosition, Trade, TradingAccount
 from trading.orders.book import AccountBook, account_book
+from trading.orders.selectors import position_last_fill
 from tradingsite.ist import ist_day_start
 
 ZERO = Decimal("0")
@@ -34,14 +35,7 @@ def mark_fallback(position: Position) -> Decimal:
     """What a position and its sub-ledgers are marked at where no last price is known: the position's
     last fill, a price the market traded at, the same for every sub-ledger (their own averages would
     split the P&L by no common price); the average price where it has no fill."""
-    last_fill = (
-        Trade.objects.filter(
-            account_id=position.account_id, instrument_id=position.instrument_id, product=position.product
-        )
-        .order_by("-fill_timestamp", "-pk")
-        .values_list("price", flat=True)
-        .first()
-    )
+    last_fill = position_last_fill(position)
     return last_fill if last_fill is not None else position.average_price
 
 

@@ -6,17 +6,13 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from strategies.data import market_build, market_from_db
+from strategies.data import market_build, market_from_db, on_tick
 from strategies.engine import Market
 from trading.market.bars_csv import bars_csv_read
 from tradingsite.exceptions import ValidationError
 from tradingsite.ist import IST
 
 TICK = Decimal("0.05")
-
-
-def on_tick(value: Decimal) -> Decimal:
-    return (value / TICK).to_integral_value() * TICK
 
 
 def market_from_csv_dir(directory: Path, *, start: date | None, end: date, symbols: list[str] | None = None) -> Market:
@@ -40,7 +36,7 @@ def market_from_csv_dir(directory: Path, *, start: date | None, end: date, symbo
     for k, path in enumerate(paths, 1):
         bars = bars_csv_read(path, interval="day", adjusted=True).rows
         chosen = [row for row in bars if (first is None or row[0] >= first) and row[0] <= last]
-        rows[path.stem] = [(ts, *(on_tick(v) for v in ohlc), volume) for ts, *ohlc, volume in chosen]
+        rows[path.stem] = [(ts, *(on_tick(v, TICK) for v in ohlc), volume) for ts, *ohlc, volume in chosen]
         described.append((k, path.stem, TICK, 1))
     return market_build(described, rows)
 

@@ -19,25 +19,6 @@ from strategies.library import BUILT_IN
 FIGURES = ("total_return", "cagr", "sharpe", "sortino", "max_drawdown", "turnover", "charges_paid")
 
 
-def market_slice(market: Market, start: int, end: int) -> Market:
-    """Bars [start, end) of `market` (its signals too)."""
-    cut = slice(start, end)
-    return Market(
-        instrument_ids=market.instrument_ids,
-        symbols=market.symbols,
-        ts=market.ts[cut],
-        open=market.open[:, cut],
-        high=market.high[:, cut],
-        low=market.low[:, cut],
-        close=market.close[:, cut],
-        volume=market.volume[:, cut],
-        present=market.present[:, cut],
-        tick_paise=market.tick_paise,
-        lot=market.lot,
-        signals={name: values[:, cut] for name, values in market.signals.items()},
-    )
-
-
 def segment_figures(market: Market, targets: np.ndarray, start: int, *, capital: Decimal, costs: Costs) -> dict:
     """The run of `targets` on `market`, figures over bars `start` on (the bars before only warm up)."""
     run = simulate(market, targets, capital=capital, costs=costs)
@@ -67,7 +48,7 @@ def policy_judged(act, judged: Judged, *, window: int, capital: Decimal, costs: 
 
 
 def benchmarks_judged(judged: Judged, *, capital: Decimal, costs: Costs) -> dict:
-    test = market_slice(judged.market, judged.warmup, judged.market.count)
+    test = judged.market.between(judged.warmup, judged.market.count)
     out = metrics.benchmarks(test, int(capital * 100))
     sma = BUILT_IN["sma_crossover"]
     p = parameters_validate(sma, {"fast": 10, "slow": 30})
@@ -107,8 +88,8 @@ def walk_forward(
     table = []
     for k in range(folds):
         train_end, test_end = int(edges[k + 1]), int(edges[k + 2])
-        train = TradingEnv(market_slice(market, 0, train_end), capital=capital, costs=costs, window=window)
-        judged = Judged(market_slice(market, train_end - max(window, 31), test_end), max(window, 31))
+        train = TradingEnv(market.between(0, train_end), capital=capital, costs=costs, window=window)
+        judged = Judged(market.between(train_end - max(window, 31), test_end), max(window, 31))
         runs = []
         for seed in range(seeds):
             policy = policy_export(agent_train(train, steps=steps, seed=seed, hyper=hyper))

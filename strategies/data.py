@@ -24,6 +24,12 @@ def paise_of(value, symbol: str, tick_paise: int) -> int:
     return int(paise)
 
 
+def on_tick(value, tick: Decimal) -> Decimal:
+    """A price rounded to the nearest multiple of the tick (an imported or adjusted history need not be
+    on it)."""
+    return (Decimal(value) / tick).to_integral_value() * tick
+
+
 def market_build(
     instruments: Sequence[tuple[int, str, Decimal, int]],
     rows: dict[str, Sequence[tuple[datetime, object, object, object, object, int]]],
@@ -75,15 +81,21 @@ def session_times(days: int, *, minute: bool, start: str = "2020-07-01") -> np.n
     return (opens[:, None] + minutes[None, :]).ravel()
 
 
-def market_synthetic(instruments: int, days: int, *, minute: bool = False, seed: int = 7, news: bool = False) -> Market:
-    """A random walk per instrument, prices on a 5-paise tick from about Rs 100 to Rs 3,000; with `news`,
-    made-up "sentiment" and "news" inputs as well (on about a third of the bars, between -1 and 1)."""
+def market_synthetic(
+    instruments: int, days: int, *, minute: bool = False, seed: int = 7, news: bool = False, phi: float = 0.0
+) -> Market:
+    """A random walk per instrument, prices on a 5-paise tick from about Rs 100 to Rs 3,000; with `phi`,
+    returns that follow an AR(1) process of that autocorrelation instead (an edge a learner can find);
+    with `news`, made-up "sentiment" and "news" inputs as well (on about a third of the bars, -1 to 1)."""
     rng = np.random.default_rng(seed)
     ts = session_times(days, minute=minute)
     n = len(ts)
     sigma = 0.0008 if minute else 0.015
     start = rng.uniform(100, 3000, size=(instruments, 1))
-    walk = start * np.exp(np.cumsum(rng.normal(0, sigma, size=(instruments, n)), axis=1))
+    returns = rng.normal(0, sigma, size=(instruments, n))
+    for t in range(1, n) if phi else ():
+        returns[:, t] += phi * returns[:, t - 1]
+    walk = start * np.exp(np.cumsum(returns, axis=1))
     close = (np.round(walk * 20) * 5).astype(np.int64)  # paise, on the tick
     open_ = np.empty_like(close)
     open_[:, 0] = close[:, 0]
@@ -127,11 +139,8 @@ def market_from_db(instruments, interval: str, start: datetime, end: datetime, *
         tick = Decimal(instrument.tick_size)
         bars = bars_history(instrument.pk, interval, start=start, end=end, limit=limit)
 
-        def on_tick(value, tick=tick):
-            return (Decimal(value) / tick).to_integral_value() * tick
-
         rows[instrument.tradingsymbol] = [
-            (b["ts"], *(on_tick(b[k]) for k in ("open", "high", "low", "close")), b["volume"]) for b in bars
+            (b["ts"], *(on_tick(b[k], tick) for k in ("open", "high", "low", "close")), b["volume"]) for b in bars
         ]
         described.append((instrument.pk, instrument.tradingsymbol, tick, instrument.lot_size))
     return market_build(described, rows)

@@ -12,7 +12,7 @@ Money is kept in whole paise (int64): prices, cash and equity are exact, and tur
 for the results.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -49,6 +49,13 @@ class Market:
     @property
     def count(self) -> int:
         return len(self.ts)
+
+    def between(self, start: int, end: int) -> "Market":
+        """Bars [start, end) of this market (its signals too)."""
+        cut = slice(start, end)
+        prices = {name: getattr(self, name)[:, cut] for name in ("open", "high", "low", "close", "volume", "present")}
+        signals = {name: values[:, cut] for name, values in self.signals.items()}
+        return replace(self, ts=self.ts[cut], signals=signals, **prices)
 
     def bars(self) -> Bars:
         paise = {"open": self.open, "high": self.high, "low": self.low, "close": self.close, "volume": self.volume}

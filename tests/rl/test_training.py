@@ -6,8 +6,8 @@ import pytest
 
 from rl.env import TradingEnv
 from rl.policy import ExportedPolicy, policy_export
-from rl.synthetic import market_autocorrelated
 from rl.training import Hyper, agent_train, episode_reward, random_policy
+from strategies.data import market_synthetic
 from strategies.engine import Costs
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +16,7 @@ COSTS = Costs(charges=False)
 
 def envs(phi: float):
     """Training on the first 600 bars of an AR(1) series, judged on the 400 after them."""
-    market = market_autocorrelated(1, 1000, phi=phi, seed=4)
+    market = market_synthetic(1, 1000, phi=phi, seed=4)
     train = TradingEnv(market, costs=COSTS, window=5, end=600)
     test = TradingEnv(market, costs=COSTS, window=5, start=600)
     return train, test

@@ -14,6 +14,8 @@ from tests.fakes.kite import FIXTURES, USER_ID, FakeKite, fixture, sample_full_p
 from tests.threads import wait_for
 from tests.trading.conftest import kite_place
 from tests.trading.test_kite_feed import INFY, feed_for, run_with
+from trading.market.instruments import instruments_import
+from trading.models import Instrument
 from tradingsite.ist import IST
 
 D = Decimal
@@ -150,3 +152,20 @@ def kite_client_for(kite: FakeKite):
 def test_the_official_minute_candles_have_the_fakes_shape():
     official = fixture("historical_minute.json")["data"]["candles"]
     assert all(len(row) == 6 and datetime.strptime(row[0], "%Y-%m-%dT%H:%M:%S%z") for row in official)
+
+
+@pytest.mark.django_db
+def test_the_shared_sample_of_kites_instruments_csv_imports_every_row():
+    """Every row of the official sample of Kite's instrument dump imports."""
+    path = FIXTURES / "instruments_nse.csv"
+    if not path.exists():
+        pytest.skip(f"the official Kite instrument dump is not at {path} (../shared/fixtures/kite-mocks)")
+    raw = path.read_bytes()
+    rows = raw.decode("utf-8-sig").strip().splitlines()[1:]
+
+    result = instruments_import(raw)
+
+    assert (result.created, result.updated, result.replaced) == (len(rows), 0, 0)
+    token, exchange_token, symbol = rows[0].split(",")[:3]
+    stored = Instrument.objects.get(instrument_token=int(token))
+    assert (stored.exchange_token, stored.tradingsymbol) == (int(exchange_token), symbol)

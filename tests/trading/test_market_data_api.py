@@ -24,8 +24,6 @@ from tradingsite.exceptions import ValidationError
 
 D = Decimal
 IST = ZoneInfo("Asia/Kolkata")
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-KITE_CSV = SHARED / "fixtures" / "kite-mocks" / "instruments_nse.csv"
 HEADER = (
     "instrument_token,exchange_token,tradingsymbol,name,last_price,expiry,strike,tick_size,lot_size,"
     "instrument_type,segment,exchange\n"
@@ -71,22 +69,6 @@ def test_kites_instruments_csv_imports_every_row_and_a_second_import_updates_in_
         D("24000"),
         "2026-12-31",
     )
-
-
-@pytest.mark.django_db
-def test_the_shared_sample_of_kites_instruments_csv_imports_every_row():
-    """Conformance with a real sample of Kite's dump, where the shared fixtures sit beside the repository."""
-    if not KITE_CSV.exists():
-        pytest.skip(f"the shared sample of Kite's instruments CSV is absent ({KITE_CSV} does not exist)")
-    raw = KITE_CSV.read_bytes()
-    rows = raw.decode("utf-8-sig").strip().splitlines()[1:]
-
-    result = instruments_import(raw)
-
-    assert (result.created, result.updated, result.replaced) == (len(rows), 0, 0)
-    token, exchange_token, symbol = rows[0].split(",")[:3]
-    stored = Instrument.objects.get(instrument_token=int(token))
-    assert (stored.exchange_token, stored.tradingsymbol) == (int(exchange_token), symbol)
 
 
 @pytest.mark.django_db

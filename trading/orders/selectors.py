@@ -1,6 +1,7 @@
 """Reads on the trading side, always scoped to what the user may see: their own accounts' objects."""
 
 from datetime import datetime, time
+from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
@@ -106,3 +107,12 @@ def trades_for_user(user, *, account_id=None, order_id=None, symbol=None):
     if symbol:
         trades = trades.filter(tradingsymbol=symbol.upper())
     return trades.order_by("-fill_timestamp", "-pk")
+
+
+def position_last_fill(position) -> Decimal | None:
+    """The price of the last fill of a position (account, instrument, product), or None: what a position
+    and its sub-ledgers are marked at where no last price is known."""
+    trades = Trade.objects.filter(
+        account_id=position.account_id, instrument_id=position.instrument_id, product=position.product
+    )
+    return trades.order_by("-fill_timestamp", "-pk").values_list("price", flat=True).first()

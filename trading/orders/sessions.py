@@ -8,9 +8,10 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from trading.market.prices import price_last
-from trading.models import Instrument, LedgerCross, Order, StrategyPosition, Trade, TradingAccount
+from trading.models import Instrument, LedgerCross, Order, StrategyPosition, TradingAccount
 from trading.orders import locks
 from trading.orders.fills import ledgers_cross, ledgers_others
+from trading.orders.selectors import position_last_fill
 from trading.orders.services import order_cancel, order_place
 from trading.orders.states import IllegalTransition
 from trading.realtime import streams
@@ -160,11 +161,4 @@ def squareoff_mark(position) -> Decimal | None:
     instrument = position.instrument
     if instrument.last_price_at is not None and instrument.last_price_at >= ist_day_start():
         return price_last(instrument)  # the cache's, seconds old, or the database's copy of it
-    return (
-        Trade.objects.filter(
-            account_id=position.account_id, instrument_id=position.instrument_id, product=position.product
-        )
-        .order_by("-fill_timestamp", "-pk")
-        .values_list("price", flat=True)
-        .first()
-    )
+    return position_last_fill(position)
