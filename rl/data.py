@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from strategies.data import market_build, market_from_db, on_tick
+from strategies.data import market_build, market_from_db, on_tick, signals_attach
 from strategies.engine import Market
 from trading.market.bars_csv import bars_csv_read
 from tradingsite.exceptions import ValidationError
@@ -42,7 +42,8 @@ def market_from_csv_dir(directory: Path, *, start: date | None, end: date, symbo
 
 
 def market_for(*, data: Path | None, instruments: list[str], start: date | None, end: date) -> Market:
-    """From CSV files where `data` is given, else the database's daily bars of `instruments`."""
+    """From CSV files where `data` is given, else the database's daily bars of `instruments` with the
+    sentiment store's point-in-time daily sentiment (an agent trained on them observes it, live too)."""
     if data is not None:
         return market_from_csv_dir(data, start=start, end=end, symbols=instruments or None)
     from strategies.services import instruments_named
@@ -50,6 +51,7 @@ def market_for(*, data: Path | None, instruments: list[str], start: date | None,
     if not instruments:
         raise ValidationError("name the instruments (EXCHANGE:SYMBOL) to train on from the database")
     first = datetime.combine(start or date(2000, 1, 1), time(0), tzinfo=IST)
-    return market_from_db(
+    market = market_from_db(
         instruments_named(instruments), "1d", first, datetime.combine(end + timedelta(1), time(0), tzinfo=IST)
     )
+    return signals_attach(market, "1d", ["sentiment"])

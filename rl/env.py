@@ -111,19 +111,7 @@ class TradingEnv(gymnasium.Env):
         return self.observation(), float(reward), terminated, False, info
 
     def targets_of(self, action: np.ndarray, t: int) -> np.ndarray:
-        """Whole lots of each instrument worth `action` of an equal share of the equity at bar t's close."""
-        weights = np.minimum(np.maximum(action, 0.0), 1.0)
-        if np.isnan(weights).any():
-            weights = np.nan_to_num(weights, nan=0.0)
-        close = self.close[:, t]
-        budget = self.equity / self.instruments
-        with np.errstate(divide="ignore", invalid="ignore"):
-            shares = np.where(close > 0, np.floor(weights * budget / close), 0.0).astype(np.int64)
-        targets = shares // self.lot * self.lot
-        if self.band:  # a change worth less than `band` of the instrument's share of the equity is not made
-            small = np.abs(targets - self.pending) * close < self.band * budget
-            targets = np.where(small & (targets != 0), self.pending, targets)
-        return targets
+        return targets_sized(action, self.close[:, t], self.equity, self.lot, self.pending, self.band)
 
     def fill(self, bar: int) -> int:
         """Fill, at `bar`'s open, every pending change of an instrument that has a bar there; the charges.
@@ -153,12 +141,10 @@ class TradingEnv(gymnasium.Env):
         return total_charges
 
     def observation(self) -> np.ndarray:
-        t, out = self.t, self.buffer
-        equity = max(self.equity, 1)
-        out[: self.feature_size] = self.features_flat[t]
-        out[self.feature_size : -1] = self.position * self.close[:, t] / equity
-        out[-1] = self.cash / equity
-        return out.copy()
+        t = self.t
+        return observation_fill(
+            self.buffer, self.features_flat[t], self.position, self.close[:, t], self.cash, self.equity
+        ).copy()
 
     def targets_array(self) -> np.ndarray:
         """The decisions so far as the backtester's targets: column t what was decided at bar t."""
@@ -168,3 +154,35 @@ class TradingEnv(gymnasium.Env):
             out[:, self.start : self.start + decided.shape[1]] = decided
             out[:, self.start + decided.shape[1] :] = decided[:, -1:]
         return out
+
+
+def targets_sized(
+    action: np.ndarray, close: np.ndarray, equity: int, lot: np.ndarray, pending: np.ndarray, band: float = 0.0
+) -> np.ndarray:
+    """Whole lots of each instrument worth `action` (0 to 1) of an equal share of `equity` (paise) at
+    `close` (paise); with `band`, a change from `pending` worth less than that share of the instrument's
+    budget is not made (selling out always is). Training and the live runner size targets with this."""
+    weights = np.minimum(np.maximum(np.asarray(action, dtype=np.float64), 0.0), 1.0)
+    if np.isnan(weights).any():
+        weights = np.nan_to_num(weights, nan=0.0)
+    budget = equity / len(close)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = np.where(close > 0, np.floor(weights * budget / close), 0.0).astype(np.int64)
+    targets = shares // lot * lot
+    if band:
+        small = np.abs(targets - pending) * close < band * budget
+        targets = np.where(small & (targets != 0), pending, targets)
+    return targets
+
+
+def observation_fill(
+    out: np.ndarray, features: np.ndarray, position: np.ndarray, close: np.ndarray, cash: int, equity: int
+) -> np.ndarray:
+    """The observation into `out`: the instruments' features at the bar, each holding's weight in the
+    equity, then cash's. Training and the live runner observe with this."""
+    equity = max(equity, 1)
+    size = len(features)
+    out[:size] = features
+    out[size:-1] = position * close / equity
+    out[-1] = cash / equity
+    return out

@@ -75,6 +75,7 @@ def walk_forward(
     steps: int,
     hyper: Hyper | None = None,
     window: int = 20,
+    drawdown_penalty: float = 0.0,
     capital: Decimal = Decimal("1000000"),
     costs: Costs | None = None,
     progress=None,
@@ -88,7 +89,9 @@ def walk_forward(
     table = []
     for k in range(folds):
         train_end, test_end = int(edges[k + 1]), int(edges[k + 2])
-        train = TradingEnv(market.between(0, train_end), capital=capital, costs=costs, window=window)
+        train = TradingEnv(
+            market.between(0, train_end), capital=capital, costs=costs, window=window, drawdown_penalty=drawdown_penalty
+        )
         judged = Judged(market.between(train_end - max(window, 31), test_end), max(window, 31))
         runs = []
         for seed in range(seeds):

@@ -38,5 +38,37 @@ class AgentModel(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        permissions = [("promote_agentmodel", "Can ask for an agent's promotion to live trading, or retire it")]
+
     def __str__(self):
         return f"{self.name} ({self.algorithm}, {self.status})"
+
+
+class AgentDecision(models.Model):
+    """One decision of a promoted policy trading live: what it observed at the bar (the exact vector its
+    network was given), what it answered, the holdings and targets that followed, and the orders placed
+    with what the risk checks made of them. Written once, never changed: a decision can be explained
+    after the fact."""
+
+    strategy = models.ForeignKey("trading.Strategy", on_delete=models.PROTECT, related_name="agent_decisions")
+    agent = models.ForeignKey(AgentModel, on_delete=models.PROTECT, related_name="decisions")
+    policy_sha256 = models.CharField(max_length=64)
+    bar_at = models.DateTimeField(help_text="The start of the (closed) bar it decided on.")
+    instruments = models.JSONField(help_text="EXCHANGE:SYMBOL, in the observation's order.")
+    observation = models.JSONField(help_text="The observation vector, as the policy saw it.")
+    action = models.JSONField(help_text="The policy's answer: a weight from 0 to 1 per instrument.")
+    closes = models.JSONField(help_text="The bar's close per instrument, rupees as text.")
+    holdings = models.JSONField(help_text="Per instrument: [shares held, shares on their way] before deciding.")
+    targets = models.JSONField(help_text="Per instrument: the shares it wants.")
+    cash = models.DecimalField(max_digits=18, decimal_places=2)
+    equity = models.DecimalField(max_digits=18, decimal_places=2)
+    orders = models.JSONField(default=list, help_text="The orders placed: id, side, quantity, status, message.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-bar_at"]
+        constraints = [models.UniqueConstraint(fields=["strategy", "bar_at"], name="agent_decision_bar")]
+
+    def __str__(self):
+        return f"{self.agent.name} on {self.bar_at:%Y-%m-%d %H:%M}"

@@ -9,10 +9,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.services import audit_record
 from rl.env import TradingEnv
 from rl.models import AgentModel
 from rl.policy import policy_export
@@ -109,7 +109,7 @@ def agent_train_held(agent: AgentModel, market: Market, *, progress=None) -> Age
     from stable_baselines3 import A2C, PPO
 
     env = agent_env(agent, market)
-    hyper = Hyper(**{**agent.hyperparameters, "net": tuple(agent.hyperparameters.get("net", (64, 64)))})
+    hyper = agent_hyper(agent)
     every = settings.RL_CHECKPOINT_STEPS
     if agent.checkpoint:
         saved = io.BytesIO(bytes(agent.checkpoint))
@@ -133,13 +133,79 @@ def agent_train_held(agent: AgentModel, market: Market, *, progress=None) -> Age
         if progress is not None:
             progress(agent.steps_done / agent.steps)
     policy = policy_export(model).to_bytes()
-    with transaction.atomic():
-        AgentModel.objects.filter(pk=agent.pk).update(
-            policy=policy,
-            policy_sha256=hashlib.sha256(policy).hexdigest(),
-            status=AgentModel.Status.CANDIDATE,
-        )
+    AgentModel.objects.filter(pk=agent.pk).update(policy=policy, policy_sha256=hashlib.sha256(policy).hexdigest())
+    pending = (agent.evaluation or {}).get("pending")
+    if pending:  # a retrained agent is judged before it is proposed (its run holds it meanwhile)
+        renew = lambda _: lease_renew(agent)  # noqa: E731
+        agent_evaluate(agent, market, folds=pending["folds"], seeds=pending["seeds"], progress=renew)
+    AgentModel.objects.filter(pk=agent.pk).update(status=AgentModel.Status.CANDIDATE)
     agent.refresh_from_db()
+    if pending:
+        gate = agent.evaluation.get("gate", {})
+        audit_record(
+            action="rl.agent_proposed",
+            actor="rl-retrain",
+            object_type="agent",
+            object_id=agent.pk,
+            payload={"agent": agent.name, "data_to": str(agent.data_to), "gate": gate},
+        )
+    return agent
+
+
+def lease_renew(agent: AgentModel) -> None:
+    agent.lease_until = timezone.now() + timedelta(seconds=settings.RL_LEASE_SECONDS)
+    AgentModel.objects.filter(pk=agent.pk).update(lease_until=agent.lease_until)
+
+
+def agent_hyper(agent: AgentModel) -> Hyper:
+    return Hyper(**{**agent.hyperparameters, "net": tuple(agent.hyperparameters.get("net", (64, 64)))})
+
+
+def agent_evaluate(agent: AgentModel, market: Market, *, folds: int, seeds: int, progress=None) -> AgentModel:
+    """The walk-forward of the agent's recipe (its algorithm, hyperparameters and steps) over `market`,
+    with the promotion gate's verdict, stored as the agent's evaluation."""
+    from rl.evaluation import walk_forward
+    from rl.promotion import gate_judge
+
+    table = walk_forward(
+        market,
+        folds=folds,
+        seeds=seeds,
+        steps=agent.steps,
+        hyper=agent_hyper(agent),
+        window=settings.RL_WINDOW,
+        drawdown_penalty=settings.RL_DRAWDOWN_PENALTY,
+        costs=Costs(slippage_bps=settings.RL_SLIPPAGE_BPS, charges=True),
+        progress=progress,
+    )
+    evaluation = {"evaluated_at": timezone.now().isoformat(), "seeds_per_fold": seeds, "steps": agent.steps, **table}
+    evaluation["gate"] = gate_judge(evaluation).as_dict()
+    AgentModel.objects.filter(pk=agent.pk).update(evaluation=evaluation)
+    agent.evaluation = evaluation
+    return agent
+
+
+def retrain_propose(today: date) -> AgentModel | None:
+    """A new agent on RL_RETRAIN_INSTRUMENTS' stored daily bars up to the day before `today`, to train
+    and judge (the beat job `rl-retrain` queues it); None where none is configured or it exists already."""
+    if not settings.RL_RETRAIN_INSTRUMENTS:
+        return None
+    data_to = today - timedelta(days=1)
+    name = f"{settings.RL_RETRAIN_PREFIX}-{data_to.isoformat()}"
+    if AgentModel.objects.filter(name=name).exists():
+        return None
+    agent = agent_create(
+        name=name,
+        instruments=list(settings.RL_RETRAIN_INSTRUMENTS),
+        data_from=date.fromisoformat(settings.RL_RETRAIN_FROM),
+        data_to=data_to,
+        seed=0,
+        steps=settings.RL_TRAIN_STEPS,
+        hyper=Hyper(algorithm=settings.RL_ALGORITHM),
+    )
+    pending = {"folds": settings.RL_GATE_MIN_FOLDS, "seeds": settings.RL_GATE_MIN_SEEDS}
+    AgentModel.objects.filter(pk=agent.pk).update(evaluation={"pending": pending})
+    agent.evaluation = {"pending": pending}
     return agent
 
 

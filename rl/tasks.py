@@ -1,11 +1,14 @@
 """RL's Celery jobs. Training runs on its own queue (RL_QUEUE), one agent per task; `rl_resume` (beat)
-queues again every agent whose training run died, to go on from its last checkpoint."""
+queues again every agent whose training run died, to go on from its last checkpoint; `rl_retrain` (beat)
+proposes a new agent on the newest data."""
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from rl.models import AgentModel
-from rl.services import AgentBusy, agent_market, agent_train_run, agents_stalled
+from rl.services import AgentBusy, agent_market, agent_train_run, agents_stalled, retrain_propose
+from tradingsite.ist import IST
 
 RESUME_EXPIRES_SECONDS = 280
 
@@ -25,3 +28,12 @@ def agent_train(agent_id: int) -> None:
 def rl_resume() -> None:
     for agent in agents_stalled():
         agent_train.apply_async((agent.pk,), queue=settings.RL_QUEUE, expires=RESUME_EXPIRES_SECONDS)
+
+
+@shared_task(ignore_result=True)
+def rl_retrain() -> None:
+    """A new agent on the newest data, queued to train and be judged; it ends a candidate whatever its
+    figures (with the gate's verdict): only a person's request and a second's approval promote it."""
+    agent = retrain_propose(timezone.now().astimezone(IST).date())
+    if agent is not None:
+        agent_train.apply_async((agent.pk,), queue=settings.RL_QUEUE)

@@ -117,9 +117,7 @@ def strategy_step(strategy: Strategy, now: datetime | None = None) -> Step:
             and intraday_closing(market.ts[-1:], np.timedelta64(WIDTH[strategy.interval]))[0]
         ):
             wanted = wanted * 0
-        # Claim the bar: of two runners deciding at once, only the one that moves last_decided_at places.
-        unclaimed = Q(last_decided_at__isnull=True) | Q(last_decided_at__lt=decided_on)
-        if not Strategy.objects.filter(unclaimed, pk=strategy.pk).update(last_decided_at=decided_on):
+        if not bar_claim(strategy, decided_on):
             return step
     except ApplicationError as exc:
         if "no bars for" in exc.message:
@@ -127,12 +125,27 @@ def strategy_step(strategy: Strategy, now: datetime | None = None) -> Step:
         strategy_disable(strategy, exc.message)
         step.disabled = exc.message
         return step
-    holdings = strategy_holdings(strategy)
-    for instrument, want in zip(instruments, wanted.tolist(), strict=True):
+    step.orders = orders_toward(strategy, instruments, wanted.tolist())
+    strategy.last_decided_at = step.decided_on = decided_on
+    return step
+
+
+def bar_claim(strategy: Strategy, decided_on: datetime) -> bool:
+    """Claim the bar: of two runners deciding at once, only the one that moves last_decided_at places."""
+    unclaimed = Q(last_decided_at__isnull=True) | Q(last_decided_at__lt=decided_on)
+    return bool(Strategy.objects.filter(unclaimed, pk=strategy.pk).update(last_decided_at=decided_on))
+
+
+def orders_toward(strategy: Strategy, instruments, wanted: list[int], holdings=None) -> list[Order]:
+    """MARKET orders for each instrument's `wanted` position less what the strategy holds and has on its
+    way, through the order path (its risk checks, the kill switch), attributed to the strategy."""
+    holdings = strategy_holdings(strategy) if holdings is None else holdings
+    placed = []
+    for instrument, want in zip(instruments, wanted, strict=True):
         held, coming = holdings.get(instrument.pk, (0, 0))
         change = want - held - coming
         if change:
-            step.orders.append(
+            placed.append(
                 services.order_place(
                     account=strategy.account,
                     instrument=instrument,
@@ -144,10 +157,21 @@ def strategy_step(strategy: Strategy, now: datetime | None = None) -> Step:
                     strategy=strategy,
                 )
             )
-    strategy.last_decided_at = step.decided_on = decided_on
-    return step
+    return placed
+
+
+# What steps each kind of strategy the runner runs: the rule strategies here; other apps add theirs
+# (rl's promoted policies) from their AppConfig.ready, so this module needs none of them.
+STEPPERS = {}
+
+
+def stepper_register(kind: str, step) -> None:
+    STEPPERS[kind] = step
 
 
 def strategies_step(now: datetime | None = None) -> list[Step]:
-    running = Strategy.objects.filter(enabled=True, kind=Strategy.Kind.RULE).select_related("account")
-    return [strategy_step(strategy, now) for strategy in running.order_by("pk")]
+    running = Strategy.objects.filter(enabled=True, kind__in=list(STEPPERS)).select_related("account")
+    return [STEPPERS[strategy.kind](strategy, now) for strategy in running.order_by("pk")]
+
+
+stepper_register(Strategy.Kind.RULE, strategy_step)

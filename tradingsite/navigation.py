@@ -28,6 +28,7 @@ NAV_ITEMS = (
     NavItem("Trade", "trade", permission="trading.add_order"),
     NavItem("Dashboard", "dashboard", permission="trading.add_order"),
     NavItem("Backtests", "backtests", permission="strategies.add_backtestrun"),
+    NavItem("RL agents", "rl-agents", permission="rl.view_agentmodel"),
     NavItem("Kite", "kite", permission="trading.change_tradingaccount"),
     NavItem("API", "api-docs", permission="tradingsite.add_apitoken"),
     NavItem("API tokens", "api-tokens", permission="tradingsite.add_apitoken"),

@@ -33,6 +33,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "tradingsite.add_apitoken",
         "sentiment.view_article",
         "sentiment.view_symbolsentiment",
+        "rl.view_agentmodel",
+        "rl.view_agentdecision",
     ),
     COMPLIANCE: (
         "audit.view_auditevent",
@@ -49,6 +51,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "portfolio.view_pnldaily",
         "sentiment.view_article",
         "sentiment.view_symbolsentiment",
+        "rl.view_agentmodel",
+        "rl.view_agentdecision",
     ),
     OPS: (
         "django_celery_beat.*",
@@ -71,6 +75,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "sentiment.change_symbolalias",
         "sentiment.delete_symbolalias",
         "sentiment.view_article",
+        "rl.view_agentmodel",
+        "rl.view_agentdecision",
+        "rl.promote_agentmodel",
     ),
     ADMIN: (
         "audit.view_auditevent",
@@ -81,6 +88,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "portfolio.*",
         "strategies.*",
         "sentiment.*",
+        "rl.*",
         "django_celery_beat.*",
         "auth.*",
     ),

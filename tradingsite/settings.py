@@ -486,14 +486,7 @@ SENTIMENT_CPU_INT8 = env.bool("SENTIMENT_CPU_INT8", True)
 SENTIMENT_MODEL_CACHE_DIR = env.str("SENTIMENT_MODEL_CACHE_DIR", str(BASE_DIR / ".data" / "models"))
 FINBERT_MODEL_DIR = env.str("FINBERT_MODEL_DIR", "")
 
-# Reinforcement learning: the environment agents train in (bars in each observation, slippage, the
-# reward's drawdown penalty), how often training saves a checkpoint, and `rl_train`'s defaults.
-RL_WINDOW = env.int("RL_WINDOW", 20)
-RL_SLIPPAGE_BPS = env_decimal("RL_SLIPPAGE_BPS", "5")
-RL_DRAWDOWN_PENALTY = env.float("RL_DRAWDOWN_PENALTY", 0.5)
-RL_CHECKPOINT_STEPS = env.int("RL_CHECKPOINT_STEPS", 10_000)
-RL_TRAIN_STEPS = env.int("RL_TRAIN_STEPS", 200_000)
-RL_ALGORITHM = env.str("RL_ALGORITHM", "ppo")
-# A run holds its agent this long past each checkpoint; training's Celery queue (for GPU nodes' workers).
-RL_LEASE_SECONDS = env.int("RL_LEASE_SECONDS", 600)
-RL_QUEUE = env.str("RL_QUEUE", "") or f"{REDIS_NAMESPACE}.rl"
+# Reinforcement learning (tradingsite/settings_rl.py); training's Celery queue is named under REDIS_NAMESPACE.
+from tradingsite.settings_rl import *  # noqa: E402, F403
+
+RL_QUEUE = RL_QUEUE or f"{REDIS_NAMESPACE}.rl"  # noqa: F405

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView, OIDCLogoutView
 
 from portfolio import views as portfolio_views
+from rl import views as rl_views
 from strategies import views as strategies_views
 from trading import views as trading_views
 from trading.kite import views as kite_views
@@ -23,6 +24,8 @@ urlpatterns = [
     path("trade/", trading_views.trade, name="trade"),
     path("dashboard/", portfolio_views.dashboard, name="dashboard"),
     path("backtests/", strategies_views.backtests, name="backtests"),
+    path("agents/", rl_views.agents, name="rl-agents"),
+    path("agents/<str:name>/promote", rl_views.agent_promote, name="rl-agent-promote"),
     path("kite/", kite_views.kite_page, name="kite"),
     path("kite/login/<int:account_id>", kite_views.kite_login, name="kite-login"),
     path("kite/callback", kite_views.kite_callback, name="kite-callback"),
@@ -45,6 +48,7 @@ urlpatterns = [
     path("api/v1/", include("audit.urls")),
     path("api/v1/", include("strategies.urls")),
     path("api/v1/", include("sentiment.urls")),
+    path("api/v1/", include("rl.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file, so the page needs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

@@ -100,6 +100,7 @@ class ApprovalRequest(models.Model):
     class Kind(models.TextChoices):
         LIMITS_RAISE = "limits_raise", "Raise risk limits"
         ACCOUNT_RESUME = "account_resume", "Resume a stopped account"
+        AGENT_PROMOTE = "agent_promote", "Put an RL agent's policy into live trading"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

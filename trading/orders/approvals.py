@@ -154,8 +154,20 @@ def approval_decide(*, approval_id: int, decided_by, approve: bool, note: str = 
     return approval
 
 
+# Kinds of request that another app applies (rl's agent promotion): kind -> apply(approval, approver),
+# registered from that app's AppConfig.ready, so this module imports none of them.
+APPLIERS = {}
+
+
+def approval_kind_register(kind: str, apply) -> None:
+    APPLIERS[kind] = apply
+
+
 def approval_apply(approval: ApprovalRequest, approver) -> None:
     account = locks.account_lock(approval.account_id)
+    if approval.kind in APPLIERS:
+        APPLIERS[approval.kind](approval, approver)
+        return
     if approval.kind == Kind.LIMITS_RAISE:
         changes = approval_changes(approval)
         account_limits_set(account=account, changes=changes, changed_by=approver)

@@ -33,6 +33,7 @@ PERIODIC_TASKS = {
     "news-score-models": ("sentiment.tasks.news_score_models", ("every", 300), 290),
     "sentiment-aggregate": ("sentiment.tasks.sentiment_aggregate", ("every", 300), 290),
     "rl-resume": ("rl.tasks.rl_resume", ("every", 300), 290),
+    "rl-retrain": ("rl.tasks.rl_retrain", ("every", settings.RL_RETRAIN_SECONDS), 3600),
 }
 
 

@@ -1,0 +1,147 @@
+"""A promoted policy trading live: a strategy of kind "rl" on an account, stepped by the strategy runner
+(strategies.runner) on every closed daily bar, its orders through the same `order_place`, risk checks
+and kill switch as a person's, attributed to the strategy.
+
+The policy sees what it saw in training: `rl.features` over the stored bars up to the closed bar, the
+strategy's own holdings (its sub-ledger) and cash, as `rl.env.observation_fill` lays them out; its answer
+is sized into whole lots by `rl.env.targets_sized`. Cash is the strategy's notional capital
+(`parameters["capital"]`, else RL_LIVE_CAPITAL) less what its fills cost, plus what they brought in,
+less their charges. Each decision is stored (`AgentDecision`) with the observation, the action and the
+orders, whatever the risk checks made of them.
+"""
+
+import logging
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import lru_cache
+
+import numpy as np
+from django.conf import settings
+from django.db.models import Sum
+from django.utils import timezone
+
+from rl.env import observation_fill, targets_sized
+from rl.features import features_build
+from rl.models import AgentDecision, AgentModel
+from rl.policy import ExportedPolicy
+from strategies.data import market_from_db, signals_attach
+from strategies.engine import close_carried
+from strategies.runner import (
+    EARLIEST,
+    Step,
+    bar_claim,
+    bucket_start,
+    orders_toward,
+    strategy_disable,
+    strategy_holdings,
+)
+from trading.models import Strategy, StrategyPosition
+from tradingsite.exceptions import ApplicationError
+
+log = logging.getLogger(__name__)
+# Bars loaded for one decision: the feature window plus the RSI's period and some to spare.
+EXTRA_BARS = 40
+
+
+@lru_cache(maxsize=16)
+def policy_loaded(sha256: str, data: bytes) -> ExportedPolicy:
+    return ExportedPolicy.from_bytes(data)
+
+
+def reads_sentiment(policy: ExportedPolicy, instruments: int, window: int) -> bool:
+    """Whether the policy was trained with the sentiment feature: its input size says so."""
+    size = policy.layers[0][0].shape[0]
+    per_instrument = (size - 1) // instruments - 1  # each one's features, then its weight
+    if per_instrument not in (window + 3, window + 4) or (size - 1) % instruments:
+        raise ApplicationError(
+            f"the policy takes {size} inputs, which is not {instruments} instruments' features over a "
+            f"{window}-bar window (RL_WINDOW has changed since it was trained?)"
+        )
+    return per_instrument == window + 4
+
+
+def strategy_cash(strategy: Strategy, capital: Decimal) -> Decimal:
+    figures = StrategyPosition.objects.filter(strategy=strategy).aggregate(
+        bought=Sum("buy_value"), sold=Sum("sell_value"), charges=Sum("charges")
+    )
+    return capital - (figures["bought"] or 0) + (figures["sold"] or 0) - (figures["charges"] or 0)
+
+
+def agent_of(strategy: Strategy) -> AgentModel:
+    name = (strategy.parameters or {}).get("agent")
+    agent = AgentModel.objects.filter(name=name).first() if name else None
+    if agent is None:
+        raise ApplicationError(f"strategy {strategy.name} names no agent in the registry ({name!r})")
+    if agent.status != AgentModel.Status.PROMOTED:
+        raise ApplicationError(f"agent {agent.name} is {agent.status}, not promoted: it may not trade")
+    return agent
+
+
+def agent_step(strategy: Strategy, now: datetime | None = None) -> Step:
+    """Decide on the last closed daily bar, if not decided on yet; place what the policy wants; record it."""
+    from strategies.services import instruments_named
+
+    now = now or timezone.now()
+    step = Step(strategy.name)
+    try:
+        agent = agent_of(strategy)
+        policy = policy_loaded(agent.policy_sha256, bytes(agent.policy))
+        instruments = instruments_named(agent.instruments)
+        window = settings.RL_WINDOW
+        sentiment = reads_sentiment(policy, len(instruments), window)
+        market = market_from_db(instruments, "1d", EARLIEST, bucket_start("1d", now), limit=window + EXTRA_BARS)
+        if sentiment:
+            market = signals_attach(market, "1d", ["sentiment"])
+        decided_on = market.ts[-1].astype("datetime64[us]").item().replace(tzinfo=UTC)
+        if strategy.last_decided_at is not None and decided_on <= strategy.last_decided_at:
+            return step
+        if not bar_claim(strategy, decided_on):
+            return step
+    except ApplicationError as exc:
+        if "no bars for" in exc.message:
+            return step  # nothing closed yet: wait for the feed
+        strategy_disable(strategy, exc.message)
+        step.disabled = exc.message
+        return step
+
+    holdings = strategy_holdings(strategy)
+    held = np.array([holdings.get(i.pk, (0, 0))[0] for i in instruments], dtype=np.int64)
+    coming = np.array([holdings.get(i.pk, (0, 0))[1] for i in instruments], dtype=np.int64)
+    close = close_carried(market)[:, -1]
+    capital = Decimal(str((strategy.parameters or {}).get("capital", settings.RL_LIVE_CAPITAL)))
+    cash = int(strategy_cash(strategy, capital) * 100)
+    equity = cash + int((held * close).sum())
+    features = features_build(market, window)[-1].reshape(-1)
+    observation = observation_fill(
+        np.zeros(len(features) + len(instruments) + 1, dtype=np.float32), features, held, close, cash, equity
+    )
+    action = policy.act(observation)
+    targets = targets_sized(action, close, equity, market.lot.astype(np.int64), held + coming)
+    step.orders = orders_toward(strategy, instruments, targets.tolist(), holdings)
+    AgentDecision.objects.create(
+        strategy=strategy,
+        agent=agent,
+        policy_sha256=agent.policy_sha256,
+        bar_at=decided_on,
+        instruments=[f"{i.exchange}:{i.tradingsymbol}" for i in instruments],
+        observation=[float(x) for x in observation],
+        action=[float(x) for x in action],
+        closes=[str(Decimal(int(c)) / 100) for c in close],
+        holdings=[[int(h), int(c)] for h, c in zip(held, coming, strict=True)],
+        targets=[int(t) for t in targets],
+        cash=Decimal(cash) / 100,
+        equity=Decimal(equity) / 100,
+        orders=[
+            {
+                "id": order.pk,
+                "instrument": f"{order.exchange}:{order.tradingsymbol}",
+                "side": order.transaction_type,
+                "quantity": order.quantity,
+                "status": order.status,
+                "message": order.status_message,
+            }
+            for order in step.orders
+        ],
+    )
+    strategy.last_decided_at = step.decided_on = decided_on
+    return step
