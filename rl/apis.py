@@ -81,7 +81,7 @@ class AgentPromotionApi(APIView):
         description="Ask for the agent's policy to trade live on an account. Refused (422 gate_refused, "
         "naming each failed threshold) when its walk-forward does not pass the promotion gate; otherwise a "
         "pending approval request that a second person with the approve permission decides "
-        "(POST /api/v1/approvals/{id}/decision).",
+        "(POST /api/v1/approvals/{id}/approve).",
     )
     def post(self, request, name: str):
         given = PromotionInput(data=body_fields(request))

@@ -126,7 +126,7 @@ def agent_step(strategy: Strategy, now: datetime | None = None) -> Step:
         instruments=[f"{i.exchange}:{i.tradingsymbol}" for i in instruments],
         observation=[float(x) for x in observation],
         action=[float(x) for x in action],
-        closes=[str(Decimal(int(c)) / 100) for c in close],
+        closes=[str(Decimal(int(c)).scaleb(-2)) for c in close],
         holdings=[[int(h), int(c)] for h, c in zip(held, coming, strict=True)],
         targets=[int(t) for t in targets],
         cash=Decimal(cash) / 100,

@@ -1,4 +1,5 @@
-"""The live strategy runner: each enabled rule strategy decides on every closed bar of its interval,
+"""The live strategy runner: each enabled rule strategy (and, through `STEPPERS`, each promoted RL
+policy, rl/live.py) decides on every closed bar of its interval,
 from the stored bars up to that bar (what the feed built), and its decision becomes orders through the
 same `order_place`, risk checks and kill switch as a person's, attributed to the strategy.
 

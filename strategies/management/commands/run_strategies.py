@@ -6,8 +6,9 @@ from django.core.management.base import BaseCommand
 
 class Command(BaseCommand):
     help = (
-        "Run the enabled rule strategies: each decides on every closed bar of its interval and places its "
-        "orders through the same risk checks as a person's. Checks every --every seconds until stopped."
+        "Run the enabled rule strategies and promoted RL policies: each decides on every closed bar of its "
+        "interval and places its orders through the same risk checks as a person's. Checks every --every "
+        "seconds until stopped."
     )
 
     def add_arguments(self, parser):
