@@ -53,16 +53,16 @@ class AgentDetailApi(APIView):
         responses=inline_serializer("Agent", {"name": serializers.CharField()}),
         description="One agent with its hyperparameters, whole training curve and evaluation.",
     )
-    def get(self, request, name: str):
-        agent = AgentModel.objects.defer("policy", "checkpoint").filter(name=name).first()
-        if agent is None:
-            raise NotFoundError(f"no agent {name!r} in the registry")
+    def get(self, request, agent: str):
+        found = AgentModel.objects.defer("policy", "checkpoint").filter(name=agent).first()
+        if found is None:
+            raise NotFoundError(f"no agent {agent!r} in the registry")
         return Response(
             {
-                **agent_summary(agent),
-                "hyperparameters": agent.hyperparameters,
-                "curve": agent.curve,
-                "evaluation": agent.evaluation,
+                **agent_summary(found),
+                "hyperparameters": found.hyperparameters,
+                "curve": found.curve,
+                "evaluation": found.evaluation,
             }
         )
 
@@ -83,7 +83,7 @@ class AgentPromotionApi(APIView):
         "pending approval request that a second person with the approve permission decides "
         "(POST /api/v1/approvals/{id}/approve).",
     )
-    def post(self, request, name: str):
+    def post(self, request, agent: str):
         given = PromotionInput(data=body_fields(request))
         if not given.is_valid():
             raise ValidationError("invalid promotion request", details={"fields": given.errors})
@@ -91,7 +91,7 @@ class AgentPromotionApi(APIView):
         if account is None:
             raise NotFoundError(f"no trading account {given.validated_data['account']}")
         approval = promotion_request(
-            agent_name=name, account=account, requested_by=request.user, reason=given.validated_data["reason"]
+            agent_name=agent, account=account, requested_by=request.user, reason=given.validated_data["reason"]
         )
         return Response(
             {"approval": approval.pk, "status": approval.status, "expires_at": approval.expires_at}, status=202

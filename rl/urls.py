@@ -6,7 +6,7 @@ from rl import apis
 
 urlpatterns = [
     path("rl/agents", apis.AgentListApi.as_view(), name="rl-agent-list"),
-    path("rl/agents/<str:name>", apis.AgentDetailApi.as_view(), name="rl-agent-detail"),
-    path("rl/agents/<str:name>/promotion", apis.AgentPromotionApi.as_view(), name="rl-agent-promotion"),
+    path("rl/agents/<str:agent>", apis.AgentDetailApi.as_view(), name="rl-agent-detail"),
+    path("rl/agents/<str:agent>/promotion", apis.AgentPromotionApi.as_view(), name="rl-agent-promotion"),
     path("rl/decisions", apis.DecisionListApi.as_view(), name="rl-decision-list"),
 ]

@@ -178,8 +178,9 @@ def test_kill_switch_over_the_api_and_resume_only_with_a_second_persons_approval
     ]
 
 
-# Path ids of shared reference data, which every user may read: market data of an instrument.
-PUBLIC_IDS = {"instrument_token"}
+# Path ids of shared reference data, which every user may read: market data of an instrument, and the RL
+# registry's agents (one registry for the site; promoting one onto an account is the ops role's).
+PUBLIC_IDS = {"instrument_token", "agent"}
 
 
 def schema_operations_with_ids(api) -> list[tuple[str, str]]:

@@ -15,10 +15,11 @@ def labels(user) -> list[str]:
 
 
 def test_navigation_shows_each_role_what_it_may_use(alice, carol, dave, root_admin):
-    assert labels(alice) == ["Home", "Trade", "Dashboard", "Backtests", "Kite", "API", "API tokens"]
-    assert labels(carol) == ["Home", "API", "API tokens", "Audit trail", "Administration"]
+    assert labels(alice) == ["Home", "Trade", "Dashboard", "Backtests", "RL agents", "Kite", "API", "API tokens"]
+    assert labels(carol) == ["Home", "RL agents", "API", "API tokens", "Audit trail", "Administration"]
     assert labels(dave) == [
         "Home",
+        "RL agents",
         "API",
         "API tokens",
         "Approvals",
@@ -27,7 +28,8 @@ def test_navigation_shows_each_role_what_it_may_use(alice, carol, dave, root_adm
         "Administration",
     ]
     assert labels(root_admin) == [
-        *["Home", "Trade", "Dashboard", "Backtests", "Kite", "API", "API tokens", "Approvals", "Audit trail"],
+        *["Home", "Trade", "Dashboard", "Backtests", "RL agents", "Kite", "API", "API tokens", "Approvals"],
+        "Audit trail",
         *["System status", "Scheduled jobs", "Administration"],
     ]
 
