@@ -31,7 +31,7 @@ def env_rate(instruments: int) -> float:
         window=20,
     )
     rng = np.random.default_rng(0)
-    actions = rng.random((4096, instruments)).astype(np.float32)
+    actions = rng.uniform(-1.0, 1.0, (4096, instruments)).astype(np.float32)
     env.reset(seed=0)
     steps, started = 0, time.perf_counter()
     while time.perf_counter() - started < 3.0:

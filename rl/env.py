@@ -1,12 +1,12 @@
 """A Gymnasium environment that is the backtester's execution model, stepped one bar at a time.
 
 The agent sees, at bar t, features of the bars up to t (`rl.features`) and its own holdings, and answers
-with a target weight per instrument (0 to 1 of an equal share of its equity: long only, as delivery
-is). The targets are whole lots at bar t's close; each change fills at the instrument's next bar's open
-with the backtester's slippage and the dated Zerodha charges (`strategies.engine`'s functions, the same
-rates), and an order a later decision replaces before it fills is replaced. So the actions an agent took,
-replayed as targets through `strategies.engine.simulate`, give the same fills, charges and equity
-(tests/rl/test_env.py checks it).
+with an action per instrument from -1 to 1, the target weight (a + 1) / 2 of an equal share of its
+equity (none to all of it: long only, as delivery is). The targets are whole lots at bar t's close;
+each change fills at the instrument's next bar's open with the backtester's slippage and the dated
+Zerodha charges (`strategies.engine`'s functions, the same rates), and an order a later decision
+replaces before it fills is replaced. So the actions an agent took, replayed as targets through
+`strategies.engine.simulate`, give the same fills, charges and equity (tests/rl/test_env.py checks it).
 
 Reward: the change in equity (net of charges) over the step as a fraction of the starting capital,
 less `drawdown_penalty` times the step's growth of the drawdown from the peak. With `band`, a change of
@@ -75,7 +75,8 @@ class TradingEnv(gymnasium.Env):
         self.observation_space = gymnasium.spaces.Box(
             -np.inf, np.inf, shape=(self.instruments * per_instrument + 1,), dtype=np.float32
         )
-        self.action_space = gymnasium.spaces.Box(0.0, 1.0, shape=(self.instruments,), dtype=np.float32)
+        # -1 (none) to 1 (the full share): centred on zero, as the algorithms' Gaussian policies start.
+        self.action_space = gymnasium.spaces.Box(-1.0, 1.0, shape=(self.instruments,), dtype=np.float32)
 
     # ---- the episode ----
     def reset(self, *, seed=None, options=None):
@@ -111,7 +112,7 @@ class TradingEnv(gymnasium.Env):
         return self.observation(), float(reward), terminated, False, info
 
     def targets_of(self, action: np.ndarray, t: int) -> np.ndarray:
-        return targets_sized(action, self.close[:, t], self.equity, self.lot, self.pending, self.band)
+        return targets_sized(weights_of(action), self.close[:, t], self.equity, self.lot, self.pending, self.band)
 
     def fill(self, bar: int) -> int:
         """Fill, at `bar`'s open, every pending change of an instrument that has a bar there; the charges.
@@ -156,13 +157,18 @@ class TradingEnv(gymnasium.Env):
         return out
 
 
+def weights_of(action: np.ndarray) -> np.ndarray:
+    """An action (-1 to 1 per instrument) as the weight it asks for: 0 (none) to 1 (the full share)."""
+    return (np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0) + 1.0) / 2.0
+
+
 def targets_sized(
-    action: np.ndarray, close: np.ndarray, equity: int, lot: np.ndarray, pending: np.ndarray, band: float = 0.0
+    weights: np.ndarray, close: np.ndarray, equity: int, lot: np.ndarray, pending: np.ndarray, band: float = 0.0
 ) -> np.ndarray:
-    """Whole lots of each instrument worth `action` (0 to 1) of an equal share of `equity` (paise) at
+    """Whole lots of each instrument worth `weights` (0 to 1) of an equal share of `equity` (paise) at
     `close` (paise); with `band`, a change from `pending` worth less than that share of the instrument's
     budget is not made (selling out always is). Training and the live runner size targets with this."""
-    weights = np.minimum(np.maximum(np.asarray(action, dtype=np.float64), 0.0), 1.0)
+    weights = np.minimum(np.maximum(np.asarray(weights, dtype=np.float64), 0.0), 1.0)
     if np.isnan(weights).any():
         weights = np.nan_to_num(weights, nan=0.0)
     budget = equity / len(close)

@@ -38,8 +38,8 @@ class Judged:
     warmup: int
 
 
-def policy_judged(act, judged: Judged, *, window: int, capital: Decimal, costs: Costs) -> dict:
-    env = TradingEnv(judged.market, capital=capital, costs=costs, window=window, start=judged.warmup)
+def policy_judged(act, judged: Judged, *, window: int, capital: Decimal, costs: Costs, band: float = 0.0) -> dict:
+    env = TradingEnv(judged.market, capital=capital, costs=costs, window=window, band=band, start=judged.warmup)
     observation, _ = env.reset(seed=0)
     done = False
     while not done:
@@ -90,14 +90,22 @@ def walk_forward(
     for k in range(folds):
         train_end, test_end = int(edges[k + 1]), int(edges[k + 2])
         train = TradingEnv(
-            market.between(0, train_end), capital=capital, costs=costs, window=window, drawdown_penalty=drawdown_penalty
+            market.between(0, train_end),
+            capital=capital,
+            costs=costs,
+            window=window,
+            drawdown_penalty=drawdown_penalty,
+            band=hyper.band,
         )
         judged = Judged(market.between(train_end - max(window, 31), test_end), max(window, 31))
         runs = []
         for seed in range(seeds):
             policy = policy_export(agent_train(train, steps=steps, seed=seed, hyper=hyper))
             runs.append(
-                {"seed": seed, **policy_judged(policy.act, judged, window=window, capital=capital, costs=costs)}
+                {
+                    "seed": seed,
+                    **policy_judged(policy.act, judged, window=window, capital=capital, costs=costs, band=hyper.band),
+                }
             )
             if progress is not None:
                 progress((k * seeds + seed + 1) / (folds * seeds))

@@ -2,8 +2,8 @@
 up to t only (tests/rl/test_env.py alters the bars after t and checks nothing at t moves).
 
 Per instrument and bar, as float32:
-- the last `window` log returns of the close (oldest first, 0 before the history starts);
-- the volatility: the standard deviation of those returns;
+- the last `window` log returns of the close in percent (oldest first, 0 before the history starts);
+- the volatility: the standard deviation of those returns (percent);
 - the 14-bar RSI, scaled to -0.5 .. 0.5;
 - the log volume's distance from its mean over the window, in standard deviations;
 - the day's decayed mean news sentiment where the market carries it (0 without news).
@@ -45,7 +45,9 @@ def features_build(market: Market, window: int) -> np.ndarray:
     spread = np.sqrt(np.maximum(trailing_mean(volume**2, window) - mean**2, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         volume_z = np.where(spread > 0, (volume - mean) / spread, 0.0)
-    parts = [lagged, volatility[..., None], rsi[..., None], volume_z[..., None]]
+    # Returns in percent: daily log returns are hundredths, too small for the network's first layer to
+    # tell apart at its initial weights.
+    parts = [lagged * 100.0, volatility[..., None] * 100.0, rsi[..., None], volume_z[..., None]]
     if "sentiment" in market.signals:
         parts.append(np.nan_to_num(market.signals["sentiment"], nan=0.0)[..., None])
     stacked = np.concatenate(parts, axis=2)  # (m, n, features)

@@ -3,11 +3,11 @@
 and kill switch as a person's, attributed to the strategy.
 
 The policy sees what it saw in training: `rl.features` over the stored bars up to the closed bar, the
-strategy's own holdings (its sub-ledger) and cash, as `rl.env.observation_fill` lays them out; its answer
-is sized into whole lots by `rl.env.targets_sized`. Cash is the strategy's notional capital
-(`parameters["capital"]`, else RL_LIVE_CAPITAL) less what its fills cost, plus what they brought in,
-less their charges. Each decision is stored (`AgentDecision`) with the observation, the action and the
-orders, whatever the risk checks made of them.
+strategy's own holdings (its sub-ledger) and cash, as `rl.env.observation_fill` lays them out; its
+answer is sized into whole lots by `rl.env.targets_sized` with the agent's no-trade band. Cash is the
+strategy's notional capital (`parameters["capital"]`, else RL_LIVE_CAPITAL) less what its fills cost,
+plus what they brought in, less their charges. Each decision is stored (`AgentDecision`) with the
+observation, the action and the orders, whatever the risk checks made of them.
 """
 
 import logging
@@ -20,10 +20,10 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
-from rl.env import observation_fill, targets_sized
+from rl.env import observation_fill, targets_sized, weights_of
 from rl.features import features_build
 from rl.models import AgentDecision, AgentModel
-from rl.policy import ExportedPolicy
+from rl.policy import ExportedPolicy, policy_fits
 from strategies.data import market_from_db, signals_attach
 from strategies.engine import close_carried
 from strategies.runner import (
@@ -88,6 +88,7 @@ def agent_step(strategy: Strategy, now: datetime | None = None) -> Step:
         policy = policy_loaded(agent.policy_sha256, bytes(agent.policy))
         instruments = instruments_named(agent.instruments)
         window = settings.RL_WINDOW
+        policy_fits(policy)
         sentiment = reads_sentiment(policy, len(instruments), window)
         market = market_from_db(instruments, "1d", EARLIEST, bucket_start("1d", now), limit=window + EXTRA_BARS)
         if sentiment:
@@ -116,7 +117,8 @@ def agent_step(strategy: Strategy, now: datetime | None = None) -> Step:
         np.zeros(len(features) + len(instruments) + 1, dtype=np.float32), features, held, close, cash, equity
     )
     action = policy.act(observation)
-    targets = targets_sized(action, close, equity, market.lot.astype(np.int64), held + coming)
+    band = float((agent.hyperparameters or {}).get("band", 0.0))
+    targets = targets_sized(weights_of(action), close, equity, market.lot.astype(np.int64), held + coming, band)
     step.orders = orders_toward(strategy, instruments, targets.tolist(), holdings)
     AgentDecision.objects.create(
         strategy=strategy,

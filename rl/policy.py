@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tradingsite.exceptions import ApplicationError
+
 ACTIVATIONS = {"Tanh": np.tanh, "ReLU": lambda x: np.maximum(x, 0.0)}
 
 
@@ -42,6 +44,16 @@ class ExportedPolicy:
             count = sum(1 for name in arrays.files if name.startswith("w"))
             layers = [(arrays[f"w{k}"], arrays[f"b{k}"]) for k in range(count)]
             return cls(layers, str(arrays["activation"]), arrays["low"], arrays["high"])
+
+
+def policy_fits(policy: ExportedPolicy) -> None:
+    """Refuse a policy whose actions are not the environment's (-1 to 1 per instrument): one exported
+    before the action space was centred answered 0 to 1, which would now mean other weights."""
+    if not (np.all(policy.low == -1.0) and np.all(policy.high == 1.0)):
+        raise ApplicationError(
+            f"the policy answers {float(policy.low.min())} to {float(policy.high.max())}, not the environment's "
+            "-1 to 1: it was trained on an older action space; train it again"
+        )
 
 
 def policy_export(model) -> ExportedPolicy:

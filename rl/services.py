@@ -69,6 +69,7 @@ def agent_env(agent: AgentModel, market: Market) -> TradingEnv:
         costs=Costs(slippage_bps=settings.RL_SLIPPAGE_BPS, charges=True),
         window=settings.RL_WINDOW,
         drawdown_penalty=settings.RL_DRAWDOWN_PENALTY,
+        band=agent_hyper(agent).band,
     )
 
 
@@ -158,7 +159,10 @@ def lease_renew(agent: AgentModel) -> None:
 
 
 def agent_hyper(agent: AgentModel) -> Hyper:
-    return Hyper(**{**agent.hyperparameters, "net": tuple(agent.hyperparameters.get("net", (64, 64)))})
+    """The agent's recipe; an agent stored before the band and the starting spread were part of it had
+    neither (no band, a spread of 0)."""
+    stored = {"band": 0.0, "log_std_init": 0.0, **agent.hyperparameters}
+    return Hyper(**{**stored, "net": tuple(stored.get("net", (64, 64)))})
 
 
 def agent_evaluate(agent: AgentModel, market: Market, *, folds: int, seeds: int, progress=None) -> AgentModel:

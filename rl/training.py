@@ -18,6 +18,12 @@ class Hyper:
     batch_size: int = 128
     gamma: float = 0.99
     net: tuple[int, ...] = (64, 64)
+    # The policy's starting spread (log standard deviation): -1 explores around its mean, where 0 would
+    # ask for a random weight at every bar and learn mostly the cost of trading on noise.
+    log_std_init: float = -1.0
+    # The environment's no-trade band (rl.env): a target change worth less than this share of the
+    # instrument's budget is not made. Part of the recipe: training, judging and live trading use it.
+    band: float = 0.1
 
 
 def agent_train(env: TradingEnv, *, steps: int, seed: int, hyper: Hyper | None = None, callback=None):
@@ -30,7 +36,7 @@ def agent_train(env: TradingEnv, *, steps: int, seed: int, hyper: Hyper | None =
     if hyper.algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, not {hyper.algorithm!r}")
     torch.manual_seed(seed)
-    policy_kwargs = {"net_arch": {"pi": list(hyper.net), "vf": list(hyper.net)}}
+    policy_kwargs = {"net_arch": {"pi": list(hyper.net), "vf": list(hyper.net)}, "log_std_init": hyper.log_std_init}
     common = {"seed": seed, "device": "cpu", "verbose": 0, "learning_rate": hyper.learning_rate, "gamma": hyper.gamma}
     if hyper.algorithm == "ppo":
         model = PPO(
@@ -54,4 +60,4 @@ def episode_reward(env: TradingEnv, act, *, seed: int = 0) -> float:
 
 def random_policy(env: TradingEnv, seed: int):
     rng = np.random.default_rng(seed)
-    return lambda observation: rng.random(env.instruments).astype(np.float32)
+    return lambda observation: rng.uniform(-1.0, 1.0, env.instruments).astype(np.float32)

@@ -63,7 +63,7 @@ def full_share_policy(instruments: int, window: int = 20, *, sentiment: bool = T
     hidden = np.zeros((inputs, 4), dtype=np.float32)
     out = np.zeros((4, instruments), dtype=np.float32)
     ones = np.ones(instruments, dtype=np.float32)
-    return ExportedPolicy([(hidden, np.zeros(4, dtype=np.float32)), (out, 2 * ones)], "Tanh", 0 * ones, ones)
+    return ExportedPolicy([(hidden, np.zeros(4, dtype=np.float32)), (out, 2 * ones)], "Tanh", -ones, ones)
 
 
 def agent_make(name: str, instruments: list[str], *, evaluation=PASSING, policy=None, status="candidate"):

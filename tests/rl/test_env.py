@@ -33,10 +33,10 @@ def episode(env: TradingEnv, seed: int):
     """Random actions, held for a few bars at a time, to the end; the equity after each step."""
     rng = np.random.default_rng(seed)
     env.reset(seed=seed)
-    action, equity, done = rng.random(env.instruments), [], False
+    action, equity, done = rng.uniform(-1, 1, env.instruments), [], False
     while not done:
         if rng.random() < 0.3:
-            action = np.where(rng.random(env.instruments) < 0.3, 0.0, rng.random(env.instruments))
+            action = np.where(rng.random(env.instruments) < 0.3, -1.0, rng.uniform(-1, 1, env.instruments))
         _, _, done, _, info = env.step(action.astype(np.float32))
         equity.append(info["equity"])
     return equity

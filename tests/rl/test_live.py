@@ -13,7 +13,7 @@ from rl.features import features_build
 from rl.models import AgentDecision
 from rl.promotion import agent_retire, promotion_request
 from strategies.runner import strategies_step
-from tests.rl.conftest import FIRST_DAY, agent_make, daily_bars
+from tests.rl.conftest import FIRST_DAY, agent_make, daily_bars, full_share_policy
 from tests.trading.conftest import settle
 from trading.models import Order, Strategy, Trade
 from trading.orders.approvals import account_limits_change, approval_decide
@@ -129,3 +129,16 @@ def test_a_policy_that_does_not_fit_the_observation_disables_its_strategy_saying
     assert "RL_WINDOW has changed since it was trained" in step.disabled
     strategy.refresh_from_db()
     assert not strategy.enabled and not Order.objects.exists()
+
+
+def test_a_policy_exported_on_the_older_action_space_is_not_run(market, dave, root_admin):
+    infy, tcs, account, last = market
+    older = full_share_policy(2)
+    older.low = older.low * 0  # it answered 0 to 1
+    agent_make("older", PAIR, policy=older)
+    approval = promotion_request(agent_name="older", account=account, requested_by=dave)
+    approval_decide(approval_id=approval.pk, decided_by=root_admin, approve=True)
+
+    (step,) = rl_steps(morning_after(last))
+
+    assert "trained on an older action space" in step.disabled and not Order.objects.exists()

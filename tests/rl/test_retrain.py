@@ -100,3 +100,30 @@ def test_a_promotion_asked_for_on_the_agents_page_waits_for_approval(db, dave, c
     page = client.post("/agents/weak/promote", {"account": account.pk}, follow=True)
     assert "agent weak fails the promotion gate: it has no walk-forward evaluation" in page.content.decode()
     assert client_for(alice).post("/agents/good/promote", {"account": account.pk}).status_code == 403
+
+
+def test_rl_walkforward_judges_a_stored_agents_recipe_and_keeps_the_verdict_on_it(history, settings):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from rl.services import agent_create, agent_market, agent_train_run
+    from rl.training import Hyper
+
+    settings.RL_GATE_MIN_FOLDS = 4
+    agent = agent_create(
+        name="recipe", instruments=PAIR, data_from=FIRST_DAY, data_to=history, seed=0, steps=256, hyper=Hyper()
+    )
+    agent_train_run(agent, agent_market(agent))
+    out = StringIO()
+
+    call_command("rl_walkforward", model="recipe", folds=2, seeds=1, stdout=out, stderr=StringIO())
+
+    printed = json.loads(out.getvalue())
+    agent.refresh_from_db()
+    assert printed["agent"] == "recipe" and printed["folds"] == agent.evaluation["folds"]
+    assert agent.evaluation["steps"] == 256 and len(agent.evaluation["folds"]) == 2
+    gate = agent.evaluation["gate"]
+    assert not gate["passed"] and "its walk-forward has 2 folds; the gate needs at least 4" in gate["reasons"]
+    assert agent.status == "candidate"  # judged, not promoted

@@ -51,3 +51,17 @@ def test_the_same_seed_gives_the_same_model_and_the_export_acts_as_it():
         assert served == pytest.approx(predicted, abs=1e-5)
         observation, *_ = test.step(served)
     assert episode_reward(test, exported[0].act) == episode_reward(test, exported[1].act)
+
+
+def test_the_same_seeds_give_the_same_walk_forward_evaluation():
+    from rl.evaluation import walk_forward
+
+    market = market_synthetic(2, 400, phi=0.3, seed=9)
+    runs = [
+        walk_forward(market, folds=2, seeds=2, steps=256, hyper=Hyper(n_steps=128, batch_size=64), window=5)
+        for _ in range(2)
+    ]
+
+    assert runs[0] == runs[1]
+    sharpes = [run["sharpe"] for fold in runs[0]["folds"] for run in fold["seeds"]]
+    assert len(sharpes) == 4 and len(set(sharpes)) > 1  # the seeds differ from one another

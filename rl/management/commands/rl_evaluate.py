@@ -32,7 +32,8 @@ class Command(BaseCommand):
         from rl.data import market_from_csv_dir
         from rl.evaluation import FIGURES, Judged, benchmarks_judged, median_of, policy_judged
         from rl.models import AgentModel
-        from rl.policy import ExportedPolicy
+        from rl.policy import ExportedPolicy, policy_fits
+        from rl.services import agent_hyper
         from strategies.engine import Costs
 
         family = list(
@@ -63,7 +64,14 @@ class Command(BaseCommand):
         seeds = []
         for agent in family:
             policy = ExportedPolicy.from_bytes(bytes(agent.policy))
-            figures = policy_judged(policy.act, judged, window=settings.RL_WINDOW, capital=capital, costs=costs)
+            try:
+                policy_fits(policy)
+            except ApplicationError as exc:
+                raise CommandError(f"{agent.name}: {exc.message}") from None
+            band = agent_hyper(agent).band
+            figures = policy_judged(
+                policy.act, judged, window=settings.RL_WINDOW, capital=capital, costs=costs, band=band
+            )
             seeds.append({"name": agent.name, "seed": agent.seed, **figures})
         result = {
             "model": model,
