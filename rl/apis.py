@@ -8,6 +8,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from rl.live import decisions_visible
 from rl.models import AgentDecision, AgentModel
 from rl.promotion import gate_judge, promotion_request
 from trading.apis.base import body_fields, has_perm
@@ -114,11 +115,12 @@ class DecisionListApi(APIView):
 
     @extend_schema(
         responses=DecisionOutput(many=True),
-        description="Promoted policies' live decisions, newest first (`?agent=NAME` for one agent's): the "
+        description="Promoted policies' live decisions on your accounts (every account's for the back "
+        "office's roles), newest first (`?agent=NAME` for one agent's): the "
         "observation each came from, the action, the targets, and the orders with the risk checks' verdict.",
     )
     def get(self, request):
-        decisions = AgentDecision.objects.select_related("agent").order_by("-bar_at", "-pk")
+        decisions = decisions_visible(request.user).order_by("-bar_at", "-pk")
         if request.query_params.get("agent"):
             decisions = decisions.filter(agent__name=request.query_params["agent"])
         return Response(DecisionOutput(decisions[:200], many=True).data)

@@ -11,12 +11,14 @@ observation, the action and the orders, whatever the risk checks made of them.
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 
 import numpy as np
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -36,6 +38,7 @@ from strategies.runner import (
     strategy_holdings,
 )
 from trading.models import Strategy, StrategyPosition
+from trading.orders import locks
 from tradingsite.exceptions import ApplicationError
 
 log = logging.getLogger(__name__)
@@ -61,50 +64,66 @@ def reads_sentiment(policy: ExportedPolicy, instruments: int, window: int) -> bo
 
 
 def strategy_cash(strategy: Strategy, capital: Decimal) -> Decimal:
+    """The book's cash: its capital, plus what its closed trades made, less what its open positions cost
+    and every charge. Shares moved into or out of the book without a trade (a cross at the square-off,
+    another book selling them) move their cost with them, so cash stays what the book itself paid."""
     figures = StrategyPosition.objects.filter(strategy=strategy).aggregate(
-        bought=Sum("buy_value"), sold=Sum("sell_value"), charges=Sum("charges")
+        realised=Sum("realised_pnl"), cost=Sum("open_cost"), charges=Sum("charges")
     )
-    return capital - (figures["bought"] or 0) + (figures["sold"] or 0) - (figures["charges"] or 0)
+    return capital + (figures["realised"] or 0) - (figures["cost"] or 0) - (figures["charges"] or 0)
+
+
+def decisions_visible(user):
+    """The back office's roles read every account's live decisions; a trader those on their own accounts."""
+    decisions = AgentDecision.objects.select_related("agent", "strategy__account")
+    return decisions if user.is_staff else decisions.filter(strategy__account__owner=user)
 
 
 def agent_of(strategy: Strategy) -> AgentModel:
     name = (strategy.parameters or {}).get("agent")
-    agent = AgentModel.objects.filter(name=name).first() if name else None
+    agent = AgentModel.objects.filter(name=name).defer("checkpoint").first() if name else None
     if agent is None:
         raise ApplicationError(f"strategy {strategy.name} names no agent in the registry ({name!r})")
     if agent.status != AgentModel.Status.PROMOTED:
         raise ApplicationError(f"agent {agent.name} is {agent.status}, not promoted: it may not trade")
+    pinned = (strategy.parameters or {}).get("policy_sha256")
+    if pinned != agent.policy_sha256:
+        raise ApplicationError(f"agent {agent.name}'s policy is not the one approved for strategy {strategy.name}")
     return agent
 
 
-def agent_step(strategy: Strategy, now: datetime | None = None) -> Step:
-    """Decide on the last closed daily bar, if not decided on yet; place what the policy wants; record it."""
+@dataclass
+class Decision:
+    agent: AgentModel
+    instruments: list
+    decided_on: datetime
+    observation: np.ndarray
+    action: np.ndarray
+    close: np.ndarray
+    holdings: dict
+    held: np.ndarray
+    coming: np.ndarray
+    targets: np.ndarray
+    cash: int
+    equity: int
+
+
+def decision_make(strategy: Strategy, now: datetime) -> Decision | None:
+    """What the policy wants on the last closed daily bar; None where it has decided on that bar."""
     from strategies.services import instruments_named
 
-    now = now or timezone.now()
-    step = Step(strategy.name)
-    try:
-        agent = agent_of(strategy)
-        policy = policy_loaded(agent.policy_sha256, bytes(agent.policy))
-        instruments = instruments_named(agent.instruments)
-        window = settings.RL_WINDOW
-        policy_fits(policy)
-        sentiment = reads_sentiment(policy, len(instruments), window)
-        market = market_from_db(instruments, "1d", EARLIEST, bucket_start("1d", now), limit=window + EXTRA_BARS)
-        if sentiment:
-            market = signals_attach(market, "1d", ["sentiment"])
-        decided_on = market.ts[-1].astype("datetime64[us]").item().replace(tzinfo=UTC)
-        if strategy.last_decided_at is not None and decided_on <= strategy.last_decided_at:
-            return step
-        if not bar_claim(strategy, decided_on):
-            return step
-    except ApplicationError as exc:
-        if "no bars for" in exc.message:
-            return step  # nothing closed yet: wait for the feed
-        strategy_disable(strategy, exc.message)
-        step.disabled = exc.message
-        return step
-
+    agent = agent_of(strategy)
+    policy = policy_loaded(agent.policy_sha256, bytes(agent.policy))
+    policy_fits(policy)
+    instruments = instruments_named(agent.instruments)
+    window = settings.RL_WINDOW
+    sentiment = reads_sentiment(policy, len(instruments), window)
+    market = market_from_db(instruments, "1d", EARLIEST, bucket_start("1d", now), limit=window + EXTRA_BARS)
+    if sentiment:
+        market = signals_attach(market, "1d", ["sentiment"])
+    decided_on = market.ts[-1].astype("datetime64[us]").item().replace(tzinfo=UTC)
+    if strategy.last_decided_at is not None and decided_on <= strategy.last_decided_at:
+        return None
     holdings = strategy_holdings(strategy)
     held = np.array([holdings.get(i.pk, (0, 0))[0] for i in instruments], dtype=np.int64)
     coming = np.array([holdings.get(i.pk, (0, 0))[1] for i in instruments], dtype=np.int64)
@@ -119,31 +138,58 @@ def agent_step(strategy: Strategy, now: datetime | None = None) -> Step:
     action = policy.act(observation)
     band = float((agent.hyperparameters or {}).get("band", 0.0))
     targets = targets_sized(weights_of(action), close, equity, market.lot.astype(np.int64), held + coming, band)
-    step.orders = orders_toward(strategy, instruments, targets.tolist(), holdings)
-    AgentDecision.objects.create(
-        strategy=strategy,
-        agent=agent,
-        policy_sha256=agent.policy_sha256,
-        bar_at=decided_on,
-        instruments=[f"{i.exchange}:{i.tradingsymbol}" for i in instruments],
-        observation=[float(x) for x in observation],
-        action=[float(x) for x in action],
-        closes=[str(Decimal(int(c)).scaleb(-2)) for c in close],
-        holdings=[[int(h), int(c)] for h, c in zip(held, coming, strict=True)],
-        targets=[int(t) for t in targets],
-        cash=Decimal(cash) / 100,
-        equity=Decimal(equity) / 100,
-        orders=[
-            {
-                "id": order.pk,
-                "instrument": f"{order.exchange}:{order.tradingsymbol}",
-                "side": order.transaction_type,
-                "quantity": order.quantity,
-                "status": order.status,
-                "message": order.status_message,
-            }
-            for order in step.orders
-        ],
+    return Decision(
+        agent, instruments, decided_on, observation, action, close, holdings, held, coming, targets, cash, equity
     )
-    strategy.last_decided_at = step.decided_on = decided_on
+
+
+def agent_step(strategy: Strategy, now: datetime | None = None) -> Step:
+    """Decide on the last closed daily bar, if not decided on yet; place what the policy wants; record it.
+    The claim of the bar, the orders and the record commit together (under the account's lock, taken
+    first as on the order path): a step that fails leaves the bar to the next one, nothing half done."""
+    now = now or timezone.now()
+    step = Step(strategy.name)
+    try:
+        decision = decision_make(strategy, now)
+    except ApplicationError as exc:
+        if "no bars for" in exc.message:
+            return step  # nothing closed yet: wait for the feed
+        strategy_disable(strategy, exc.message)
+        step.disabled = exc.message
+        return step
+    if decision is None:
+        return step
+    agent = decision.agent
+    with transaction.atomic():
+        locks.account_lock(strategy.account_id)
+        # Only while it still runs this agent: a retirement or another promotion since wins.
+        if not bar_claim(strategy, decision.decided_on, parameters__agent=agent.name):
+            return step
+        step.orders = orders_toward(strategy, decision.instruments, decision.targets.tolist(), decision.holdings)
+        AgentDecision.objects.create(
+            strategy=strategy,
+            agent=agent,
+            policy_sha256=agent.policy_sha256,
+            bar_at=decision.decided_on,
+            instruments=[f"{i.exchange}:{i.tradingsymbol}" for i in decision.instruments],
+            observation=[float(x) for x in decision.observation],
+            action=[float(x) for x in decision.action],
+            closes=[str(Decimal(int(c)).scaleb(-2)) for c in decision.close],
+            holdings=[[int(h), int(c)] for h, c in zip(decision.held, decision.coming, strict=True)],
+            targets=[int(t) for t in decision.targets],
+            cash=Decimal(decision.cash).scaleb(-2),
+            equity=Decimal(decision.equity).scaleb(-2),
+            orders=[
+                {
+                    "id": order.pk,
+                    "instrument": f"{order.exchange}:{order.tradingsymbol}",
+                    "side": order.transaction_type,
+                    "quantity": order.quantity,
+                    "status": order.status,
+                    "message": order.status_message,
+                }
+                for order in step.orders
+            ],
+        )
+    strategy.last_decided_at = step.decided_on = decision.decided_on
     return step

@@ -12,6 +12,8 @@ judged again (thresholds or the evaluation may have changed), and the agent beco
 RL_STRATEGY_NAME strategy's policy; the agent it replaces there is retired.
 """
 
+import logging
+import math
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
@@ -20,11 +22,15 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from rl.models import AgentModel
-from trading.models import ApprovalRequest, Strategy, TradingAccount
+from trading.models import ApprovalRequest, Order, Strategy, StrategyPosition, TradingAccount
+from trading.orders import locks
 from trading.orders.approvals import approval_kind_register, request_open
+from trading.orders.services import order_cancel
 from tradingsite.exceptions import ApplicationError, ConflictError, NotFoundError
 
-PROMOTABLE = (AgentModel.Status.CANDIDATE, AgentModel.Status.RETIRED)
+# A promoted agent may be put on another account too.
+logger = logging.getLogger(__name__)
+PROMOTABLE = (AgentModel.Status.CANDIDATE, AgentModel.Status.RETIRED, AgentModel.Status.PROMOTED)
 
 
 class GateRefused(ApplicationError):
@@ -47,10 +53,12 @@ class Verdict:
 
 
 def number(value) -> float | None:
+    """A figure as a float; None where it is missing or not a finite number (no evidence either way)."""
     try:
-        return float(value) if value is not None else None
+        figure = float(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+    return figure if figure is not None and math.isfinite(figure) else None
 
 
 def gate_judge(evaluation: dict) -> Verdict:
@@ -101,17 +109,15 @@ def gate_check(agent: AgentModel) -> Verdict:
 
 
 def promotion_request(*, agent_name: str, account: TradingAccount, requested_by, reason: str = "") -> ApprovalRequest:
-    """Ask for `agent_name`'s policy to trade on `account`: refused outright where the gate fails;
-    otherwise a request that a second person approves or rejects."""
+    """Ask for `agent_name`'s policy to trade on `account`: refused outright where the gate fails or the
+    agent cannot trade live; otherwise a request that a second person approves or rejects."""
     agent = AgentModel.objects.filter(name=agent_name).defer("checkpoint").first()
     if agent is None:
         raise NotFoundError(f"no agent {agent_name!r} in the registry")
-    if agent.status not in PROMOTABLE:
-        raise ConflictError(f"agent {agent.name} is {agent.status}: only a candidate or retired agent is promoted")
-    if not agent.policy_sha256:
-        raise ConflictError(f"agent {agent.name} has no exported policy")
+    promotable_check(agent)
     verdict = gate_check(agent)
     with transaction.atomic():
+        account = locks.account_lock(account.pk)  # two requests at once: one is opened, the other refused
         return request_open(
             account=account,
             kind=ApprovalRequest.Kind.AGENT_PROMOTE,
@@ -121,30 +127,61 @@ def promotion_request(*, agent_name: str, account: TradingAccount, requested_by,
         )
 
 
+def promotable_check(agent: AgentModel) -> None:
+    if agent.status not in PROMOTABLE:
+        raise ConflictError(f"agent {agent.name} is {agent.status}: only a trained agent is promoted")
+    if not agent.policy_sha256:
+        raise ConflictError(f"agent {agent.name} has no exported policy")
+    if agent.data_source:
+        # Live, it observes the database's bars (as traded, lots and ticks of the instrument master);
+        # trained on a folder's adjusted CSV bars, a split would look to it like a crash.
+        raise ConflictError(
+            f"agent {agent.name} was trained on the CSV bars in {agent.data_source}; live it would observe "
+            "the database's bars: train it on those (rl_train without --data) to trade live"
+        )
+
+
 def promotion_apply(approval: ApprovalRequest, approver) -> None:
-    """On approval (inside its transaction): judge the gate again, then make the agent the policy of the
-    account's RL strategy, retiring the agent it replaces."""
+    """On approval (inside its transaction, the account locked): judge the gate again, then make the
+    agent the policy of the account's RL strategy, retiring the agent it replaces. Rows are locked agents
+    first (by id), then the strategy, as retiring takes them."""
+    from strategies.services import instruments_named
+
     name = approval.changes.get("agent")
-    agent = AgentModel.objects.select_for_update().filter(name=name).defer("checkpoint").first()
+    strategy = Strategy.objects.filter(account=approval.account, name=settings.RL_STRATEGY_NAME).first()
+    previous = (strategy.parameters or {}).get("agent") if strategy else None
+    locked = AgentModel.objects.select_for_update().defer("checkpoint", "policy").filter(name__in={name, previous})
+    agents = {agent.name: agent for agent in locked.order_by("pk")}
+    agent = agents.get(name)
     if agent is None:
         raise NotFoundError(f"no agent {name!r} in the registry any more")
     if agent.policy_sha256 != approval.changes.get("policy_sha256"):
         raise ConflictError(f"agent {agent.name}'s policy has changed since the request: ask again")
-    if agent.status not in PROMOTABLE + (AgentModel.Status.PROMOTED,):
-        raise ConflictError(f"agent {agent.name} is {agent.status}: it cannot be promoted")
+    promotable_check(agent)
     verdict = gate_check(agent)
-    from strategies.services import instruments_named
-
     instruments = instruments_named(agent.instruments)
-    strategy = Strategy.objects.select_for_update().filter(account=approval.account, name=settings.RL_STRATEGY_NAME)
-    strategy = strategy.first()
-    if strategy is not None and strategy.kind != Strategy.Kind.RL:
-        raise ConflictError(f"account {approval.account} has a {strategy.kind} strategy named {strategy.name}")
-    previous = (strategy.parameters or {}).get("agent") if strategy else None
+    if strategy is not None:
+        strategy = Strategy.objects.select_for_update().get(pk=strategy.pk)
+        if strategy.kind != Strategy.Kind.RL:
+            raise ConflictError(f"account {approval.account} has a {strategy.kind} strategy named {strategy.name}")
+        if (strategy.parameters or {}).get("agent") != previous:
+            raise ConflictError(f"strategy {strategy.name} changed while this was approved: approve again")
+        elsewhere = StrategyPosition.objects.filter(strategy=strategy).exclude(quantity=0)
+        elsewhere = elsewhere.exclude(instrument__in=instruments).select_related("instrument")
+        if elsewhere:
+            held = ", ".join(f"{p.quantity} {p.instrument.tradingsymbol}" for p in elsewhere)
+            raise ConflictError(
+                f"strategy {strategy.name} still holds {held}, which agent {agent.name} does not trade: "
+                "square those off first"
+            )
     capital = (strategy.parameters or {}).get("capital") if strategy else None
     values = {
         "kind": Strategy.Kind.RL,
-        "parameters": {"agent": agent.name, "capital": capital or str(settings.RL_LIVE_CAPITAL)},
+        "parameters": {
+            "agent": agent.name,
+            "policy_sha256": agent.policy_sha256,
+            "capital": capital or str(settings.RL_LIVE_CAPITAL),
+        },
         "instruments": [f"{i.exchange}:{i.tradingsymbol}" for i in instruments],
         "interval": "1d",
         "product": "CNC",
@@ -179,15 +216,19 @@ def promotion_apply(approval: ApprovalRequest, approver) -> None:
 
 
 def agent_retire(*, agent: AgentModel, retired_by, reason: str = "") -> AgentModel:
-    """Take an agent out of live trading: every RL strategy running it is disabled, saying why."""
+    """Take an agent out of live trading: every RL strategy running it is disabled, saying why, its
+    pending promotions expire, and then its strategies' live orders are cancelled."""
     with transaction.atomic():
-        agent = AgentModel.objects.select_for_update().defer("checkpoint").get(pk=agent.pk)
+        agent = AgentModel.objects.select_for_update().defer("checkpoint", "policy").get(pk=agent.pk)
         if agent.status == AgentModel.Status.TRAINING:
             raise ConflictError(f"agent {agent.name} is still training")
         why = f"agent {agent.name} retired by {retired_by.get_username()}" + (f": {reason}" if reason else "")
         running = Strategy.objects.filter(kind=Strategy.Kind.RL, parameters__agent=agent.name, enabled=True)
         stopped = list(running.values_list("pk", flat=True))
         running.update(enabled=False, disabled_reason=why, updated_at=timezone.now())
+        expired = ApprovalRequest.objects.filter(
+            kind=ApprovalRequest.Kind.AGENT_PROMOTE, status=ApprovalRequest.Status.PENDING, changes__agent=agent.name
+        ).update(status=ApprovalRequest.Status.EXPIRED, decision_note=f"expired: {why}"[:200])
         agent.status = AgentModel.Status.RETIRED
         agent.save(update_fields=["status", "updated_at"])
         audit_record(
@@ -195,8 +236,15 @@ def agent_retire(*, agent: AgentModel, retired_by, reason: str = "") -> AgentMod
             actor=retired_by,
             object_type="agent",
             object_id=agent.pk,
-            payload={"agent": agent.name, "strategies_stopped": stopped, "reason": reason},
+            payload={"agent": agent.name, "strategies_stopped": stopped, "requests_expired": expired, "reason": reason},
         )
+    # Each cancel on its own, after the stop has committed (each takes its account's lock, as orders do).
+    live = Order.objects.filter(strategy_id__in=stopped, status__in=list(Order.LIVE))
+    for order in live.select_related("account"):
+        try:
+            order_cancel(order=order, cancelled_by=retired_by, reason=why[:200])
+        except ApplicationError as exc:  # it filled or ended meanwhile
+            logger.info("order %s of retired agent %s not cancelled: %s", order.pk, agent.name, exc.message)
     return agent
 
 

@@ -198,9 +198,12 @@ def retrain_propose(today: date) -> AgentModel | None:
     name = f"{settings.RL_RETRAIN_PREFIX}-{data_to.isoformat()}"
     if AgentModel.objects.filter(name=name).exists():
         return None
+    from strategies.services import instruments_named
+
+    named = instruments_named(settings.RL_RETRAIN_INSTRUMENTS)  # an unknown one stops it here, named
     agent = agent_create(
         name=name,
-        instruments=list(settings.RL_RETRAIN_INSTRUMENTS),
+        instruments=[f"{i.exchange}:{i.tradingsymbol}" for i in named],
         data_from=date.fromisoformat(settings.RL_RETRAIN_FROM),
         data_to=data_to,
         seed=0,

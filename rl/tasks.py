@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from rl.models import AgentModel
 from rl.services import AgentBusy, agent_market, agent_train_run, agents_stalled, retrain_propose
+from tradingsite.exceptions import ApplicationError
 from tradingsite.ist import IST
 
 RESUME_EXPIRES_SECONDS = 280
@@ -22,6 +23,12 @@ def agent_train(agent_id: int) -> None:
         agent_train_run(agent, agent_market(agent))
     except AgentBusy:
         return  # another run holds it (a redelivered task while the first still runs)
+    except ApplicationError as exc:
+        # It cannot be trained as asked (an instrument unknown, too few bars): it fails, saying why, and
+        # rl_resume leaves it alone; an unexpected error instead leaves it to be resumed.
+        AgentModel.objects.filter(pk=agent.pk).update(
+            status=AgentModel.Status.FAILED, error=exc.message, lease_until=None
+        )
 
 
 @shared_task(ignore_result=True)

@@ -7,7 +7,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from rl.apis import agent_summary
-from rl.models import AgentDecision, AgentModel
+from rl.live import decisions_visible
+from rl.models import AgentModel
 from rl.promotion import promotion_request
 from trading.models import TradingAccount
 from tradingsite.exceptions import ApplicationError
@@ -48,13 +49,17 @@ def agents(request):
         rows.append(summary)
     decisions = []
     if request.user.has_perm("rl.view_agentdecision"):
-        decisions = AgentDecision.objects.select_related("agent", "strategy__account").order_by("-bar_at", "-pk")[:20]
+        decisions = decisions_visible(request.user).order_by("-bar_at", "-pk")[:20]
     context = {
         "agents": rows,
         "decisions": decisions,
         "training": any(row["status"] == AgentModel.Status.TRAINING for row in rows),
         "can_promote": request.user.has_perm("rl.promote_agentmodel"),
-        "accounts": TradingAccount.objects.order_by("name") if request.user.has_perm("rl.promote_agentmodel") else [],
+        "accounts": (
+            TradingAccount.objects.select_related("owner").order_by("name", "pk")
+            if request.user.has_perm("rl.promote_agentmodel")
+            else []
+        ),
         "curve_width": CURVE_WIDTH,
         "curve_height": CURVE_HEIGHT,
     }
@@ -65,7 +70,8 @@ def agents(request):
 @permission_required("rl.promote_agentmodel", raise_exception=True)
 @require_POST
 def agent_promote(request, name: str):
-    account = TradingAccount.objects.filter(pk=request.POST.get("account") or None).first()
+    chosen = request.POST.get("account", "")
+    account = TradingAccount.objects.filter(pk=int(chosen)).first() if chosen.isdigit() else None
     if account is None:
         messages.error(request, "Choose the account the policy is to trade on.")
         return redirect("rl-agents")

@@ -56,6 +56,7 @@ class Step:
     decided_on: datetime | None = None
     orders: list[Order] = field(default_factory=list)
     disabled: str = ""
+    failed: str = ""  # an unexpected error this pass; tried again on the next
 
 
 def bucket_start(interval: str, now: datetime) -> datetime:
@@ -131,10 +132,13 @@ def strategy_step(strategy: Strategy, now: datetime | None = None) -> Step:
     return step
 
 
-def bar_claim(strategy: Strategy, decided_on: datetime) -> bool:
-    """Claim the bar: of two runners deciding at once, only the one that moves last_decided_at places."""
+def bar_claim(strategy: Strategy, decided_on: datetime, **still) -> bool:
+    """Claim the bar: of two runners deciding at once, only the one that moves last_decided_at places;
+    and only while the strategy is still enabled (and matches `still`): a stop since the bars were read
+    wins over the decision made from them."""
     unclaimed = Q(last_decided_at__isnull=True) | Q(last_decided_at__lt=decided_on)
-    return bool(Strategy.objects.filter(unclaimed, pk=strategy.pk).update(last_decided_at=decided_on))
+    claimed = Strategy.objects.filter(unclaimed, pk=strategy.pk, enabled=True, **still)
+    return bool(claimed.update(last_decided_at=decided_on))
 
 
 def orders_toward(strategy: Strategy, instruments, wanted: list[int], holdings=None) -> list[Order]:
@@ -171,8 +175,17 @@ def stepper_register(kind: str, step) -> None:
 
 
 def strategies_step(now: datetime | None = None) -> list[Step]:
+    """Step every enabled strategy; one that fails unexpectedly (the database went away mid-step) is
+    logged and tried again on the next pass, and the others still run."""
     running = Strategy.objects.filter(enabled=True, kind__in=list(STEPPERS)).select_related("account")
-    return [STEPPERS[strategy.kind](strategy, now) for strategy in running.order_by("pk")]
+    steps = []
+    for strategy in running.order_by("pk"):
+        try:
+            steps.append(STEPPERS[strategy.kind](strategy, now))
+        except Exception as exc:  # noqa: BLE001 - one strategy's failure must not stop the others
+            log.exception("strategy %s failed this pass; it is tried again on the next", strategy.name)
+            steps.append(Step(strategy.name, failed=f"{type(exc).__name__}: {exc}"))
+    return steps
 
 
 stepper_register(Strategy.Kind.RULE, strategy_step)

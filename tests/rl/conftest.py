@@ -57,13 +57,17 @@ def evaluation(agent_sharpes, held_sharpes, *, drawdowns=None, seeds=5) -> dict:
 PASSING = evaluation([1.2, 0.9, 1.5, 0.2], [0.8, 0.7, 1.1, 0.6])
 
 
-def full_share_policy(instruments: int, window: int = 20, *, sentiment: bool = True) -> ExportedPolicy:
-    """A policy network whose answer is its full share of every instrument, whatever it observes."""
+def full_share_policy(
+    instruments: int, window: int = 20, *, sentiment: bool = True, none: bool = False
+) -> ExportedPolicy:
+    """A policy network whose answer is its full share of every instrument (or, with `none`, nothing of
+    any), whatever it observes."""
     inputs = instruments * (window + (4 if sentiment else 3) + 1) + 1
     hidden = np.zeros((inputs, 4), dtype=np.float32)
     out = np.zeros((4, instruments), dtype=np.float32)
     ones = np.ones(instruments, dtype=np.float32)
-    return ExportedPolicy([(hidden, np.zeros(4, dtype=np.float32)), (out, 2 * ones)], "Tanh", -ones, ones)
+    bias = -2 * ones if none else 2 * ones
+    return ExportedPolicy([(hidden, np.zeros(4, dtype=np.float32)), (out, bias)], "Tanh", -ones, ones)
 
 
 def agent_make(name: str, instruments: list[str], *, evaluation=PASSING, policy=None, status="candidate"):
@@ -89,10 +93,10 @@ def agent_make(name: str, instruments: list[str], *, evaluation=PASSING, policy=
 
 @pytest.fixture
 def market(alice):
-    """INFY and TCS with 60 rising daily bars each, and alice's paper account."""
+    """INFY and TCS with 90 rising daily bars each (more than one decision loads), and alice's paper account."""
     infy = instrument_make("INFY", 408065, "1500.00")
     tcs = instrument_make("TCS", 2953217, "3000.00")
-    last = daily_bars(infy, [1500 + k for k in range(60)])
-    daily_bars(tcs, [3000 + 2 * k for k in range(60)])
+    last = daily_bars(infy, [1470 + k for k in range(90)])
+    daily_bars(tcs, [2940 + 2 * k for k in range(90)])
     account = account_create(owner=alice, name="alice-rl", cash=Decimal("10000000"), created_by=alice)
     return infy, tcs, account, last

@@ -12,6 +12,7 @@ from tests.conftest import api_for
 from tests.rl.conftest import agent_make, evaluation
 from trading.models import ApprovalRequest, Strategy
 from trading.orders.approvals import ApprovalRefused, approval_decide
+from tradingsite.exceptions import ConflictError
 
 pytestmark = pytest.mark.django_db
 PAIR = ["NSE:INFY", "NSE:TCS"]
@@ -78,7 +79,8 @@ def test_a_promotion_waits_for_a_second_person_and_then_the_policy_trades_on_the
     assert AgentModel.objects.get(name="good").status == "promoted"
     strategy = Strategy.objects.get(account=account, kind=Strategy.Kind.RL)
     assert (strategy.name, strategy.enabled, strategy.interval, strategy.product) == ("rl-agent", True, "1d", "CNC")
-    assert strategy.parameters == {"agent": "good", "capital": "1000000"}
+    sha = AgentModel.objects.get(name="good").policy_sha256
+    assert strategy.parameters == {"agent": "good", "policy_sha256": sha, "capital": "1000000"}
     assert strategy.instruments == PAIR
     event = AuditEvent.objects.get(action="rl.agent_promoted")
     assert (event.payload["requested_by"], event.payload["approved_by"]) == ("dave", "admin")
@@ -118,8 +120,40 @@ def test_an_agent_still_training_or_unknown_cannot_be_put_forward(market, dave):
     agent_make("busy", PAIR, status="training")
     client = api_for(dave)
     response = client.post("/api/v1/rl/agents/busy/promotion", {"account": account.pk}, format="json")
-    assert response.status_code == 409 and "only a candidate or retired agent" in response.json()["error"]["message"]
+    assert response.status_code == 409 and "only a trained agent is promoted" in response.json()["error"]["message"]
     response = client.post("/api/v1/rl/agents/nobody/promotion", {"account": account.pk}, format="json")
     assert response.status_code == 404 and "no agent 'nobody'" in response.json()["error"]["message"]
     response = client.post("/api/v1/rl/agents/busy/promotion", {"account": "x"}, format="json")
     assert response.status_code == 400 and "account" in response.json()["error"]["details"]["fields"]
+
+
+def test_an_agent_trained_on_csv_bars_is_not_put_on_live_bars(market, dave):
+    _, _, account, _ = market
+    agent = agent_make("from-csv", PAIR)
+    AgentModel.objects.filter(pk=agent.pk).update(data_source="/data/nifty100")
+
+    with pytest.raises(ConflictError, match="trained on the CSV bars in /data/nifty100"):
+        promotion_request(agent_name="from-csv", account=account, requested_by=dave)
+
+
+def test_a_nan_drawdown_is_no_evidence_and_fails_the_gate():
+    verdict = gate_judge(evaluation([1.2, 0.9, 1.5, 0.2], [0.8, 0.7, 1.1, 0.6], drawdowns=[0.1, "NaN", 0.1, 0.1]))
+    assert not verdict.passed and "fold 2's median maximum drawdown is 100.0%" in verdict.reasons[0]
+
+
+def test_traders_read_the_live_decisions_of_their_own_accounts_only(market, dave, root_admin, alice, bob, carol):
+    from datetime import datetime, time, timedelta
+
+    from strategies.runner import strategies_step
+    from tradingsite.ist import IST
+
+    _, _, account, last = market
+    agent_make("good", PAIR)
+    approval = promotion_request(agent_name="good", account=account, requested_by=dave)
+    approval_decide(approval_id=approval.pk, decided_by=root_admin, approve=True)
+    strategies_step(now=datetime.combine(last + timedelta(days=3), time(9, 20), tzinfo=IST))
+
+    (mine,) = api_for(alice, scope="read").get("/api/v1/rl/decisions").json()
+    assert mine["agent"] == "good" and len(mine["observation"]) == 2 * 25 + 1
+    assert api_for(bob, scope="read").get("/api/v1/rl/decisions").json() == []
+    assert len(api_for(carol, scope="read").get("/api/v1/rl/decisions").json()) == 1  # compliance reads all

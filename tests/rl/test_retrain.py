@@ -10,7 +10,6 @@ import pytest
 
 from audit.models import AuditEvent
 from rl.models import AgentModel
-from rl.promotion import gate_judge
 from rl.services import retrain_propose
 from rl.tasks import agent_train
 from tests.conftest import api_for
@@ -49,7 +48,14 @@ def test_the_retraining_job_proposes_a_judged_candidate_and_never_promotes_it(hi
     folds = agent.evaluation["folds"]
     assert [fold["fold"] for fold in folds] == [1, 2] and all(len(fold["seeds"]) == 1 for fold in folds)
     assert {"buy_and_hold", "equal_weight", "sma_crossover"} <= set(folds[0]["benchmarks"])
-    assert agent.evaluation["gate"] == gate_judge(agent.evaluation).as_dict()
+    beaten = sum(
+        fold["median"]["sharpe"] is not None
+        and float(fold["median"]["sharpe"]) > float(fold["benchmarks"]["buy_and_hold"]["sharpe"])
+        for fold in folds
+    )
+    gate = agent.evaluation["gate"]
+    assert (gate["folds"], gate["folds_beaten"]) == (2, beaten)
+    assert gate["passed"] == (beaten == 2 and gate["worst_drawdown"] <= 0.25)
     event = AuditEvent.objects.get(action="rl.agent_proposed")
     assert event.payload["agent"] == agent.name and event.payload["gate"] == agent.evaluation["gate"]
     # proposed only: nothing asked for, nothing trading
@@ -127,3 +133,22 @@ def test_rl_walkforward_judges_a_stored_agents_recipe_and_keeps_the_verdict_on_i
     gate = agent.evaluation["gate"]
     assert not gate["passed"] and "its walk-forward has 2 folds; the gate needs at least 4" in gate["reasons"]
     assert agent.status == "candidate"  # judged, not promoted
+
+
+def test_an_agent_that_cannot_be_trained_as_asked_fails_saying_why(history, settings):
+    from rl.services import agent_create
+    from rl.training import Hyper
+    from tradingsite.exceptions import NotFoundError
+
+    settings.RL_RETRAIN_INSTRUMENTS = ["NSE:INFY", "NSE:NOSUCH"]
+    with pytest.raises(NotFoundError, match="NSE:NOSUCH"):
+        retrain_propose(history + timedelta(days=1))
+    assert not AgentModel.objects.exists()
+
+    # a range with too few bars for a window: failed, with the reason, and not resumed again and again
+    agent = agent_create(
+        name="short", instruments=PAIR, data_from=history, data_to=history, seed=0, steps=128, hyper=Hyper()
+    )
+    agent_train(agent.pk)
+    agent.refresh_from_db()
+    assert agent.status == "failed" and "too few to step" in agent.error

@@ -10,6 +10,12 @@ from tradingsite.exceptions import ApplicationError
 BAR_WIDTH = 30
 
 
+def instruments_exchange_named(names: list[str]):
+    from strategies.services import instruments_named
+
+    return (f"{i.exchange}:{i.tradingsymbol}" for i in instruments_named(names))
+
+
 class Command(BaseCommand):
     help = (
         "Train an RL agent into the registry on daily bars up to --to: from a folder of CSV files (the "
@@ -44,10 +50,12 @@ class Command(BaseCommand):
             market = market_for(data=folder, instruments=instruments, start=start_day, end=end_day)
         except ApplicationError as exc:
             raise CommandError(exc.message) from None
+        # The registry keeps CSV symbols as the files name them, the database's as EXCHANGE:SYMBOL.
+        names = list(market.symbols) if folder else list(instruments_exchange_named(instruments))
         trained = []
         for k in range(seeds):
             each = name if seeds == 1 else f"{name}-seed{seed + k}"
-            agent = self.train_one(each, seed + k, market, folder, start_day, end_day, steps, algorithm)
+            agent = self.train_one(each, seed + k, market, names, folder, start_day, end_day, steps, algorithm)
             trained.append(
                 {
                     "name": agent.name,
@@ -60,7 +68,7 @@ class Command(BaseCommand):
             )
         self.stdout.write(json.dumps(trained[0] if seeds == 1 else trained, indent=2))
 
-    def train_one(self, name, seed, market, folder, start_day, end_day, steps, algorithm):
+    def train_one(self, name, seed, market, names, folder, start_day, end_day, steps, algorithm):
         from rl.models import AgentModel
         from rl.services import agent_create, agent_train_run
         from rl.training import Hyper
@@ -70,7 +78,7 @@ class Command(BaseCommand):
             if agent is None:
                 agent = agent_create(
                     name=name,
-                    instruments=list(market.symbols),
+                    instruments=names,
                     data_from=start_day or market.ts[0].astype("datetime64[D]").item(),
                     data_to=end_day,
                     seed=seed,
@@ -80,8 +88,8 @@ class Command(BaseCommand):
                 )
             elif agent.status != AgentModel.Status.TRAINING:
                 raise CommandError(f"agent {name!r} is {agent.status}: train a new one under another name")
-            elif list(market.symbols) != agent.instruments:
-                raise CommandError(f"agent {name!r} was training on {agent.instruments}, not {list(market.symbols)}")
+            elif names != agent.instruments:
+                raise CommandError(f"agent {name!r} was training on {agent.instruments}, not {names}")
             else:
                 self.stderr.write(f"resuming {name} from step {agent.steps_done} of {agent.steps}")
             agent = agent_train_run(agent, market, progress=self.progress)

@@ -26,6 +26,8 @@ class Command(BaseCommand):
             for step in strategies_step():
                 if step.disabled:
                     self.stderr.write(f"{step.strategy}: disabled: {step.disabled}")
+                elif step.failed:
+                    self.stderr.write(f"{step.strategy}: failed this pass, tried again on the next: {step.failed}")
                 elif step.orders:
                     placed = ", ".join(
                         f"{o.transaction_type} {o.quantity} {o.tradingsymbol} [{o.status}]" for o in step.orders
