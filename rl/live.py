@@ -34,7 +34,7 @@ from strategies.runner import (
     bar_claim,
     bucket_start,
     orders_toward,
-    strategy_disable,
+    step_refused,
     strategy_holdings,
 )
 from trading.models import Strategy, StrategyPosition
@@ -152,11 +152,7 @@ def agent_step(strategy: Strategy, now: datetime | None = None) -> Step:
     try:
         decision = decision_make(strategy, now)
     except ApplicationError as exc:
-        if "no bars for" in exc.message:
-            return step  # nothing closed yet: wait for the feed
-        strategy_disable(strategy, exc.message)
-        step.disabled = exc.message
-        return step
+        return step_refused(strategy, step, exc)
     if decision is None:
         return step
     agent = decision.agent

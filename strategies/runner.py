@@ -87,6 +87,14 @@ def strategy_disable(strategy: Strategy, reason: str) -> None:
     log.warning("strategy %s disabled: %s", strategy.name, reason)
 
 
+def step_refused(strategy: Strategy, step: Step, exc: ApplicationError) -> Step:
+    """A strategy that cannot decide: it waits where no bar has closed yet, else it is disabled, saying why."""
+    if "no bars for" not in exc.message:  # else nothing closed yet: wait for the feed
+        strategy_disable(strategy, exc.message)
+        step.disabled = exc.message
+    return step
+
+
 def strategy_step(strategy: Strategy, now: datetime | None = None) -> Step:
     """Decide on the last closed bar, if the strategy has not decided on it yet; place what it wants."""
     from strategies.services import instruments_named
@@ -122,11 +130,7 @@ def strategy_step(strategy: Strategy, now: datetime | None = None) -> Step:
         if not bar_claim(strategy, decided_on):
             return step
     except ApplicationError as exc:
-        if "no bars for" in exc.message:
-            return step  # nothing closed yet: wait for the feed
-        strategy_disable(strategy, exc.message)
-        step.disabled = exc.message
-        return step
+        return step_refused(strategy, step, exc)
     step.orders = orders_toward(strategy, instruments, wanted.tolist())
     strategy.last_decided_at = step.decided_on = decided_on
     return step
