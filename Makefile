@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 RUN    := $(PY) -m tradingsite.embedded run
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test lint format bench install browser check-steps clean-data
+.PHONY: demo test lint format bench install browser promtool check-steps clean-data
 
 install: $(STAMP)
 
@@ -30,10 +30,17 @@ browser:
 	  else echo "$(CHROMIUM) is missing and installing it needs root: apt-get install chromium" >&2; exit 1; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 
+# The alert rules' checks and unit tests run Debian's promtool (package prometheus): from apt when missing.
+promtool:
+	@command -v promtool >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "promtool is missing and installing it needs root: apt-get install prometheus" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus; }
+
 demo: $(STAMP)
 	$(RUN) -- $(PY) manage.py demo
 
-test: $(STAMP) browser
+test: $(STAMP) browser promtool
 	$(RUN) --prefer-local --data-dir .data/test -- $(MAKE) --no-print-directory check-steps
 
 # Runs inside `make test`, once PostgreSQL and Redis are reachable.

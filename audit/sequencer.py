@@ -31,6 +31,7 @@ from audit.hashing import GENESIS_HASH, SEALED_FIELDS, event_hash, event_seal
 from audit.models import AuditEvent
 from audit.services import CHAIN_LOCK_KEY, audit_record
 from audit.signing import signing_key
+from tradingsite.heartbeat import beat
 
 logger = logging.getLogger(__name__)
 SEAL_MISMATCH = "audit.seal_mismatch"
@@ -182,6 +183,7 @@ def sequencer_run(stop: threading.Event, *, interval: float | None = None) -> No
     """Link every `interval` seconds until `stop` is set; a failed pass is logged and retried."""
     interval = settings.AUDIT_LINK_INTERVAL_SECONDS if interval is None else interval
     while not stop.is_set():
+        beat("sequencer")
         started = time.monotonic()
         try:
             close_old_connections()

@@ -1,9 +1,29 @@
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradingsite.settings")
 
 app = Celery("tradingsite")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.worker_ready.connect
+def worker_heartbeat(sender=None, **kwargs):
+    """The worker's liveness (tradingsite.heartbeat): beats while its consumer still runs."""
+    from tradingsite.heartbeat import beat_in_background
+
+    consumer = sender
+
+    def alive():
+        return getattr(getattr(consumer, "blueprint", None), "state", None) == 1  # RUN
+
+    beat_in_background("worker", alive)
+
+
+@signals.beat_init.connect
+def beat_heartbeat(sender=None, **kwargs):
+    from tradingsite.heartbeat import beat_in_background
+
+    beat_in_background("beat")

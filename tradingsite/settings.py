@@ -386,6 +386,10 @@ FEED_ALWAYS_OPEN = env.bool("FEED_ALWAYS_OPEN", False)
 FEED_VOLATILITY = env_decimal("FEED_VOLATILITY", "0.25")
 # Instruments the feed carries: comma-separated tradingsymbols, or all instruments with a last price.
 FEED_INSTRUMENTS = env.list("FEED_INSTRUMENTS", default=[])
+# Several feed processes split the instruments: shard k of n carries those whose token is k modulo n.
+FEED_SHARD, FEED_SHARDS = env.int("FEED_SHARD", 0), env.int("FEED_SHARDS", 1)
+if not 0 <= FEED_SHARD < FEED_SHARDS:
+    raise ImproperlyConfigured(f"FEED_SHARD must be from 0 to FEED_SHARDS - 1, not {FEED_SHARD} of {FEED_SHARDS}")
 FEED_REPLAY_PATH = env.str("FEED_REPLAY_PATH", "")
 FEED_REPLAY_SPEED = env.float("FEED_REPLAY_SPEED", 1.0)
 # FEED=kite: the account (id or name) whose Kite session streams prices (empty: the only linked one),

@@ -19,6 +19,7 @@ from django.utils import timezone
 from trading.brokers import broker_for
 from trading.models import Order, OutboxEntry
 from trading.orders.outbox import outbox_queue_key, outbox_redis, outbox_task_send
+from tradingsite.heartbeat import beat
 from tradingsite.rows import rows_fetch
 
 logger = logging.getLogger(__name__)
@@ -191,6 +192,7 @@ def outbox_dispatch_run(stop: threading.Event, *, batch: int = 10, wait_seconds:
     client = outbox_redis(settings.REDIS_URL)
     key = outbox_queue_key()
     while not stop.is_set():
+        beat("dispatcher")
         try:
             first = client.blpop([key], timeout=wait_seconds)
             if first is None:

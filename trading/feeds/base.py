@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from decimal import Decimal
 
+from django.conf import settings
+from django.db.models.functions import Mod
+
 from trading.models import Instrument
 
 SESSION_OPEN = time(9, 15)
@@ -109,9 +112,12 @@ class Tick:
 
 
 def feed_instruments(symbols: list[str] | None = None, *, priced_only: bool = True) -> list[FeedInstrument]:
-    """The named instruments, or all; only those with a last price unless `priced_only` is off (an
-    exchange feed prices them itself)."""
+    """The named instruments, or all, of this feed's shard (FEED_SHARD of FEED_SHARDS); only those with a
+    last price unless `priced_only` is off (an exchange feed prices them itself)."""
     instruments = Instrument.objects.order_by("pk")
+    if settings.FEED_SHARDS > 1:
+        instruments = instruments.alias(shard=Mod("instrument_token", settings.FEED_SHARDS))
+        instruments = instruments.filter(shard=settings.FEED_SHARD)
     if priced_only:
         instruments = instruments.exclude(last_price=None)
     if symbols:

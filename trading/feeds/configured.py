@@ -17,6 +17,8 @@ def feed_from_settings():
         return kite_feed_from_settings()
     instruments = feed_instruments(settings.FEED_INSTRUMENTS)
     if settings.FEED == "replay":
+        if settings.FEED_SHARDS > 1:
+            raise ValidationError("a replay is played by one feed process: FEED_SHARDS must be 1 with FEED=replay")
         if not settings.FEED_REPLAY_PATH:
             raise ValidationError("FEED=replay needs FEED_REPLAY_PATH (a CSV file or a folder of them)")
         every = {i.tradingsymbol: i for i in feed_instruments()}

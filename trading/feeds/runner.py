@@ -21,6 +21,7 @@ from trading.brokers.paper import instruments_with_resting_orders, resting_order
 from trading.market.bars import BarBuilder, bars_write, partitions_ensure
 from trading.market.prices import price_key, quote_key
 from trading.realtime.streams import pubsub_channel, tick_group
+from tradingsite.heartbeat import EVERY_SECONDS, beat
 
 logger = logging.getLogger("trading.feed")
 
@@ -51,6 +52,8 @@ class FeedRunner:
             await self.db(self.flush)
             loop = asyncio.get_running_loop()
             next_flush = loop.time() + self.flush_seconds
+            # Alive while its event loop turns, ticks or not (none flow outside market hours).
+            pulse = asyncio.create_task(self.pulse())
             async for batch in self.feed.batches():
                 if stop.is_set():
                     break
@@ -63,11 +66,19 @@ class FeedRunner:
                     next_flush = loop.time() + self.flush_seconds
                     await self.db(self.flush)
         finally:
+            if "pulse" in locals():
+                pulse.cancel()
             # What the last moments built reaches the database, also when the process is stopped.
             await asyncio.shield(self.db(self.flush_and_close))
             if self._redis is not None:
                 await self._redis.aclose()
                 self._redis = None
+
+    @staticmethod
+    async def pulse() -> None:
+        while True:
+            beat("feed")
+            await asyncio.sleep(EVERY_SECONDS)
 
     def redis(self) -> aioredis.Redis:
         if self._redis is None:

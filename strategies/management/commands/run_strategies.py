@@ -19,10 +19,12 @@ class Command(BaseCommand):
         from django.db import close_old_connections
 
         from strategies.runner import strategies_step
+        from tradingsite.heartbeat import beat
 
         stopping = []
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         while True:
+            beat("strategies")
             for step in strategies_step():
                 if step.disabled:
                     self.stderr.write(f"{step.strategy}: disabled: {step.disabled}")
