@@ -3,7 +3,9 @@
 import logging
 
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import REGISTRY, Collector
+from prometheus_client.registry import Collector
+
+from tradingsite.metrics_export import state_collector
 
 logger = logging.getLogger(__name__)
 
@@ -38,5 +40,5 @@ _registered = False
 def metrics_register() -> None:
     global _registered
     if not _registered:
-        REGISTRY.register(AuditBacklogCollector())
+        state_collector(AuditBacklogCollector())
         _registered = True

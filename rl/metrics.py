@@ -10,8 +10,9 @@ serve no /metrics of their own; the registry is where they write their progress 
 
 from django.db import DatabaseError
 from django.db.models import Count
-from prometheus_client import REGISTRY
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from tradingsite.metrics_export import state_collector
 
 
 class AgentCollector:
@@ -54,4 +55,4 @@ class AgentCollector:
         return [agents, steps, target, reward, made]
 
 
-REGISTRY.register(AgentCollector())
+state_collector(AgentCollector())

@@ -13,8 +13,9 @@ import logging
 
 from django.core.cache import cache
 from django.db import DatabaseError
-from prometheus_client import REGISTRY
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from tradingsite.metrics_export import state_collector
 
 logger = logging.getLogger(__name__)
 COUNTS, SCORES = "sentiment:metrics:counts", "sentiment:metrics:scores"
@@ -105,4 +106,4 @@ class SentimentCollector:
         return [*families.values(), symbol, evaluation]
 
 
-REGISTRY.register(SentimentCollector())
+state_collector(SentimentCollector())

@@ -8,6 +8,7 @@ from tradingsite.roles import ADMIN, COMPLIANCE, OPS, TRADER, user_create
 
 PASSWORD = "correct-horse-battery-staple"
 RUN_PREFIX = f"test-{uuid.uuid4().hex[:8]}"
+METRICS_TOKEN = f"metrics-{uuid.uuid4().hex}"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -36,6 +37,7 @@ def redis_keys_of_this_run(settings):
     """Tests share the Redis server a developer may be running the demo on: keep their keys apart."""
     # Orders reach the broker through the sweep in tests; tests that need a real worker start one.
     settings.OUTBOX_DISPATCH = "sweep"
+    settings.METRICS_TOKEN = METRICS_TOKEN
     settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "KEY_PREFIX": RUN_PREFIX}}
     settings.CHANNEL_LAYERS = {
         **settings.CHANNEL_LAYERS,
@@ -103,6 +105,13 @@ def api_for(user, scope: str = "trade") -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}")
     return client
+
+
+def metrics_scrape(client) -> str:
+    """/metrics as Prometheus scrapes it on the web port: with the bearer token."""
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {METRICS_TOKEN}")
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
 
 
 def audit_linked(*events):

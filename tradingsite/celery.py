@@ -20,6 +20,9 @@ def worker_heartbeat(sender=None, **kwargs):
         return getattr(getattr(consumer, "blueprint", None), "state", None) == 1  # RUN
 
     beat_in_background("worker", alive)
+    from tradingsite.metrics_export import metrics_server_start
+
+    metrics_server_start()
 
 
 @signals.beat_init.connect
@@ -27,3 +30,15 @@ def beat_heartbeat(sender=None, **kwargs):
     from tradingsite.heartbeat import beat_in_background
 
     beat_in_background("beat")
+    from tradingsite.metrics_export import metrics_server_start
+
+    metrics_server_start()
+
+
+@signals.worker_process_shutdown.connect
+def worker_child_metrics_released(pid=None, **kwargs):
+    """A forked child that ends leaves its live gauges' files behind; they no longer count."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid or os.getpid())

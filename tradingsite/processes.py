@@ -66,10 +66,10 @@ class Processes:
         log.close()
         return self.children[name]
 
-    def web(self) -> None:
+    def web(self, **env: str) -> None:
         """daphne on this set's port, as the Procfile runs it; returns once /readyz answers 200."""
         argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "tradingsite.asgi:application"]
-        process = self.start("web", argv)
+        process = self.start("web", argv, **env)
         self.wait_http(f"{self.base_url}/readyz", process, "web")
 
     def feed(self, **env: str) -> None:

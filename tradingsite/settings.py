@@ -490,6 +490,9 @@ SENTIMENT_CPU_INT8 = env.bool("SENTIMENT_CPU_INT8", True)
 SENTIMENT_MODEL_CACHE_DIR = env.str("SENTIMENT_MODEL_CACHE_DIR", str(BASE_DIR / ".data" / "models"))
 FINBERT_MODEL_DIR = env.str("FINBERT_MODEL_DIR", "")
 
+# Metrics, heartbeats and backups (tradingsite/settings_ops.py).
+from tradingsite.settings_ops import *  # noqa: E402, F403
+
 # Reinforcement learning (tradingsite/settings_rl.py); training's Celery queue is named under REDIS_NAMESPACE.
 from tradingsite.settings_rl import *  # noqa: E402, F403
 

@@ -53,5 +53,5 @@ urlpatterns = [
     # The split view serves Swagger UI's start-up script as a file, so the page needs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
-    path("", include("django_prometheus.urls")),
+    path("metrics", views.metrics, name="metrics"),
 ]

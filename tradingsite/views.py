@@ -3,7 +3,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views import defaults
@@ -94,3 +94,20 @@ def server_error(request):
         message = f"an unexpected error; it is logged under request id {request_id}"
         return JsonResponse({"error": {"code": "server_error", "message": message}}, status=500)
     return defaults.server_error(request)
+
+
+def metrics(request):
+    """The site's metrics for Prometheus on the public port: only with the bearer token METRICS_TOKEN, and
+    not at all where none is set (scrape each process's METRICS_PORT inside the cluster instead)."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    from tradingsite.metrics_export import scrape, token_ok
+
+    if not settings.METRICS_TOKEN:
+        raise Http404("metrics are served on the metrics port")
+    if not token_ok(request.headers.get("Authorization")):
+        refusal = "the metrics want the bearer token (METRICS_TOKEN)\n"
+        response = HttpResponse(refusal, status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return HttpResponse(scrape(), content_type=CONTENT_TYPE_LATEST)

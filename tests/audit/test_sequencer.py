@@ -18,7 +18,7 @@ from audit.hashing import GENESIS_HASH, event_hash
 from audit.models import AuditEvent
 from audit.sequencer import SEAL_MISMATCH, audit_backlog, audit_link
 from audit.services import audit_record
-from tests.conftest import audit_linked
+from tests.conftest import audit_linked, metrics_scrape
 from tests.threads import wait_for
 from tradingsite.processes import Processes, shared_env
 
@@ -200,7 +200,7 @@ def test_rows_left_unlinked_past_the_bound_are_reported_by_audit_verify_and_read
     assert ready.status_code == 200  # the site keeps serving: events are written and sealed meanwhile
     assert ready.json()["status"] == "degraded"
     assert "unlinked for longer than" in ready.json()["checks"]["audit_chain"]
-    metrics = client.get("/metrics").content.decode()
+    metrics = metrics_scrape(client)
     assert "audit_unlinked_overdue_rows 1.0" in metrics
 
     audit_linked()

@@ -225,6 +225,17 @@ def test_each_feed_shard_is_its_own_deployment_and_ml_workers_go_to_the_gpu_pool
     assert not any("-ml-worker" in d["metadata"]["name"] for d in renders["dev"])
 
 
+def test_every_process_serves_metrics_on_its_own_port_counting_across_its_processes(renders):
+    config = of_kind(renders["default"], "ConfigMap")[0]["data"]
+    assert config["METRICS_PORT"] == "9100" and config["PROMETHEUS_MULTIPROC_DIR"] == "/tmp/prometheus"
+    assert config["HEARTBEAT_DIR"] == "/tmp/heartbeat"
+    monitor = of_kind(renders["prod"], "ServiceMonitor")[0]["spec"]["endpoints"][0]
+    assert monitor["port"] == "metrics" and monitor["bearerTokenSecret"]["key"] == "METRICS_TOKEN"
+    for deployment in of_kind(renders["default"], "Deployment"):
+        ports = deployment["spec"]["template"]["spec"]["containers"][0]["ports"]
+        assert {"name": "metrics", "containerPort": 9100} in ports
+
+
 def test_a_settings_change_rolls_the_pods():
     before = named(rendered({}), "Deployment", "-web")["spec"]["template"]["metadata"]["annotations"]
     after = named(rendered({"env": {"LOG_LEVEL": "DEBUG"}}), "Deployment", "-web")

@@ -12,7 +12,7 @@ from audit.models import AuditEvent
 from rl.models import AgentModel
 from rl.services import retrain_propose
 from rl.tasks import agent_train
-from tests.conftest import api_for
+from tests.conftest import api_for, metrics_scrape
 from tests.rl.conftest import FIRST_DAY, agent_make, daily_bars
 from tests.trading.conftest import instrument_make
 from trading.models import ApprovalRequest, Strategy
@@ -83,7 +83,7 @@ def test_training_progress_shows_on_the_agents_page_the_api_and_metrics(db, dave
     (listed,) = api_for(alice, scope="read").get("/api/v1/rl/agents").json()
     assert (listed["progress"], listed["reward"], listed["status"]) == (0.25, 0.0125, "training")
 
-    metrics = client_for(dave).get("/metrics").content.decode()
+    metrics = metrics_scrape(client_for(dave))
     assert 'rl_training_steps{agent="learning"} 1024.0' in metrics
     assert 'rl_training_steps_target{agent="learning"} 4096.0' in metrics
     assert 'rl_training_episode_reward{agent="learning"} 0.0125' in metrics

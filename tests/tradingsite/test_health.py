@@ -1,6 +1,6 @@
 import pytest
 
-from tests.conftest import audit_linked
+from tests.conftest import audit_linked, metrics_scrape
 from tradingsite.embedded import free_port as closed_port  # a port nothing listens on
 
 
@@ -42,10 +42,7 @@ def test_readyz_is_503_naming_redis_when_redis_is_unreachable(client, settings):
 def test_metrics_exposes_request_counters_for_prometheus(client):
     client.get("/healthz")
 
-    response = client.get("/metrics")
-
-    assert response.status_code == 200
-    assert "django_http_requests_total_by_view_transport_method_total" in response.content.decode()
+    assert "django_http_requests_total_by_view_transport_method_total" in metrics_scrape(client)
 
 
 def test_every_response_carries_a_request_id_and_keeps_a_plain_one_from_the_caller(client):

@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
-from tests.conftest import bearer
+from tests.conftest import bearer, metrics_scrape
 from tradingsite.tokens import api_token_create
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +18,7 @@ METRIC = "tradingsite_unauthenticated_requests"
 
 def unauthenticated_count(client, reason: str) -> float:
     """The counter for `reason` as Prometheus scrapes it from /metrics (0 before the first such refusal)."""
-    text = client.get("/metrics").content.decode()
+    text = metrics_scrape(client)
     for family in text_string_to_metric_families(text):
         if family.name == METRIC:
             for sample in family.samples:

@@ -5,16 +5,15 @@ itself: the simulated feed by its tick rate, a replay by its speed, Kite's by th
 """
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db.models.functions import Mod
 
 from trading.models import Instrument
+from tradingsite.ist import SESSION_CLOSE, SESSION_OPEN  # noqa: F401 - the feeds import them from here
 
-SESSION_OPEN = time(9, 15)
-SESSION_CLOSE = time(15, 30)
 SESSION_MINUTES = 375
 # Seconds of trading in a year: 252 sessions of 6 h 15 min; scales annual volatility to a tick.
 TRADING_SECONDS_PER_YEAR = 252 * SESSION_MINUTES * 60

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections, connection, connections, transaction
 
+from trading import metrics
 from trading.brokers.paper import instruments_with_resting_orders, resting_orders_work
 from trading.market.bars import BarBuilder, bars_write, partitions_ensure
 from trading.market.prices import price_key, quote_key
@@ -32,6 +33,18 @@ UPDATE trading_instrument i
   FROM unnest(%s::bigint[], %s::numeric[], %s::timestamptz[], %s::bigint[]) AS v(id, price, ts, volume)
  WHERE i.id = v.id
 """
+
+
+def ticks_count(batch) -> None:
+    shard = str(settings.FEED_SHARD)
+    now = time.time()
+    newest = 0.0
+    for tick in batch:
+        stamp = tick.ts.timestamp()
+        newest = max(newest, stamp)
+        metrics.tick_lag.observe(max(0.0, now - stamp))
+    metrics.feed_ticks.labels(shard).inc(len(batch))
+    metrics.feed_last_tick.labels(shard).set(newest)
 
 
 class FeedRunner:
@@ -59,6 +72,7 @@ class FeedRunner:
                     break
                 await self.publish(batch)
                 self.ticks += len(batch)
+                ticks_count(batch)
                 working = [tick for tick in batch if tick.instrument_id in self.resting]
                 if working:
                     await self.db(self.match, working)

@@ -10,7 +10,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils import timezone
 
 from trading.feeds.base import (
-    SESSION_CLOSE,
     SESSION_MINUTES,
     SESSION_OPEN,
     TRADING_SECONDS_PER_YEAR,
@@ -18,12 +17,7 @@ from trading.feeds.base import (
     Tick,
 )
 from tradingsite.exceptions import ValidationError
-from tradingsite.ist import IST
-
-
-def session_open(at: datetime) -> bool:
-    local = at.astimezone(IST)
-    return local.weekday() < 5 and SESSION_OPEN <= local.time() < SESSION_CLOSE
+from tradingsite.ist import IST, session_open
 
 
 def intraday_profile(at: datetime) -> float:

@@ -9,6 +9,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from audit.services import audit_record
+from trading import metrics
 from trading.models import LedgerCross, Order, StrategyPosition, Trade, TradingAccount
 from trading.orders import locks
 from trading.orders.charges import charges_for_fill
@@ -195,6 +196,21 @@ def delivery_cover(position, ledger, *, quantity: int, price: Decimal, at: datet
     return realised
 
 
+def fill_count(order: Order, price: Decimal) -> None:
+    """Counted once the fill commits: the fill, and its price against the last price at placement."""
+    slippage = None
+    if order.arrival_price:
+        sign = 1 if order.transaction_type == Order.TransactionType.BUY else -1
+        slippage = float(sign * (price - order.arrival_price) / order.arrival_price * 10_000)
+
+    def count():
+        metrics.fills.labels(order.product).inc()
+        if slippage is not None:
+            metrics.fill_slippage.observe(slippage)
+
+    transaction.on_commit(count)
+
+
 def fill_apply(
     *, order: Order, quantity: int, price: Decimal, at: datetime | None = None, trade_id: str = ""
 ) -> Trade | None:
@@ -235,6 +251,7 @@ def fill_apply(
             position, ledger, signed_quantity=quantity if buying else -quantity, price=price, charges=charges.total
         )
         value = price * quantity
+        fill_count(order, price)
         row_update(position, POSITION_FIELDS)
         row_update(ledger, POSITION_FIELDS)
 

@@ -14,6 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from audit.services import audit_record
+from trading import metrics
 from trading.market.prices import price_last
 from trading.models import Instrument, Order, OutboxEntry, Strategy, TradingAccount
 from trading.orders import locks
@@ -96,6 +97,7 @@ def order_place(
             row_insert(order)
             # The rule's numbers, for the caller's answer (not stored: the audit event keeps them too).
             order.rejection_details = rejection.details
+            placed_count(order, "rejected", rejection.rule)
             streams.order_event(order)
             audit_record(
                 action="order.reject",
@@ -111,6 +113,7 @@ def order_place(
             )
             return order
         row_insert(order)
+        placed_count(order, "accepted")
         streams.order_event(order)
         entry = row_insert(OutboxEntry(order=order, action=OutboxEntry.Action.PLACE))
         audit_record(
@@ -122,6 +125,18 @@ def order_place(
         )
         outbox_notify(entry)
     return order
+
+
+def placed_count(order: Order, outcome: str, rule: str = "") -> None:
+    """Counted once the placement commits (a rolled-back one never happened)."""
+    source = "strategy" if order.strategy_id else "person"
+
+    def count():
+        metrics.orders_placed.labels(outcome, source).inc()
+        if rule:
+            metrics.order_rejections.labels(rule).inc()
+
+    transaction.on_commit(count)
 
 
 def at_confirming_broker(order: Order, account: TradingAccount) -> bool:
@@ -378,6 +393,8 @@ def order_broker_accept(*, order: Order, broker_order_id: str, status: str) -> O
                     )
             return order
         status_set(order, status, broker_order_id=broker_order_id)
+        waited = (timezone.now() - order.created_at).total_seconds()
+        transaction.on_commit(lambda: metrics.broker_latency.labels(account.broker).observe(waited))
         audit_record(
             action="order.accept",
             actor="broker:" + account.broker,

@@ -15,6 +15,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from audit.services import audit_record
+from trading import metrics
 from trading.market.prices import quotes_latest
 from trading.realtime.hub import market_hub
 from trading.realtime.streams import user_group
@@ -47,6 +48,17 @@ def stream_allowed(scope, permission: str) -> bool:
 class JsonConsumer(AsyncJsonWebsocketConsumer):
     """A frame that is not JSON text (a binary frame, or text that does not parse) closes the socket
     with 4400 and a reason; the JSON consumer would fail on it, and the client would see only 1011."""
+
+    async def accept(self, *args, **kwargs):
+        await super().accept(*args, **kwargs)
+        metrics.websocket_clients.inc()
+        self.counted = True
+
+    async def websocket_disconnect(self, message):
+        if getattr(self, "counted", False):
+            metrics.websocket_clients.dec()
+            self.counted = False
+        await super().websocket_disconnect(message)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         if text_data is None:

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 
 from audit.sequencer import APPLICATION_NAME, sequencer_run
+from tradingsite.metrics_export import metrics_server_start
 
 logger = logging.getLogger("audit.sequencer")
 
@@ -32,6 +33,7 @@ class Command(BaseCommand):
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
+        metrics_server_start()
         logger.info("audit sequencer started")
         sequencer_run(stop)
         logger.info("audit sequencer stopped")

@@ -3,6 +3,8 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from tradingsite.metrics_export import metrics_server_start
+
 
 class Command(BaseCommand):
     help = (
@@ -22,6 +24,7 @@ class Command(BaseCommand):
         from tradingsite.heartbeat import beat
 
         stopping = []
+        metrics_server_start()
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         while True:
             beat("strategies")

@@ -6,6 +6,7 @@ import signal
 from django.core.management.base import BaseCommand, CommandError
 
 from tradingsite.exceptions import ApplicationError
+from tradingsite.metrics_export import metrics_server_start
 
 logger = logging.getLogger("trading.feed")
 
@@ -25,6 +26,7 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             raise CommandError(str(exc)) from exc
         runner = FeedRunner(feed)
+        metrics_server_start()
 
         async def main():
             stop = asyncio.Event()

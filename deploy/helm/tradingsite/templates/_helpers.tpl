@@ -52,7 +52,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 
 {{/* The settings every process shares: the values' env, and what the chart itself fixes. */}}
 {{- define "tradingsite.config" -}}
-{{- $fixed := dict "REDIS_NAMESPACE" (include "tradingsite.namespace" .) "HEARTBEAT_DIR" "/tmp/heartbeat" "METRICS_PORT" (toString .Values.metrics.port) "TRADINGSITE_DATA_DIR" "/var/lib/tradingsite" -}}
+{{- $fixed := dict "REDIS_NAMESPACE" (include "tradingsite.namespace" .) "HEARTBEAT_DIR" "/tmp/heartbeat" "METRICS_PORT" (toString .Values.metrics.port) "PROMETHEUS_MULTIPROC_DIR" "/tmp/prometheus" "TRADINGSITE_DATA_DIR" "/var/lib/tradingsite" -}}
 {{- range $name, $value := merge $fixed .Values.env }}
 {{ $name }}: {{ $value | toString | quote }}
 {{- end }}

@@ -1,0 +1,24 @@
+"""Operations settings: metrics, heartbeats, backups (imported into tradingsite.settings)."""
+
+import os
+from pathlib import Path
+
+import environ
+
+env = environ.Env()
+
+
+def env_secret(name: str, default: str = "") -> str:
+    path = env.str(f"{name}_FILE", "")
+    return Path(path).read_text().strip() if path else env.str(name, default)
+
+
+# Every process serves its metrics on this port (0: none), separate from the public one; with a token
+# set, scrapes must carry it (Authorization: Bearer ...), there and at /metrics on the web port, which
+# is not served at all without one.
+METRICS_PORT = env.int("METRICS_PORT", 0)
+METRICS_BIND = env.str("METRICS_BIND", "0.0.0.0")
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
+# Processes of one pod count into shared files here (prometheus-client's multiprocess mode).
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
