@@ -8,8 +8,8 @@ class TradingSiteConfig(AppConfig):
 
     def ready(self):
         # auth_backends, auth_cache and login_limits connect signal receivers; schema registers the API
-        # auth schemes.
-        from tradingsite import auth_backends, auth_cache, checks, login_limits, roles, schema  # noqa: F401
+        # auth schemes; metrics registers the backup collector.
+        from tradingsite import auth_backends, auth_cache, checks, login_limits, metrics, roles, schema  # noqa: F401
 
         # Runs after every migrate (and test database creation), once all permissions exist.
         post_migrate.connect(roles.roles_sync_after_migrate, dispatch_uid="tradingsite.roles_sync")

@@ -15,7 +15,14 @@ import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.multiprocess import MultiProcessCollector
 
 logger = logging.getLogger(__name__)
@@ -38,6 +45,9 @@ def scrape() -> bytes:
         return generate_latest(REGISTRY)
     registry = CollectorRegistry()
     MultiProcessCollector(registry)
+    # The scraping process's own CPU, memory and file descriptors (a pod's main process).
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
     for collector in STATE:
         registry.register(collector)
     return generate_latest(registry)

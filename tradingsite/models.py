@@ -32,3 +32,20 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…, {self.scope})"
+
+
+class BackupRecord(models.Model):
+    """A backup taken (manage.py backup): where it went and its manifest (the audit chain's head, row
+    counts, the dump's hash). The newest one's time is the `tradingsite_backup_last_success_timestamp_seconds`
+    metric, which the BackupTooOld alert watches."""
+
+    location = models.CharField(max_length=1000)
+    taken_at = models.DateTimeField(help_text="The snapshot the dump holds.")
+    manifest = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-taken_at"]
+
+    def __str__(self):
+        return f"backup of {self.taken_at:%Y-%m-%d %H:%M} UTC at {self.location}"

@@ -22,3 +22,8 @@ METRICS_TOKEN = env_secret("METRICS_TOKEN")
 # Processes of one pod count into shared files here (prometheus-client's multiprocess mode).
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
+# Backups (manage.py backup, restore_drill): where the PostgreSQL client tools are (empty: the embedded
+# server's, else the PATH's), and how long a dump or a restore may take.
+BACKUP_PG_BIN = env.str("BACKUP_PG_BIN", "")
+BACKUP_TIMEOUT_SECONDS = env.int("BACKUP_TIMEOUT_SECONDS", 3600)
