@@ -4,13 +4,20 @@ import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 env = environ.Env()
 
 
 def env_secret(name: str, default: str = "") -> str:
+    """A secret from the file `<name>_FILE` names (a mounted Kubernetes secret), else `<name>`."""
     path = env.str(f"{name}_FILE", "")
-    return Path(path).read_text().strip() if path else env.str(name, default)
+    if not path:
+        return env.str(name, default)
+    try:
+        return Path(path).read_text().strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"{name}_FILE points at {path!r}, which cannot be read: {exc}") from exc
 
 
 # Every process serves its metrics on this port (0: none), separate from the public one; with a token

@@ -50,12 +50,16 @@ def named(documents, kind, suffix):
     return found
 
 
+def template_of(doc: dict) -> dict:
+    return doc["spec"]["jobTemplate"]["spec"]["template"] if doc["kind"] == "CronJob" else doc["spec"]["template"]
+
+
 def pods(documents):
-    """(name, pod spec) of every Deployment and Job."""
+    """(name, pod spec) of every Deployment, Job and CronJob."""
     return [
-        (doc["metadata"]["name"], doc["spec"]["template"]["spec"])
+        (doc["metadata"]["name"], template_of(doc)["spec"])
         for doc in documents
-        if doc["kind"] in ("Deployment", "Job")
+        if doc["kind"] in ("Deployment", "Job", "CronJob")
     ]
 
 
@@ -165,8 +169,8 @@ def test_the_network_policy_denies_by_default_and_admits_the_ingress_and_prometh
         assert set(deny["spec"]["policyTypes"]) == {"Ingress", "Egress"}
         selector = deny["spec"]["podSelector"]["matchLabels"]
         for workload in documents:
-            if workload["kind"] in ("Deployment", "Job"):
-                labels = workload["spec"]["template"]["metadata"]["labels"]
+            if workload["kind"] in ("Deployment", "Job", "CronJob"):
+                labels = template_of(workload)["metadata"]["labels"]
                 assert selector.items() <= labels.items(), workload["metadata"]["name"]
         ports = sorted(
             port["port"] for policy in policies for rule in policy["spec"].get("ingress", []) for port in rule["ports"]
@@ -234,6 +238,16 @@ def test_every_process_serves_metrics_on_its_own_port_counting_across_its_proces
     for deployment in of_kind(renders["default"], "Deployment"):
         ports = deployment["spec"]["template"]["spec"]["containers"][0]["ports"]
         assert {"name": "metrics", "containerPort": 9100} in ports
+
+
+def test_prod_backs_up_daily_onto_its_volume(renders):
+    (cron,) = of_kind(renders["prod"], "CronJob")
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    container = template_of(cron)["spec"]["containers"][0]
+    assert container["command"] == ["python", "manage.py", "backup", "--to", "/backups"]
+    volumes = {v["name"]: v for v in template_of(cron)["spec"]["volumes"]}
+    assert volumes["backups"]["persistentVolumeClaim"]["claimName"] == "tradingsite-backups"
+    assert not of_kind(renders["default"], "CronJob")
 
 
 def test_a_settings_change_rolls_the_pods():

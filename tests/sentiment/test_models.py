@@ -14,6 +14,7 @@ from transformers import BertConfig, BertForSequenceClassification, BertTokenize
 from sentiment.learned import ModelError, TransformerAnalyzer, analyzer_for, finbert, registry_loaded
 from sentiment.models import SentimentEvaluation, SentimentModel
 from sentiment.training import Labelled, Parameters, fine_tune, registry_save
+from tests.conftest import metrics_scrape
 
 pytestmark = pytest.mark.django_db
 WORDS = "profit loss rises falls shares company quarter record weak strong the a of in".split()
@@ -131,7 +132,7 @@ def test_the_trained_model_round_trips_through_the_registry(tmp_path, settings, 
     assert figures["count"] == 3 and set(figures["precision"]) == {"negative", "neutral", "positive"}
     evaluation = SentimentEvaluation.objects.get(model=entry)
     assert evaluation.macro_f1 == figures["macro_f1"]
-    metrics = client_for(root_admin).get("/metrics").content.decode()
+    metrics = metrics_scrape(client_for(root_admin))
     assert f'sentiment_model_evaluation{{analyzer="tiny",metric="macro_f1",version="{trained.version}"}}' in metrics
 
 

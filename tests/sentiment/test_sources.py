@@ -11,6 +11,7 @@ from django.utils import timezone
 from sentiment.models import Article, ArticleScore, NewsSource
 from sentiment.services import articles_store, file_import, source_fetch, sources_due
 from sentiment.sources import RawArticle, SourceError
+from tests.conftest import metrics_scrape
 from tests.fakes.news import Item
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +20,7 @@ PUBLISHED = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
 
 def metric(client, series: str) -> float:
     """A series' value on /metrics (0 where it is absent)."""
-    for line in client.get("/metrics").content.decode().splitlines():
+    for line in metrics_scrape(client).splitlines():
         if line.startswith(series + " "):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
@@ -149,7 +150,7 @@ def test_a_failing_source_is_reported_and_retried_later_without_stopping_the_oth
     down.refresh_from_db()
     assert (down.failures, down.retry_at) == (2, later + timedelta(minutes=2))
     # and /metrics counts what each source did
-    metrics = client_for(root_admin).get("/metrics").content.decode()
+    metrics = metrics_scrape(client_for(root_admin))
     assert 'sentiment_source_failures_total{source="Down"} 2.0' in metrics
     assert 'sentiment_articles_stored_total{source="Good"} 1.0' in metrics
     assert metric(client_for(root_admin), 'sentiment_articles_scored_total{analyzer="vader"}') == scored_before + 1

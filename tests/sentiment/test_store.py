@@ -10,6 +10,7 @@ from sentiment.models import ArticleScore, NewsSource, SymbolSentiment
 from sentiment.selectors import sentiment_at, sentiment_latest
 from sentiment.services import aggregates_record, articles_store
 from sentiment.sources import RawArticle
+from tests.conftest import metrics_scrape
 
 pytestmark = pytest.mark.django_db
 T = datetime(2026, 12, 4, 4, 0, tzinfo=UTC)  # 09:30 IST
@@ -66,7 +67,7 @@ def test_aggregates_are_recorded_once_however_often_the_job_runs(wire, client_fo
     ]
     wipro = rows.get(symbol="WIPRO", window="1d").decayed_mean
     assert wipro == sentiment_at("WIPRO", T, window="1d").decayed_mean
-    metrics = client_for(root_admin).get("/metrics").content.decode()
+    metrics = metrics_scrape(client_for(root_admin))
     assert f'sentiment_symbol_score{{symbol="WIPRO",window="1d"}} {wipro}' in metrics
 
 

@@ -65,7 +65,10 @@ def test_a_backup_taken_while_orders_are_placed_restores_with_a_verified_chain_a
     assert BackupRecord.objects.count() == 1
 
     report = StringIO()
-    call_command("restore_drill", backup=taken["path"], keep=True, stdout=report)
+    try:
+        call_command("restore_drill", backup=taken["path"], keep=True, stdout=report)
+    except CommandError as exc:
+        pytest.fail(f"{exc}\n{report.getvalue()}")
 
     drill = json.loads(report.getvalue())
     assert drill["ok"] and drill["chain_verified"] and drill["migrations_ok"], drill
