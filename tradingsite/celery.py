@@ -35,9 +35,21 @@ def beat_heartbeat(sender=None, **kwargs):
     metrics_server_start()
 
 
+@signals.worker_process_init.connect
+def worker_child_tracing(**kwargs):
+    """Each forked child exports its own spans (the exporter's thread does not survive the fork)."""
+    from tradingsite.tracing import tracing_start
+
+    tracing_start("tradingsite-worker")
+
+
 @signals.worker_process_shutdown.connect
 def worker_child_metrics_released(pid=None, **kwargs):
-    """A forked child that ends leaves its live gauges' files behind; they no longer count."""
+    """A forked child that ends leaves its live gauges' files behind; they no longer count. Its spans
+    still waiting are sent."""
+    from tradingsite.tracing import tracing_flush
+
+    tracing_flush()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

@@ -73,7 +73,10 @@ class RequestContextMiddleware:
             return self.__acall__(request)
         token = self.begin(request)
         try:
-            response = self.get_response(request)
+            with request_span(request) as current:
+                response = self.get_response(request)
+                if current is not None:
+                    current.set_attribute("http.status_code", response.status_code)
         finally:
             _current.reset(token)
         response["X-Request-ID"] = request.request_id
@@ -82,11 +85,25 @@ class RequestContextMiddleware:
     async def __acall__(self, request):
         token = self.begin(request)
         try:
-            response = await self.get_response(request)
+            with request_span(request) as current:
+                response = await self.get_response(request)
+                if current is not None:
+                    current.set_attribute("http.status_code", response.status_code)
         finally:
             _current.reset(token)
         response["X-Request-ID"] = request.request_id
         return response
+
+
+def request_span(request):
+    """The request's span (tracing on): a child of the caller's W3C traceparent when it sends one."""
+    from tradingsite.tracing import span
+
+    return span(
+        f"{request.method} {request.path}",
+        parent=request.headers.get("traceparent", ""),
+        **{"http.method": request.method, "http.target": request.path, "request.id": request.request_id},
+    )
 
 
 class RequestIdLogFilter(logging.Filter):

@@ -21,6 +21,7 @@ from trading.models import Order, OutboxEntry
 from trading.orders.outbox import outbox_queue_key, outbox_redis, outbox_task_send
 from tradingsite.heartbeat import beat
 from tradingsite.rows import rows_fetch
+from tradingsite.tracing import span, tracing_on
 
 logger = logging.getLogger(__name__)
 
@@ -106,10 +107,15 @@ def outbox_send_many(entry_ids: list[int], *, errors: str = "log") -> int:
         order_ids = sorted({order_id for order_id, _ in claimed.values()})
         where = "t.id = ANY(%s)"
         orders = {order.pk: order for order in rows_fetch(Order, where, [order_ids], related=("account", "instrument"))}
+        # Each entry's trace context, to continue its order's trace (read only when tracing is on).
+        traces = {}
+        if tracing_on():
+            traces = dict(OutboxEntry.objects.filter(pk__in=list(claimed)).values_list("pk", "trace_context"))
         for entry_id, (order_id, action) in claimed.items():
             del waiting[entry_id]
             try:
-                following = entry_send(entry_id, orders[order_id], action, claimed_at)
+                with span("order.send", parent=traces.get(entry_id, ""), **{"order.id": order_id, "action": action}):
+                    following = entry_send(entry_id, orders[order_id], action, claimed_at)
             except Exception:
                 if errors == "raise":
                     raise

@@ -278,6 +278,9 @@ class OutboxEntry(models.Model):
     tried_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # The W3C traceparent of the span that owed the call (tradingsite.tracing), so the process that sends
+    # it continues the order's trace; empty when tracing is off.
+    trace_context = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

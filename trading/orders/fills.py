@@ -17,6 +17,7 @@ from trading.orders.states import IllegalTransition, status_set
 from trading.realtime import streams
 from tradingsite.exceptions import ValidationError
 from tradingsite.rows import row_insert, row_update
+from tradingsite.tracing import traced
 
 ZERO = Decimal("0")
 PAISA = Decimal("0.01")
@@ -211,6 +212,7 @@ def fill_count(order: Order, price: Decimal) -> None:
     transaction.on_commit(count)
 
 
+@traced("order.fill")
 def fill_apply(
     *, order: Order, quantity: int, price: Decimal, at: datetime | None = None, trade_id: str = ""
 ) -> Trade | None:

@@ -26,6 +26,7 @@ from trading.orders.states import IllegalTransition, order_snapshot, status_set
 from trading.realtime import streams
 from tradingsite.exceptions import ValidationError
 from tradingsite.rows import row_insert
+from tradingsite.tracing import traced, traceparent
 
 Status = Order.Status
 
@@ -33,6 +34,7 @@ Status = Order.Status
 CONFIRMING_BROKERS = frozenset({TradingAccount.Broker.KITE})
 
 
+@traced("order.place")
 def order_place(
     *,
     account: TradingAccount,
@@ -115,7 +117,7 @@ def order_place(
         row_insert(order)
         placed_count(order, "accepted")
         streams.order_event(order)
-        entry = row_insert(OutboxEntry(order=order, action=OutboxEntry.Action.PLACE))
+        entry = row_insert(OutboxEntry(order=order, action=OutboxEntry.Action.PLACE, trace_context=traceparent()))
         audit_record(
             action="order.place",
             actor=placed_by or "system",
@@ -367,6 +369,7 @@ def order_cancel(*, order: Order, cancelled_by=None, reason: str = "", by_broker
     return order
 
 
+@traced("order.accept")
 def order_broker_accept(*, order: Order, broker_order_id: str, status: str) -> Order:
     """The broker has the order: it rests (OPEN) or waits for its trigger (TRIGGER PENDING).
 

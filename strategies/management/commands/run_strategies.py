@@ -4,6 +4,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from tradingsite.metrics_export import metrics_server_start
+from tradingsite.tracing import tracing_start
 
 
 class Command(BaseCommand):
@@ -25,6 +26,7 @@ class Command(BaseCommand):
 
         stopping = []
         metrics_server_start()
+        tracing_start("tradingsite-strategies")
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         while True:
             beat("strategies")

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from tradingsite.exceptions import ApplicationError
 from tradingsite.metrics_export import metrics_server_start
+from tradingsite.tracing import tracing_start
 
 logger = logging.getLogger("trading.feed")
 
@@ -27,6 +28,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         runner = FeedRunner(feed)
         metrics_server_start()
+        tracing_start("tradingsite-feed")
 
         async def main():
             stop = asyncio.Event()
