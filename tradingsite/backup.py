@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -101,8 +102,59 @@ def counts_read(cursor) -> dict:
     }
 
 
-def backup_take(folder: Path) -> dict:
-    """Dump the database as of one snapshot, with its manifest, into a new folder under `folder`."""
+def backup_take(destination: str | Path) -> dict:
+    """Dump the database as of one snapshot, with its manifest, into a new folder under `destination`:
+    a folder, or an S3 bucket and prefix as s3://bucket/prefix (uploaded from a temporary folder)."""
+    destination = str(destination)
+    if not destination.startswith("s3://"):
+        return backup_to_folder(Path(destination))
+    with tempfile.TemporaryDirectory(prefix="tradingsite-backup-") as scratch:
+        taken = backup_to_folder(Path(scratch), record=False)
+        local = Path(taken["path"])
+        bucket, prefix = s3_split(destination)
+        key = f"{prefix}/{local.name}".lstrip("/")
+        client = s3_client()
+        try:
+            for name in (taken["dump"]["file"], "manifest.json"):  # the manifest last: its presence says done
+                client.upload_file(str(local / name), bucket, f"{key}/{name}")
+        except Exception as exc:  # botocore's errors: no such bucket, access refused, the store away
+            raise BackupFailed(f"the backup could not be written to s3://{bucket}/{key}: {exc}") from exc
+    location = f"s3://{bucket}/{key}"
+    manifest = {name: value for name, value in taken.items() if name != "path"}
+    backup_record(location, manifest)
+    return {**taken, "path": location}
+
+
+def s3_split(url: str) -> tuple[str, str]:
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    if not bucket:
+        raise BackupFailed(f"{url} names no bucket: give s3://bucket/prefix")
+    return bucket, prefix.strip("/")
+
+
+def s3_client():
+    """boto3's S3 client, configured as boto3 is (AWS_* variables, the pod's IAM role; AWS_ENDPOINT_URL_S3
+    for an S3-compatible store)."""
+    import boto3
+
+    return boto3.client("s3")
+
+
+def s3_fetch(url: str, into: Path) -> Path:
+    bucket, key = s3_split(url)
+    client = s3_client()
+    folder = Path(into) / key.rsplit("/", 1)[-1]
+    folder.mkdir(parents=True)
+    try:
+        client.download_file(bucket, f"{key}/manifest.json", str(folder / "manifest.json"))
+        manifest = json.loads((folder / "manifest.json").read_text())
+        client.download_file(bucket, f"{key}/{manifest['dump']['file']}", str(folder / manifest["dump"]["file"]))
+    except Exception as exc:  # botocore's errors: a missing key, a refused request
+        raise BackupFailed(f"{url} could not be read: {exc}") from exc
+    return folder
+
+
+def backup_to_folder(folder: Path, *, record: bool = True) -> dict:
     started = time.monotonic()
     url = live_url()
     with psycopg.connect(url, autocommit=True) as conn:
@@ -136,7 +188,8 @@ def backup_take(folder: Path) -> dict:
         "seconds": round(time.monotonic() - started, 3),
     }
     (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    backup_record(str(target), manifest)
+    if record:
+        backup_record(str(target), manifest)
     return {"path": str(target), **manifest}
 
 
@@ -172,9 +225,19 @@ def manage(database_url: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
 
 
-def restore_drill(backup: Path, *, keep: bool = False) -> Drill:
+def restore_drill(backup: str | Path, *, keep: bool = False) -> Drill:
+    """Drill a backup: a folder `backup_take` made, or its s3:// location (fetched to a temporary folder)."""
+    if str(backup).startswith("s3://"):
+        with tempfile.TemporaryDirectory(prefix="tradingsite-drill-") as scratch:
+            started = time.monotonic()
+            drill = restore_drill_folder(s3_fetch(str(backup), Path(scratch)), keep=keep)
+            drill.backup, drill.seconds = str(backup), round(time.monotonic() - started, 3)
+            return drill
+    return restore_drill_folder(Path(backup), keep=keep)
+
+
+def restore_drill_folder(backup: Path, *, keep: bool = False) -> Drill:
     started = time.monotonic()
-    backup = Path(backup)
     manifest_path = backup / "manifest.json"
     if not manifest_path.exists():
         raise BackupFailed(f"{backup} holds no manifest.json: not a backup folder")

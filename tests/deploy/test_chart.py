@@ -240,14 +240,17 @@ def test_every_process_serves_metrics_on_its_own_port_counting_across_its_proces
         assert {"name": "metrics", "containerPort": 9100} in ports
 
 
-def test_prod_backs_up_daily_onto_its_volume(renders):
+def test_prod_backs_up_daily_to_s3_and_a_cluster_without_s3_onto_a_volume(renders):
     (cron,) = of_kind(renders["prod"], "CronJob")
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
     container = template_of(cron)["spec"]["containers"][0]
-    assert container["command"] == ["python", "manage.py", "backup", "--to", "/backups"]
-    volumes = {v["name"]: v for v in template_of(cron)["spec"]["volumes"]}
-    assert volumes["backups"]["persistentVolumeClaim"]["claimName"] == "tradingsite-backups"
+    assert container["command"] == ["python", "manage.py", "backup", "--to", "s3://tradingsite-backups-prod/nightly"]
+    assert "backups" not in {v["name"] for v in template_of(cron)["spec"]["volumes"]}
     assert not of_kind(renders["default"], "CronJob")
+    (onto_volume,) = of_kind(rendered({"backup": {"enabled": True}}), "CronJob")
+    assert template_of(onto_volume)["spec"]["containers"][0]["command"][-1] == "/backups"
+    volumes = {v["name"]: v for v in template_of(onto_volume)["spec"]["volumes"]}
+    assert volumes["backups"]["persistentVolumeClaim"]["claimName"] == "tradingsite-backups"
 
 
 def test_a_settings_change_rolls_the_pods():

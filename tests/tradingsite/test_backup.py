@@ -1,5 +1,6 @@
 """Backups and the restore drill: a backup taken while orders are being placed restores into a new
-database where the audit chain verifies and every accepted order committed before the backup is there."""
+database where the audit chain verifies and every accepted order committed before the backup is there;
+to and from S3 too (a fake S3 on loopback, which boto3 talks to as to AWS)."""
 
 import json
 import threading
@@ -99,3 +100,52 @@ def test_a_damaged_dump_is_refused_by_the_drill(alice, tmp_path):
         call_command("restore_drill", backup=taken["path"], stdout=StringIO())
     with pytest.raises(CommandError, match="holds no manifest.json"):
         call_command("restore_drill", backup=str(tmp_path), stdout=StringIO())
+
+
+def test_a_backup_goes_to_s3_and_the_drill_restores_it_from_there(alice, tmp_path, monkeypatch):
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from tradingsite.embedded import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        for name, value in {
+            "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{port}",
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "ap-south-1",
+        }.items():
+            monkeypatch.setenv(name, value)
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="backups", CreateBucketConfiguration={"LocationConstraint": "ap-south-1"})
+        reliance = instrument_make("RELIANCE", 738561, "2500.00")
+        account = account_create(owner=alice, name="alice-paper", cash=Decimal("10000000"), created_by=alice)
+        order = order_place(
+            account=account, instrument=reliance, transaction_type="BUY", order_type="LIMIT", product="CNC",
+            quantity=1, price=Decimal("2400.00"),
+        )  # fmt: skip
+
+        out = StringIO()
+        call_command("backup", folder="s3://backups/nightly", stdout=out)
+        taken = json.loads(out.getvalue())
+        assert taken["path"].startswith("s3://backups/nightly/")
+        keys = {item["Key"] for item in s3.list_objects_v2(Bucket="backups")["Contents"]}
+        stamp = taken["path"].rsplit("/", 1)[1]
+        assert keys == {f"nightly/{stamp}/database.dump", f"nightly/{stamp}/manifest.json"}
+        assert BackupRecord.objects.get().location == taken["path"]
+
+        report = StringIO()
+        call_command("restore_drill", backup=taken["path"], stdout=report)
+        drill = json.loads(report.getvalue())
+        assert drill["ok"] and drill["backup"] == taken["path"] and drill["missing_against_manifest"] == {}
+        assert taken["accepted_orders"] == {"count": 1, "max_id": order.pk, "id_sum": order.pk}
+
+        with pytest.raises(CommandError, match="could not be written to s3://nowhere/nightly"):
+            call_command("backup", folder="s3://nowhere/nightly", stdout=StringIO())
+        with pytest.raises(CommandError, match="s3://backups/missing could not be read"):
+            call_command("restore_drill", backup="s3://backups/missing", stdout=StringIO())
+    finally:
+        server.stop()

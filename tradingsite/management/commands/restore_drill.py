@@ -15,7 +15,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--from", dest="backup", required=True, help="the backup's folder")
+        parser.add_argument("--from", dest="backup", required=True, help="the backup's folder or its s3:// location")
         parser.add_argument("--keep", action="store_true", help="keep the restored database")
 
     def handle(self, backup, keep, **options):
