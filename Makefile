@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 RUN    := $(PY) -m tradingsite.embedded run
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test lint format bench install browser promtool check-steps clean-data
+.PHONY: demo test lint format bench install browser debian-tools check-steps clean-data
 
 install: $(STAMP)
 
@@ -30,17 +30,20 @@ browser:
 	  else echo "$(CHROMIUM) is missing and installing it needs root: apt-get install chromium" >&2; exit 1; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 
-# The alert rules' checks and unit tests run Debian's promtool (package prometheus): from apt when missing.
-promtool:
-	@command -v promtool >/dev/null || { \
+# Debian tools the tests run, from apt when missing: promtool (package prometheus) checks the alert rules;
+# pgbackrest archives and restores a PostgreSQL cluster to a point in time.
+DEBIAN_TOOLS := promtool:prometheus pgbackrest:pgbackrest
+debian-tools:
+	@missing=""; for pair in $(DEBIAN_TOOLS); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
+	[ -z "$$missing" ] || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
-	  else echo "promtool is missing and installing it needs root: apt-get install prometheus" >&2; exit 1; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus; }
+	  else echo "missing:$$missing; installing them needs root: apt-get install$$missing" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; }
 
 demo: $(STAMP)
 	$(RUN) -- $(PY) manage.py demo
 
-test: $(STAMP) browser promtool
+test: $(STAMP) browser debian-tools
 	$(RUN) --prefer-local --data-dir .data/test -- $(MAKE) --no-print-directory check-steps
 
 # Runs inside `make test`, once PostgreSQL and Redis are reachable.

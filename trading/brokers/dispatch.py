@@ -119,7 +119,9 @@ def outbox_send_many(entry_ids: list[int], *, errors: str = "log") -> int:
             except Exception:
                 if errors == "raise":
                     raise
-                logger.exception("outbox entry %s could not be sent; the sweep retries it", entry_id)
+                logger.exception(
+                    "outbox entry %s could not be sent; the sweep retries it", entry_id, extra={"order_id": order_id}
+                )
                 continue
             sent += 1
             if following is not None and settings.OUTBOX_DISPATCH != "sweep":

@@ -274,7 +274,8 @@ def kite_order_update(*, order: Order, update: dict, source: str, trades: list[K
 
 def unfit_record(order: Order, update: dict, source: str, why: str) -> str:
     """An update that does not fit the order's state: kept for a person to look at (once), and reported."""
-    logger.warning("Kite update of order %s does not fit its state (%s): %s", order.pk, order.status, why)
+    fields = {"order_id": order.pk}
+    logger.warning("Kite update of order %s does not fit its state (%s): %s", order.pk, order.status, why, extra=fields)
     if AuditEvent.objects.filter(action="kite.update_unfit", object_id=str(order.pk), payload__why=why[:500]).exists():
         return f"not applied: {why}"
     audit_record(
