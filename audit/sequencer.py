@@ -121,6 +121,7 @@ def audit_link_all(*, batch: int = 5000) -> int:
     total = 0
     while True:
         done = audit_link(batch=batch)
+        beat("sequencer")  # alive through a long catch-up, batch by batch
         total += done.linked
         if done.linked < batch and not done.seal_mismatches:
             return total

@@ -28,6 +28,8 @@ from pathlib import Path
 import psycopg
 from django.conf import settings
 from django.db import connection
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from tradingsite.embedded import database_url_of, postgres_url_for
 from tradingsite.exceptions import ApplicationError
@@ -48,6 +50,10 @@ ACCEPTED_ORDERS_SQL = (
 )
 HEAD_SQL = "SELECT coalesce(max(sequence), 0) FROM audit_auditevent WHERE sequence IS NOT NULL"
 HEAD_HASH_SQL = "SELECT hash FROM audit_auditevent WHERE sequence = %s"
+
+
+# Objects at rest encrypted by S3 (with the bucket's KMS key where it has one as its default).
+ENCRYPTED = {"ServerSideEncryption": "AES256"}
 
 
 class BackupFailed(ApplicationError):
@@ -78,6 +84,18 @@ def pg_tool(name: str, server_major: int) -> str:
         if match and int(match.group(1)) >= server_major:
             return str(path)
     raise BackupFailed(f"no {name} of PostgreSQL {server_major} or newer (set BACKUP_PG_BIN to its folder)")
+
+
+def tool_run(command: list[str], database: str) -> subprocess.CompletedProcess:
+    """pg_dump or pg_restore on `database`, its connection (password included) given in the PG* variables
+    rather than on a command line anyone on the host can read; a timeout fails the backup, naming the tool."""
+    params = conninfo_to_dict(database.replace("postgres://", "postgresql://", 1))
+    names = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD", "dbname": "PGDATABASE"}
+    env = {**os.environ, **{names[key]: str(value) for key, value in params.items() if key in names and value}}
+    try:
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=settings.BACKUP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise BackupFailed(f"{Path(command[0]).name} took longer than BACKUP_TIMEOUT_SECONDS") from None
 
 
 def live_url() -> str:
@@ -116,7 +134,7 @@ def backup_take(destination: str | Path) -> dict:
         client = s3_client()
         try:
             for name in (taken["dump"]["file"], "manifest.json"):  # the manifest last: its presence says done
-                client.upload_file(str(local / name), bucket, f"{key}/{name}")
+                client.upload_file(str(local / name), bucket, f"{key}/{name}", ExtraArgs=ENCRYPTED)
         except Exception as exc:  # botocore's errors: no such bucket, access refused, the store away
             raise BackupFailed(f"the backup could not be written to s3://{bucket}/{key}: {exc}") from exc
     location = f"s3://{bucket}/{key}"
@@ -166,11 +184,15 @@ def backup_to_folder(folder: Path, *, record: bool = True) -> dict:
             snapshot, taken_at = cursor.fetchone()
             state = counts_read(cursor)
             target = Path(folder) / taken_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-            target.mkdir(parents=True)
+            target.mkdir(parents=True, mode=0o700)  # the whole database: readable by this user only
             path = target / "database.dump"
             # The snapshot lives while this transaction does: pg_dump reads exactly what was counted.
-            command = [dump, "--format=custom", f"--snapshot={snapshot}", f"--file={path}", f"--dbname={url}"]
-            done = subprocess.run(command, capture_output=True, text=True, timeout=settings.BACKUP_TIMEOUT_SECONDS)
+            command = [dump, "--format=custom", f"--snapshot={snapshot}", f"--file={path}"]
+            previous = os.umask(0o077)
+            try:
+                done = tool_run(command, url)
+            finally:
+                os.umask(previous)
             if done.returncode != 0:
                 shutil.rmtree(target, ignore_errors=True)
                 raise BackupFailed(f"pg_dump failed: {done.stderr.strip()[-2000:]}")
@@ -250,16 +272,11 @@ def restore_drill_folder(backup: Path, *, keep: bool = False) -> Drill:
     drill = Drill(backup=str(backup), database=name)
     with psycopg.connect(postgres_url_for(url, "postgres"), autocommit=True) as admin:
         major = admin.info.server_version // 10000
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     target = postgres_url_for(url, name)
     try:
         restore = pg_tool("pg_restore", major)
-        done = subprocess.run(
-            [restore, "--no-owner", "--exit-on-error", f"--dbname={target}", str(dump)],
-            capture_output=True,
-            text=True,
-            timeout=settings.BACKUP_TIMEOUT_SECONDS,
-        )
+        done = tool_run([restore, "--no-owner", "--exit-on-error", f"--dbname={name}", str(dump)], target)
         if done.returncode != 0:
             raise BackupFailed(f"pg_restore failed: {done.stderr.strip()[-2000:]}")
         target_url = target_database_url(url, name)
@@ -293,7 +310,7 @@ def restore_drill_folder(backup: Path, *, keep: bool = False) -> Drill:
     finally:
         if not keep:
             with psycopg.connect(postgres_url_for(url, "postgres"), autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
     drill.seconds = round(time.monotonic() - started, 3)
     return drill
 

@@ -66,3 +66,17 @@ def readyz(request):
         "checks": {name: reason or "ok" for name, reason in checks.items()} | {"audit_chain": audit_chain or "ok"},
     }
     return JsonResponse(body, status=503 if failures else 200)
+
+
+class ProbeMiddleware:
+    """The probes answer whatever host they were asked as: the kubelet and the load balancer's health
+    check address a pod by its IP, which ALLOWED_HOSTS does not (and should not) list, and Django's host
+    check would answer them 400. Everything else goes on down the chain, host check included."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.probes = {"/healthz": healthz, "/readyz": readyz}
+
+    def __call__(self, request):
+        probe = self.probes.get(request.path_info)
+        return probe(request) if probe is not None else self.get_response(request)

@@ -19,6 +19,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
+    GCCollector,
     PlatformCollector,
     ProcessCollector,
     generate_latest,
@@ -31,9 +32,13 @@ _server: ThreadingHTTPServer | None = None
 
 
 def state_collector(collector) -> None:
-    """Register a collector that reads the site's state when scraped (it must not be asked per process)."""
-    REGISTRY.register(collector)
+    """Add a collector that reads the site's state when scraped. Every pod would read the same rows, so
+    only the processes with METRICS_STATE on serve them (the chart: the one sequencer pod)."""
     STATE.append(collector)
+    _state.register(collector)
+
+
+_state = CollectorRegistry(auto_describe=True)
 
 
 def multiprocess() -> bool:
@@ -41,16 +46,21 @@ def multiprocess() -> bool:
 
 
 def scrape() -> bytes:
-    if not multiprocess():
-        return generate_latest(REGISTRY)
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry)
-    # The scraping process's own CPU, memory and file descriptors (a pod's main process).
-    ProcessCollector(registry=registry)
-    PlatformCollector(registry=registry)
-    for collector in STATE:
-        registry.register(collector)
-    return generate_latest(registry)
+    from django.conf import settings
+
+    if multiprocess():
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        # The scraping process's own CPU, memory, file descriptors and garbage collection.
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        GCCollector(registry=registry)
+    else:
+        registry = REGISTRY
+    text = generate_latest(registry)
+    if settings.METRICS_STATE:
+        text += generate_latest(_state)
+    return text
 
 
 def token_ok(authorization: str | None) -> bool:

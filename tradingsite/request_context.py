@@ -99,8 +99,9 @@ def request_span(request):
     """The request's span (tracing on): a child of the caller's W3C traceparent when it sends one."""
     from tradingsite.tracing import span
 
+    # One name per route, not per object: ids in the path read as {id}.
     return span(
-        f"{request.method} {request.path}",
+        f"{request.method} {re.sub(r'/[0-9]+(?=/|$)', '/{id}', request.path)}",
         parent=request.headers.get("traceparent", ""),
         **{"http.method": request.method, "http.target": request.path, "request.id": request.request_id},
     )

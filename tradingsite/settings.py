@@ -101,6 +101,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "tradingsite.request_context.RequestContextMiddleware",
+    "tradingsite.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "tradingsite.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -26,6 +26,9 @@ def env_secret(name: str, default: str = "") -> str:
 METRICS_PORT = env.int("METRICS_PORT", 0)
 METRICS_BIND = env.str("METRICS_BIND", "0.0.0.0")
 METRICS_TOKEN = env_secret("METRICS_TOKEN")
+# Whether this process's scrape also reads the site's state (outbox, sessions, P&L, queues, backups) from
+# the database and Redis; the chart turns it off in every pod but one.
+METRICS_STATE = env.bool("METRICS_STATE", True)
 # Processes of one pod count into shared files here (prometheus-client's multiprocess mode).
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)

@@ -94,10 +94,15 @@ def traced(name: str):
                 return function(*args, **kwargs)
             with _span(name, "", {}) as current:
                 result = function(*args, **kwargs)
-                for attribute in ("pk", "status", "tradingsymbol", "quantity"):
-                    value = getattr(result, attribute, None)
-                    if isinstance(value, str | int):
-                        current.set_attribute(f"order.{'id' if attribute == 'pk' else attribute}", value)
+                if getattr(result, "order_id", None) is not None:  # a trade
+                    current.set_attribute("order.id", result.order_id)
+                    current.set_attribute("trade.id", result.pk)
+                    current.set_attribute("trade.quantity", result.quantity)
+                elif result is not None:  # an order
+                    for attribute in ("pk", "status", "tradingsymbol", "quantity"):
+                        value = getattr(result, attribute, None)
+                        if isinstance(value, str | int):
+                            current.set_attribute(f"order.{'id' if attribute == 'pk' else attribute}", value)
                 return result
 
         return call

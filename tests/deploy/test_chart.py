@@ -137,7 +137,10 @@ def test_every_pod_runs_as_non_root_on_a_read_only_root_with_limits_and_probes(r
     assert web["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert web["readinessProbe"]["httpGet"]["path"] == "/readyz"
     feed = named(renders["default"], "Deployment", "-feed-0")["spec"]["template"]["spec"]["containers"][0]
-    assert feed["livenessProbe"]["exec"]["command"][:4] == ["python", "-m", "tradingsite.heartbeat", "feed"]
+    assert feed["livenessProbe"]["exec"]["command"][:3] == ["python", "/app/tradingsite/heartbeat.py", "feed"]
+    # a restarted container starts with empty metrics and heartbeat folders
+    assert feed["command"][:3] == ["sh", "-c", 'rm -rf /tmp/prometheus /tmp/heartbeat && exec "$@"']
+    assert feed["command"][4:] == ["python", "manage.py", "run_feed"]
 
 
 def test_beat_and_the_other_singletons_never_run_twice(renders):
@@ -182,7 +185,7 @@ def test_no_secret_value_reaches_a_rendered_manifest(renders):
     for documents in renders.values():
         assert not of_kind(documents, "Secret")
         text = json.dumps(documents)
-        assert "postgres://" not in text and "redis://" not in text
+        assert "postgres://" not in text and "postgresql://" not in text and "redis://" not in text
         config = of_kind(documents, "ConfigMap")[0]["data"]
         assert not set(SECRET_NAMES) & set(config)
         for _, pod in pods(documents):
@@ -232,6 +235,9 @@ def test_each_feed_shard_is_its_own_deployment_and_ml_workers_go_to_the_gpu_pool
 def test_every_process_serves_metrics_on_its_own_port_counting_across_its_processes(renders):
     config = of_kind(renders["default"], "ConfigMap")[0]["data"]
     assert config["METRICS_PORT"] == "9100" and config["PROMETHEUS_MULTIPROC_DIR"] == "/tmp/prometheus"
+    assert config["METRICS_STATE"] == "false" and config["ALLOWED_HOSTS"] == "trading.example.com"
+    sequencer = named(renders["default"], "Deployment", "-sequencer")["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "METRICS_STATE", "value": "true"} in sequencer["env"]  # the one pod that reads the state
     assert config["HEARTBEAT_DIR"] == "/tmp/heartbeat"
     monitor = of_kind(renders["prod"], "ServiceMonitor")[0]["spec"]["endpoints"][0]
     assert monitor["port"] == "metrics" and monitor["bearerTokenSecret"]["key"] == "METRICS_TOKEN"

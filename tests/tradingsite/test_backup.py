@@ -86,7 +86,11 @@ def test_a_backup_taken_while_orders_are_placed_restores_with_a_verified_chain_a
         with psycopg.connect(postgres_url_for(restored_url, "postgres"), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{drill["database"]}" WITH (FORCE)')
     assert Order.objects.exclude(status="REJECTED").count() == len(committed)
-    assert "tradingsite_backup_last_success_timestamp_seconds" in scrape().decode()
+    from prometheus_client.parser import text_string_to_metric_families
+
+    newest = BackupRecord.objects.get().taken_at.timestamp()
+    scraped = {s.name: s.value for f in text_string_to_metric_families(scrape().decode()) for s in f.samples}
+    assert scraped["tradingsite_backup_last_success_timestamp_seconds"] == pytest.approx(newest)
 
 
 def test_a_damaged_dump_is_refused_by_the_drill(alice, tmp_path):

@@ -53,3 +53,11 @@ def test_every_response_carries_a_request_id_and_keeps_a_plain_one_from_the_call
     assert len(generated["X-Request-ID"]) == 32
     assert kept["X-Request-ID"] == "edge-1234"
     assert replaced["X-Request-ID"] != "bad id\nwith newline"
+
+
+@pytest.mark.django_db
+def test_the_probes_answer_a_pod_addressed_by_its_ip_and_nothing_else_does(client):
+    # the kubelet and the load balancer's health check send the pod's IP as the host
+    assert client.get("/healthz", HTTP_HOST="10.0.3.17:8000").status_code == 200
+    assert client.get("/readyz", HTTP_HOST="10.0.3.17:8000").status_code == 200
+    assert client.get("/api/v1/instruments", HTTP_HOST="10.0.3.17:8000").status_code == 400

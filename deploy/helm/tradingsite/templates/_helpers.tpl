@@ -52,7 +52,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 
 {{/* The settings every process shares: the values' env, and what the chart itself fixes. */}}
 {{- define "tradingsite.config" -}}
-{{- $fixed := dict "REDIS_NAMESPACE" (include "tradingsite.namespace" .) "HEARTBEAT_DIR" "/tmp/heartbeat" "METRICS_PORT" (toString .Values.metrics.port) "PROMETHEUS_MULTIPROC_DIR" "/tmp/prometheus" "TRADINGSITE_DATA_DIR" "/var/lib/tradingsite" -}}
+{{- $fixed := dict "REDIS_NAMESPACE" (include "tradingsite.namespace" .) "HEARTBEAT_DIR" "/tmp/heartbeat" "METRICS_PORT" (toString .Values.metrics.port) "PROMETHEUS_MULTIPROC_DIR" "/tmp/prometheus" "METRICS_STATE" "false" "TRADINGSITE_DATA_DIR" "/var/lib/tradingsite" -}}
+{{- if .Values.ingress.enabled }}
+{{- $_ := set $fixed "ALLOWED_HOSTS" .Values.ingress.host }}
+{{- $_ := set $fixed "CSRF_TRUSTED_ORIGINS" (printf "https://%s" .Values.ingress.host) }}
+{{- end }}
 {{- range $name, $value := merge $fixed .Values.env }}
 {{ $name }}: {{ $value | toString | quote }}
 {{- end }}
@@ -170,7 +174,8 @@ spec:
         - name: {{ .component }}
           image: {{ include "tradingsite.image" $root }}
           imagePullPolicy: {{ $root.Values.image.pullPolicy }}
-          command: {{ toJson .command }}
+          # A restarted container starts with empty metrics and heartbeat folders (the emptyDir outlives it).
+          command: {{ toJson (concat (list "sh" "-c" "rm -rf /tmp/prometheus /tmp/heartbeat && exec \"$@\"" "--") .command) }}
           envFrom:
             - configMapRef:
                 name: {{ $fullname }}-config
@@ -205,18 +210,18 @@ spec:
           {{- else }}
           startupProbe:
             exec:
-              command: ["python", "-m", "tradingsite.heartbeat", {{ .heartbeat | quote }}, "--max-age", "60"]
+              command: ["python", "/app/tradingsite/heartbeat.py", {{ .heartbeat | quote }}, "--max-age", "60"]
             periodSeconds: 10
             failureThreshold: 30
           livenessProbe:
             exec:
-              command: ["python", "-m", "tradingsite.heartbeat", {{ .heartbeat | quote }}, "--max-age", "60"]
+              command: ["python", "/app/tradingsite/heartbeat.py", {{ .heartbeat | quote }}, "--max-age", "60"]
             periodSeconds: 20
             timeoutSeconds: 5
             failureThreshold: 3
           readinessProbe:
             exec:
-              command: ["python", "-m", "tradingsite.heartbeat", {{ .heartbeat | quote }}, "--max-age", "60"]
+              command: ["python", "/app/tradingsite/heartbeat.py", {{ .heartbeat | quote }}, "--max-age", "60"]
             periodSeconds: 20
             timeoutSeconds: 5
           {{- end }}
