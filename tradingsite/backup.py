@@ -52,10 +52,6 @@ HEAD_SQL = "SELECT coalesce(max(sequence), 0) FROM audit_auditevent WHERE sequen
 HEAD_HASH_SQL = "SELECT hash FROM audit_auditevent WHERE sequence = %s"
 
 
-# Objects at rest encrypted by S3 (with the bucket's KMS key where it has one as its default).
-ENCRYPTED = {"ServerSideEncryption": "AES256"}
-
-
 class BackupFailed(ApplicationError):
     code = "backup_failed"
     status = 500
@@ -134,7 +130,7 @@ def backup_take(destination: str | Path) -> dict:
         client = s3_client()
         try:
             for name in (taken["dump"]["file"], "manifest.json"):  # the manifest last: its presence says done
-                client.upload_file(str(local / name), bucket, f"{key}/{name}", ExtraArgs=ENCRYPTED)
+                client.upload_file(str(local / name), bucket, f"{key}/{name}")  # with the bucket's encryption
         except Exception as exc:  # botocore's errors: no such bucket, access refused, the store away
             raise BackupFailed(f"the backup could not be written to s3://{bucket}/{key}: {exc}") from exc
     location = f"s3://{bucket}/{key}"

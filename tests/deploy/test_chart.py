@@ -237,7 +237,11 @@ def test_every_process_serves_metrics_on_its_own_port_counting_across_its_proces
     assert config["METRICS_PORT"] == "9100" and config["PROMETHEUS_MULTIPROC_DIR"] == "/tmp/prometheus"
     assert config["METRICS_STATE"] == "false" and config["ALLOWED_HOSTS"] == "trading.example.com"
     sequencer = named(renders["default"], "Deployment", "-sequencer")["spec"]["template"]["spec"]["containers"][0]
-    assert {"name": "METRICS_STATE", "value": "true"} in sequencer["env"]  # the one pod that reads the state
+    assert {"name": "METRICS_STATE", "value": "true"} in sequencer["env"]  # these pods read the state
+    web = named(renders["default"], "Deployment", "-web")["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "METRICS_STATE", "value": "true"} in web["env"]
+    aliased = of_kind(rendered({"env": {"ALLOWED_HOSTS": "trading.example.com,alias.example.com"}}), "ConfigMap")
+    assert aliased[0]["data"]["ALLOWED_HOSTS"] == "trading.example.com,alias.example.com"
     assert config["HEARTBEAT_DIR"] == "/tmp/heartbeat"
     monitor = of_kind(renders["prod"], "ServiceMonitor")[0]["spec"]["endpoints"][0]
     assert monitor["port"] == "metrics" and monitor["bearerTokenSecret"]["key"] == "METRICS_TOKEN"

@@ -53,8 +53,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{/* The settings every process shares: the values' env, and what the chart itself fixes. */}}
 {{- define "tradingsite.config" -}}
 {{- $fixed := dict "REDIS_NAMESPACE" (include "tradingsite.namespace" .) "HEARTBEAT_DIR" "/tmp/heartbeat" "METRICS_PORT" (toString .Values.metrics.port) "PROMETHEUS_MULTIPROC_DIR" "/tmp/prometheus" "METRICS_STATE" "false" "TRADINGSITE_DATA_DIR" "/var/lib/tradingsite" -}}
-{{- if .Values.ingress.enabled }}
+{{- if and .Values.ingress.enabled (not (hasKey .Values.env "ALLOWED_HOSTS")) }}
 {{- $_ := set $fixed "ALLOWED_HOSTS" .Values.ingress.host }}
+{{- end }}
+{{- if and .Values.ingress.enabled (not (hasKey .Values.env "CSRF_TRUSTED_ORIGINS")) }}
 {{- $_ := set $fixed "CSRF_TRUSTED_ORIGINS" (printf "https://%s" .Values.ingress.host) }}
 {{- end }}
 {{- range $name, $value := merge $fixed .Values.env }}
