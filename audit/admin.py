@@ -6,6 +6,7 @@ from django.urls import path
 from audit.exports import FORMATS, ExportFormatError, audit_export
 from audit.models import AuditCheckpoint, AuditEvent
 from tradingsite.admin import ReadOnlyAdmin
+from tradingsite.ist import IST
 
 # Lookups the audit browser's filter form sends, besides the list filters: who, what object, when.
 BROWSER_LOOKUPS = {"actor", "actor_id", "object_id", "request_id", "created_at__gte", "created_at__lt"}
@@ -17,7 +18,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
     action, object and time range; exports what the filters select, signed."""
 
     change_list_template = "admin/audit/auditevent/change_list.html"
-    list_display = ("sequence", "created_at", "actor", "action", "object_type", "object_id", "client_ip", "request_id")
+    list_display = ("sequence", "at", "actor", "action", "object_type", "object_id", "client_ip", "request_id")
     list_filter = ("action", "object_type", "created_at")
     search_fields = ("=actor", "action", "=object_id", "=request_id")
     date_hierarchy = "created_at"
@@ -25,6 +26,11 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_per_page = 100
     show_full_result_count = False
     readonly_fields = [field.name for field in AuditEvent._meta.fields]
+
+    @admin.display(description="Time (IST)", ordering="created_at")
+    def at(self, event):
+        """To the second: two events in one minute must read apart."""
+        return event.created_at.astimezone(IST).strftime("%Y-%m-%d %H:%M:%S")
 
     def lookup_allowed(self, lookup, value, request=None):
         return lookup in BROWSER_LOOKUPS or super().lookup_allowed(lookup, value, request)

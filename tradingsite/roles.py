@@ -59,6 +59,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "trading.view_instrument",
         "trading.change_instrument",
         "trading.view_tradingaccount",
+        "trading.add_tradingaccount",
         "trading.view_outboxentry",
         "trading.view_chargerate",
         "auth.view_user",
