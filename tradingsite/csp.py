@@ -25,6 +25,8 @@ def policy(nonce: str) -> str:
         [
             "default-src 'self'",
             f"script-src 'self' 'nonce-{nonce}'",
+            # Redoc (the API reference) renders in a web worker it starts from a blob: URL.
+            "worker-src 'self' blob:",
             "style-src 'self' 'unsafe-inline'",
             "img-src 'self' data:",
             "font-src 'self'",

@@ -66,3 +66,43 @@ class AutoSchema(BaseAutoSchema):
                 responses[status] = self._get_response_for_code(ErrorOutput, status)
                 responses[status]["description"] = description
         return responses
+
+
+# Values a trader would send, shown as examples in the API docs instead of strings made from a pattern.
+EXAMPLES = {
+    "exchange": "NSE",
+    "tradingsymbol": "INFY",
+    "transaction_type": "BUY",
+    "order_type": "LIMIT",
+    "product": "CNC",
+    "validity": "DAY",
+    "quantity": 10,
+    "price": "1512.50",
+    "trigger_price": "1500.00",
+    "tag": "swing-infy",
+    "instrument_token": 408065,
+    "interval": "1d",
+    "instruments": ["NSE:INFY", "NSE:TCS"],
+    "strategy": "sma_crossover",
+    "symbol": "INFY",
+    "reason": "end of the trading day",
+}
+KINDS = {str: "string", int: "integer", list: "array"}
+
+
+def operations_described(result, generator, request, public):
+    """drf-spectacular postprocessing: a summary for every operation (the first sentence of its
+    description, else its method and path) and real examples for the fields traders send."""
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or operation.get("summary"):
+                continue
+            description = (operation.get("description") or "").strip()
+            first = description.split(". ")[0].split("\n\n")[0].strip().rstrip(".")
+            operation["summary"] = (first[:100] + "…") if len(first) > 100 else first or f"{method.upper()} {path}"
+    for schema in result.get("components", {}).get("schemas", {}).values():
+        for name, field in (schema.get("properties") or {}).items():
+            example = EXAMPLES.get(name)
+            if example is not None and "example" not in field and field.get("type") == KINDS[type(example)]:
+                field["example"] = example
+    return result

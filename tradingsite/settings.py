@@ -292,6 +292,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Operations tagged by their area (orders, accounts, backtests, ...), each with a summary and examples.
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tradingsite.schema.operations_described",
+    ],
     # Names for choice sets whose field names other components use for other choices.
     "ENUM_NAME_OVERRIDES": {
         "BacktestStatusEnum": "strategies.models.BacktestRun.Status",

@@ -33,7 +33,19 @@ def system_status(request):
         last_verify = chain_verify_last()
     except Exception:  # Redis down is already reported above; the page must still render
         last_verify = None
-    context = {"checks": checks, "audit_head": head, "last_verify": last_verify}
+    from tradingsite import status
+
+    context = {
+        "checks": checks,
+        "audit_head": head,
+        "last_verify": last_verify,
+        "feed": status.feed_freshness(),
+        "workers": status.workers_answering(),
+        "jobs": status.beat_jobs(),
+        "outbox": status.outbox_state(),
+        "kite": status.kite_sessions(),
+        "backup": status.latest_backup(),
+    }
     return render(request, "system_status.html", context)
 
 
