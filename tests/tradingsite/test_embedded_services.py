@@ -1,5 +1,7 @@
 """`make demo` on a machine with no configured PostgreSQL or Redis: embedded servers, data kept between runs."""
 
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -47,6 +49,11 @@ def test_demo_setup_runs_on_embedded_servers_and_a_second_run_reuses_the_data(tm
     assert (data_dir / "postgres" / "PG_VERSION").exists()
     logins = json.loads((data_dir / "demo-logins.json").read_text())
     assert set(logins) == {"alice", "bob", "carol", "dave", "admin"}
+    # and where the audit signing key is, for compliance to check an export with: the key this demo signs with
+    key = data_dir / "audit-signing-key"
+    assert f"--key-file {key}" in first.stdout and oct(key.stat().st_mode & 0o777) == "0o600"
+    secret = (data_dir / "secret-key").read_text().strip().encode()
+    assert key.read_bytes() == hmac.new(secret, b"audit-signing-key", hashlib.sha256).hexdigest().encode()
     assert servers_running_in(data_dir) == []
 
     # when it runs again, the users, their passwords and the audit trail are found where they were left

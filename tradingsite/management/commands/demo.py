@@ -54,6 +54,11 @@ class Command(BaseCommand):
         self.stdout.write(f"\nDemo logins (also in {self.logins_path()}):")
         for username, password, roles in logins:
             self.stdout.write(f"  {username:<8} {password}   ({', '.join(roles)})")
+        key = self.signing_key_write()
+        self.stdout.write(
+            f"\nAudit exports are signed with the key in {key}; check one as the README says:\n"
+            f"  python audit/export_verify.py EXPORT.zip --key-file {key}"
+        )
         url = f"http://127.0.0.1:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"\nThe platform will be at {url}  (readiness: {url}readyz)"))
         if options["setup_only"]:
@@ -70,6 +75,16 @@ class Command(BaseCommand):
             [str(Path(bin_dir) / "honcho"), "start", "-f", str(procfile), "-d", str(settings.BASE_DIR)], env=env
         )
         sys.exit(status)
+
+    def signing_key_write(self) -> Path:
+        """The audit signing key, readable by this user only, for compliance to check an export with."""
+        from audit.signing import signing_key
+
+        path = settings.DATA_DIR / "audit-signing-key"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600, exist_ok=True)
+        path.write_bytes(signing_key())
+        return path
 
     def logins_path(self) -> Path:
         return settings.DATA_DIR / "demo-logins.json"
