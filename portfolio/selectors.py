@@ -73,7 +73,8 @@ def day_pnl_of(book: AccountBook) -> dict[str, Decimal]:
 
 
 def performance(account: TradingAccount) -> dict:
-    """Win rate over fills that closed quantity, and fill rate over orders that reached the market."""
+    """Win rate over fills that closed quantity, and fill rate: the shares filled of those ordered in the
+    orders that reached the market (rejected ones never did)."""
     closing = Trade.objects.filter(account=account).exclude(realised_pnl=0)
     wins = closing.filter(realised_pnl__gt=0).count()
     total_closing = closing.count()
@@ -85,6 +86,9 @@ def performance(account: TradingAccount) -> dict:
         if totals["ordered"]
         else None,
         "closing_trades": total_closing,
+        # The fill rate is by shares; the caption shows both counts, so the two never seem to disagree.
+        "filled_quantity": totals["filled"] or 0,
+        "ordered_quantity": totals["ordered"] or 0,
         "orders": reached.count(),
         "rejected_orders": Order.objects.filter(account=account, status=Order.Status.REJECTED).count(),
         "filled_orders": reached.filter(Q(filled_quantity__gt=0)).count(),

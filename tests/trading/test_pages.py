@@ -77,6 +77,8 @@ def test_the_dashboard_shows_pnl_turnover_win_and_fill_rates_slippage_and_strate
     assert figures["performance"]["win_rate"] == "1.0000"
     assert figures["performance"]["fill_rate"] == "0.8000"
     assert 'id="tile-win-rate">Win rate <b>100%' in html and "Fill rate <b>80%" in html
+    # the caption says what the rate counts: shares, not orders (2 of 3 orders filled would read 67%)
+    assert "20 of 25 shares filled, in 2 of 3 orders; 0 rejected" in html
     [manual] = figures["ledgers"]
     assert manual.name == "Manual" and manual.totals["realised"] == D("949.00") and manual.fills == 2
     assert manual.totals["net"] == D("949.00") - manual.totals["charges"] and manual.totals["charges"] > 0
