@@ -76,9 +76,6 @@ SELECT status, count(*) FROM trading_order
  WHERE created_at >= date_trunc('day', now() AT TIME ZONE 'Asia/Kolkata') AT TIME ZONE 'Asia/Kolkata'
  GROUP BY status
 """
-OUTBOX_SQL = (
-    "SELECT count(*), extract(epoch FROM now() - min(created_at)) FROM trading_outboxentry WHERE sent_at IS NULL"
-)
 PNL_SQL = """
 SELECT i.tradingsymbol, sum(p.realised_pnl), sum(p.quantity * coalesce(i.last_price, 0) - p.open_cost)
   FROM trading_position p JOIN trading_instrument i ON i.id = p.instrument_id
@@ -93,6 +90,17 @@ SELECT t.tradingsymbol,
    AND t.fill_timestamp >= date_trunc('day', now() AT TIME ZONE 'Asia/Kolkata') AT TIME ZONE 'Asia/Kolkata'
  GROUP BY t.tradingsymbol
 """
+
+
+def outbox_backlog() -> tuple[int, datetime | None]:
+    """Order placements and changes accepted but not yet sent: how many, and when the oldest was written
+    (the metrics and the ops status page both read it here)."""
+    from django.db.models import Count, Min
+
+    from trading.models import OutboxEntry
+
+    unsent = OutboxEntry.objects.filter(sent_at__isnull=True).aggregate(n=Count("pk"), oldest=Min("created_at"))
+    return unsent["n"], unsent["oldest"]
 
 
 def family(name: str, text: str, labels=()) -> GaugeMetricFamily:
@@ -145,10 +153,10 @@ class TradingStateCollector:
             cursor.execute(TODAYS_ORDERS_SQL)
             for status, count in cursor.fetchall():
                 out["trading_orders"].add_metric([status], count)
-            cursor.execute(OUTBOX_SQL)
-            depth, age = cursor.fetchone()
+            depth, oldest_at = outbox_backlog()
             out["trading_outbox_depth"].add_metric([], depth)
-            out["trading_outbox_oldest_age_seconds"].add_metric([], float(age or 0))
+            age = (datetime.now(UTC) - oldest_at).total_seconds() if oldest_at else 0.0
+            out["trading_outbox_oldest_age_seconds"].add_metric([], age)
             cursor.execute(PNL_SQL)
             for symbol, realised, unrealised in cursor.fetchall():
                 out["trading_pnl_rupees"].add_metric([symbol, "realised"], float(realised or 0))

@@ -14,12 +14,10 @@ from django.conf import settings  # noqa: E402
 from whitenoise import WhiteNoise  # noqa: E402
 
 from trading.realtime.routing import websocket_urlpatterns  # noqa: E402
-from tradingsite.metrics_export import metrics_server_start  # noqa: E402
-from tradingsite.tracing import tracing_start  # noqa: E402
+from tradingsite.metrics_export import observability_start  # noqa: E402
 from tradingsite.wsgi_bridge import WsgiBridge  # noqa: E402
 
-metrics_server_start()  # METRICS_PORT, apart from the public port
-tracing_start("tradingsite-web")  # when OTEL_EXPORTER_OTLP_ENDPOINT is set
+observability_start("tradingsite-web")  # METRICS_PORT, apart from the public port; traces when configured
 
 # HTTP: WhiteNoise serves /static/ ahead of Django; everything else runs through Django's WSGI handler
 # on a pool thread (see wsgi_bridge for why not Django's ASGI handler).

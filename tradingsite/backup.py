@@ -94,6 +94,15 @@ def tool_run(command: list[str], database: str) -> subprocess.CompletedProcess:
         raise BackupFailed(f"{Path(command[0]).name} took longer than BACKUP_TIMEOUT_SECONDS") from None
 
 
+def file_sha256(path: Path) -> str:
+    """A dump's SHA-256, read a megabyte at a time (a dump is the whole database)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def live_url() -> str:
     return database_url_of(connection.settings_dict)
 
@@ -192,16 +201,12 @@ def backup_to_folder(folder: Path, *, record: bool = True) -> dict:
             if done.returncode != 0:
                 shutil.rmtree(target, ignore_errors=True)
                 raise BackupFailed(f"pg_dump failed: {done.stderr.strip()[-2000:]}")
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
     manifest = {
         "format": 1,
         "taken_at": taken_at.astimezone(UTC).isoformat(),
         "database": connection.settings_dict["NAME"],
         "server_version": major,
-        "dump": {"file": path.name, "bytes": path.stat().st_size, "sha256": digest.hexdigest()},
+        "dump": {"file": path.name, "bytes": path.stat().st_size, "sha256": file_sha256(path)},
         **state,
         "seconds": round(time.monotonic() - started, 3),
     }
@@ -261,7 +266,7 @@ def restore_drill_folder(backup: Path, *, keep: bool = False) -> Drill:
         raise BackupFailed(f"{backup} holds no manifest.json: not a backup folder")
     manifest = json.loads(manifest_path.read_text())
     dump = backup / manifest["dump"]["file"]
-    if hashlib.sha256(dump.read_bytes()).hexdigest() != manifest["dump"]["sha256"]:
+    if file_sha256(dump) != manifest["dump"]["sha256"]:
         raise BackupFailed(f"{dump} does not match the manifest's SHA-256: the dump is damaged")
     url = live_url()
     name = f"{connection.settings_dict['NAME']}_drill_{datetime.now(UTC):%Y%m%d%H%M%S}"[:63]

@@ -117,3 +117,11 @@ def metrics_server_start(port: int | None = None) -> int | None:
     _server.daemon_threads = True
     threading.Thread(target=_server.serve_forever, name="metrics", daemon=True).start()
     return _server.server_address[1]
+
+
+def observability_start(service: str) -> None:
+    """A long-running process's metrics port, and its trace export when OTEL_EXPORTER_OTLP_ENDPOINT is set."""
+    from tradingsite.tracing import tracing_start
+
+    metrics_server_start()
+    tracing_start(service)

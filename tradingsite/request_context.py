@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 
+from tradingsite.tracing import span
+
 
 @dataclass(frozen=True)
 class RequestContext:
@@ -97,8 +99,6 @@ class RequestContextMiddleware:
 
 def request_span(request):
     """The request's span (tracing on): a child of the caller's W3C traceparent when it sends one."""
-    from tradingsite.tracing import span
-
     # One name per route, not per object: ids in the path read as {id}.
     return span(
         f"{request.method} {re.sub(r'/[0-9]+(?=/|$)', '/{id}', request.path)}",

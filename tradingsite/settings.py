@@ -14,22 +14,13 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from tradingsite.settings_ops import env_secret  # secrets from <NAME>_FILE or <NAME>
+
 env = environ.Env()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state that must survive restarts (embedded servers, the local secret key); never committed.
 DATA_DIR = Path(env.str("TRADINGSITE_DATA_DIR", str(BASE_DIR / ".data")))
-
-
-def env_secret(name: str, default: str | None = None) -> str | None:
-    """Read a secret from `<name>_FILE` when set, else from `<name>`, else the default."""
-    path = env.str(f"{name}_FILE", "")
-    if path:
-        try:
-            return Path(path).read_text().strip()
-        except OSError as exc:
-            raise ImproperlyConfigured(f"{name}_FILE points at {path!r}, which cannot be read: {exc}") from exc
-    return env.str(name, default)
 
 
 def env_decimal(name: str, default: str) -> Decimal:

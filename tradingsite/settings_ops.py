@@ -9,8 +9,9 @@ from django.core.exceptions import ImproperlyConfigured
 env = environ.Env()
 
 
-def env_secret(name: str, default: str = "") -> str:
-    """A secret from the file `<name>_FILE` names (a mounted Kubernetes secret), else `<name>`."""
+def env_secret(name: str, default: str | None = "") -> str | None:
+    """A secret from the file `<name>_FILE` names (a mounted Kubernetes secret), else `<name>`, else the
+    default. Every settings module reads its secrets with this."""
     path = env.str(f"{name}_FILE", "")
     if not path:
         return env.str(name, default)

@@ -56,12 +56,11 @@ def beat_jobs(now: datetime | None = None) -> list[Job]:
 
 
 def outbox_state() -> dict:
-    from trading.models import OutboxEntry
+    from trading.metrics import outbox_backlog
 
-    unsent = OutboxEntry.objects.filter(sent_at__isnull=True)
-    oldest = unsent.order_by("created_at").values_list("created_at", flat=True).first()
+    depth, oldest = outbox_backlog()
     return {
-        "depth": unsent.count(),
+        "depth": depth,
         "oldest_at": oldest,
         "oldest_seconds": (timezone.now() - oldest).total_seconds() if oldest else None,
     }

@@ -12,7 +12,6 @@ from django.conf import settings
 from django.db.models.functions import Mod
 
 from trading.models import Instrument
-from tradingsite.ist import SESSION_CLOSE, SESSION_OPEN  # noqa: F401 - the feeds import them from here
 
 SESSION_MINUTES = 375
 # Seconds of trading in a year: 252 sessions of 6 h 15 min; scales annual volatility to a tick.

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from trading.feeds.base import SESSION_MINUTES, SESSION_OPEN, FeedInstrument, Tick
+from trading.feeds.base import SESSION_MINUTES, FeedInstrument, Tick
 from tradingsite.exceptions import ValidationError
-from tradingsite.ist import IST
+from tradingsite.ist import IST, SESSION_OPEN
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 
-from trading.feeds.base import (
-    SESSION_MINUTES,
-    SESSION_OPEN,
-    TRADING_SECONDS_PER_YEAR,
-    FeedInstrument,
-    Tick,
-)
+from trading.feeds.base import SESSION_MINUTES, TRADING_SECONDS_PER_YEAR, FeedInstrument, Tick
 from tradingsite.exceptions import ValidationError
-from tradingsite.ist import IST, session_open
+from tradingsite.ist import IST, SESSION_OPEN, session_open
 
 
 def intraday_profile(at: datetime) -> float:

@@ -6,8 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 
 from audit.sequencer import APPLICATION_NAME, sequencer_run
-from tradingsite.metrics_export import metrics_server_start
-from tradingsite.tracing import tracing_start
+from tradingsite.metrics_export import observability_start
 
 logger = logging.getLogger("audit.sequencer")
 
@@ -34,8 +33,7 @@ class Command(BaseCommand):
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        metrics_server_start()
-        tracing_start("tradingsite-sequencer")
+        observability_start("tradingsite-sequencer")
         logger.info("audit sequencer started")
         sequencer_run(stop)
         logger.info("audit sequencer stopped")

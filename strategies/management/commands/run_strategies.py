@@ -3,8 +3,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from tradingsite.metrics_export import metrics_server_start
-from tradingsite.tracing import tracing_start
+from tradingsite.metrics_export import observability_start
 
 
 class Command(BaseCommand):
@@ -25,8 +24,7 @@ class Command(BaseCommand):
         from tradingsite.heartbeat import beat
 
         stopping = []
-        metrics_server_start()
-        tracing_start("tradingsite-strategies")
+        observability_start("tradingsite-strategies")
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         while True:
             beat("strategies")

@@ -6,8 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from trading.brokers.dispatch import outbox_dispatch_run
-from tradingsite.metrics_export import metrics_server_start
-from tradingsite.tracing import tracing_start
+from tradingsite.metrics_export import observability_start
 
 logger = logging.getLogger("trading.outbox")
 
@@ -22,8 +21,7 @@ class Command(BaseCommand):
         if settings.OUTBOX_DISPATCH != "redis":
             logger.warning("OUTBOX_DISPATCH is %r: nothing is handed to this dispatcher", settings.OUTBOX_DISPATCH)
         stop = threading.Event()
-        metrics_server_start()
-        tracing_start("tradingsite-dispatcher")
+        observability_start("tradingsite-dispatcher")
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         logger.info("outbox dispatcher started")

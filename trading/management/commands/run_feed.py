@@ -6,8 +6,7 @@ import signal
 from django.core.management.base import BaseCommand, CommandError
 
 from tradingsite.exceptions import ApplicationError
-from tradingsite.metrics_export import metrics_server_start
-from tradingsite.tracing import tracing_start
+from tradingsite.metrics_export import observability_start
 
 logger = logging.getLogger("trading.feed")
 
@@ -27,8 +26,7 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             raise CommandError(str(exc)) from exc
         runner = FeedRunner(feed)
-        metrics_server_start()
-        tracing_start("tradingsite-feed")
+        observability_start("tradingsite-feed")
 
         async def main():
             stop = asyncio.Event()
