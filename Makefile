@@ -46,10 +46,13 @@ demo: $(STAMP)
 test: $(STAMP) browser debian-tools
 	$(RUN) --prefer-local --data-dir .data/test -- $(MAKE) --no-print-directory check-steps
 
-# Runs inside `make test`, once PostgreSQL and Redis are reachable.
+# Runs inside `make test`, once PostgreSQL and Redis are reachable: linters (Python, JavaScript), the
+# JavaScript modules' unit tests (node --test), Django's checks, then the Python suite.
 check-steps:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	npx --no-install eslint .
+	node --test tests/js/
 	$(PY) manage.py check --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
@@ -57,6 +60,7 @@ check-steps:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	npx --no-install eslint .
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

@@ -6,5 +6,5 @@ from tradingsite.admin import ReadOnlyAdmin
 
 @admin.register(PnlDaily)
 class PnlDailyAdmin(ReadOnlyAdmin):
-    list_display = ("date", "account", "realised", "unrealised", "charges", "total", "cash")
+    list_display = ("date", "account", "realised", "unrealised", "charges", "total", "cash", "equity")
     list_filter = ("date",)

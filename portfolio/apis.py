@@ -93,10 +93,19 @@ class PortfolioSummaryApi(APIView):
             {
                 "account": serializers.IntegerField(),
                 "cash": serializers.DecimalField(max_digits=18, decimal_places=2),
+                "funds_blocked": serializers.DecimalField(
+                    max_digits=18,
+                    decimal_places=2,
+                    help_text="Margin held by open intraday positions and by working orders that may still fill.",
+                ),
+                "funds_available": serializers.DecimalField(
+                    max_digits=18, decimal_places=2, help_text="Cash less the funds blocked: what new orders may use."
+                ),
                 "day_pnl": serializers.DictField(),
                 "realised_pnl": serializers.DecimalField(max_digits=18, decimal_places=2),
                 "unrealised_pnl": serializers.DecimalField(max_digits=18, decimal_places=2),
                 "charges": serializers.DecimalField(max_digits=18, decimal_places=2),
+                "net_pnl": serializers.DecimalField(max_digits=18, decimal_places=2),
                 "performance": serializers.DictField(),
             },
         ),
@@ -202,7 +211,7 @@ class LedgerListApi(APIView):
 class PnlDailyOutput(OutputSerializer):
     class Meta:
         model = PnlDaily
-        fields = ["date", "realised", "unrealised", "charges", "total", "cash"]
+        fields = ["date", "realised", "unrealised", "charges", "total", "cash", "equity"]
 
 
 class PnlDailyFilters(AccountFilter):

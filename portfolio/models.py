@@ -15,6 +15,9 @@ class PnlDaily(models.Model):
     charges = models.DecimalField(default=Decimal("0"), **MONEY)
     total = models.DecimalField(default=Decimal("0"), **MONEY)
     cash = models.DecimalField(default=Decimal("0"), **MONEY)
+    # Cash plus the open positions at the day's marks: delivery holdings at their market value, intraday
+    # ones at their unrealised P&L (only that settles into cash). Empty on rows kept before it was.
+    equity = models.DecimalField(null=True, blank=True, **MONEY)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

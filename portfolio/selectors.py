@@ -59,17 +59,35 @@ def positions_for_account(account: TradingAccount, *, open_only: bool = False) -
 
 def pnl_day(account: TradingAccount, *, at: datetime | None = None) -> dict[str, Decimal]:
     """Today's (IST) realised P&L and charges, plus unrealised P&L on open positions at the last price."""
-    return day_pnl_of(account_book(account, at=at))
+    return day_pnl_of(account_book(account, at=at), positions_for_account(account))
 
 
-def day_pnl_of(book: AccountBook) -> dict[str, Decimal]:
+def day_pnl_of(book: AccountBook, views: list[PositionView]) -> dict[str, Decimal]:
+    """The day's P&L: today's realised P&L and charges from the book, the open positions' unrealised P&L
+    from `views`, the positions as the net P&L marks them.
+
+    Not the book's own unrealised P&L: the book marks at the database's last prices, which the feed
+    writes once per flush, while the views mark at `price_last` (Redis, written on every tick). Taken
+    from the two, the day's and the net P&L of an account on its first day differed by each open
+    position's quantity times the price move since the last flush."""
+    unrealised = pnl_totals(views)["unrealised"]
     values = {
         "realised": book.realised_today,
-        "unrealised": book.unrealised(),
+        "unrealised": unrealised,
         "charges": book.charges_today,
-        "total": book.day_total(),
+        "total": book.realised_today + unrealised - book.charges_today,
     }
     return {name: value.quantize(Decimal("0.01")) for name, value in values.items()}
+
+
+def equity_of(cash: Decimal, views: list[PositionView]) -> Decimal:
+    """Cash plus the open positions marked: a delivery holding at its market value (its cost left the
+    cash), an intraday position at its unrealised P&L (only that settles into cash)."""
+    held = sum(
+        (view.market_value if view.position.product == Order.Product.CNC else view.unrealised_pnl for view in views),
+        ZERO,
+    )
+    return (cash + held).quantize(Decimal("0.01"))
 
 
 def performance(account: TradingAccount) -> dict:
@@ -103,17 +121,23 @@ def pnl_totals(views: list[PositionView]) -> dict[str, Decimal]:
     return {"realised": realised, "unrealised": unrealised, "charges": charges, "net": realised + unrealised - charges}
 
 
-def portfolio_summary(account: TradingAccount) -> dict:
-    views = positions_for_account(account)
+def portfolio_summary(account: TradingAccount, *, views: list[PositionView] | None = None) -> dict:
+    """The account's cash, funds, day and net P&L and performance. `views`, where the caller has marked
+    the positions already (`ledgers_for_account`), are used as they are, so that every figure on a page
+    comes from one read of the prices."""
+    views = positions_for_account(account) if views is None else views
     totals = pnl_totals(views)
     realised, unrealised, charges = totals["realised"], totals["unrealised"], totals["charges"]
     book = account_book(account)
+    blocked = book.funds_blocked()
     return {
         "account": account.pk,
         "cash": str(account.cash),
-        "funds_blocked": str(book.funds_blocked()),
+        "funds_blocked": str(blocked),
+        # What new orders may still use: cash less the margin and the cost of orders it already holds.
+        "funds_available": str(account.cash - blocked),
         "status": account.status,
-        "day_pnl": {name: str(value) for name, value in day_pnl_of(book).items()},
+        "day_pnl": {name: str(value) for name, value in day_pnl_of(book, views).items()},
         "realised_pnl": str(realised),
         "unrealised_pnl": str(unrealised),
         "charges": str(charges),
@@ -138,15 +162,22 @@ def pnl_history(account: TradingAccount, *, days: int = 90):
     return PnlDaily.objects.filter(account=account).order_by("-date")[:days]
 
 
-def traded_value_by_symbol(account: TradingAccount, *, limit: int = 10) -> list[dict]:
-    """Turnover per instrument (price × quantity over every fill), largest first."""
+def traded_value_by_symbol(account: TradingAccount, *, views: list[PositionView], limit: int = 10) -> list[dict]:
+    """Turnover per instrument (price × quantity over every fill), largest first, with the instrument's
+    net P&L over its products from `views` (the positions as marked for the rest of the page)."""
     rows = (
         Trade.objects.filter(account=account)
-        .values("exchange", "tradingsymbol")
+        .values("instrument_id", "exchange", "tradingsymbol")
         .annotate(value=Sum(F("price") * F("quantity"), output_field=DecimalField()), fills=Count("pk"))
         .order_by("-value", "tradingsymbol")[:limit]
     )
-    return [{**row, "value": row["value"].quantize(Decimal("0.01"))} for row in rows]
+    net: dict[int, Decimal] = {}
+    for view in views:
+        net[view.position.instrument_id] = net.get(view.position.instrument_id, ZERO) + pnl_totals([view])["net"]
+    return [
+        {**row, "value": row["value"].quantize(Decimal("0.01")), "net": net.get(row["instrument_id"], ZERO)}
+        for row in rows
+    ]
 
 
 def slippage(account: TradingAccount) -> dict:
@@ -232,11 +263,30 @@ def crosses_for_account(account: TradingAccount, *, limit: int = 100) -> list[Le
     return list(crosses.order_by("-crossed_at", "-pk")[:limit])
 
 
-def pnl_trend(account: TradingAccount, *, today_total: Decimal, days: int = 30) -> list[dict]:
-    """Daily total P&L, oldest first: the kept days, then today's as it stands (`today_total`, from the
-    caller's own account book, so it is not read twice)."""
+def pnl_trend(account: TradingAccount, *, today_total: Decimal, today_equity: Decimal, days: int = 365) -> list[dict]:
+    """Day by day, oldest first: the day's total P&L, the equity at its end and the drawdown, the fall
+    of the equity from its running peak as a fraction of the peak (0 at a new peak, -0.05 five percent
+    below it). The kept days (PnlDaily), then today's as it stands (`today_total` and `today_equity`,
+    from the caller's own reads, so that today agrees with the rest of its page).
+
+    A day kept before its equity was (no `equity`) counts its cash and unrealised P&L: exact unless
+    delivery holdings were carried over that day's end."""
     today = ist_day_start().date()
     kept = PnlDaily.objects.filter(account=account, date__lt=today).order_by("-date")[: days - 1]
-    trend = [{"date": row.date, "total": row.total} for row in reversed(kept)]
-    trend.append({"date": today, "total": today_total})
+    days_kept = [
+        (row.date, row.total, row.equity if row.equity is not None else row.cash + row.unrealised)
+        for row in reversed(kept)
+    ]
+    trend, peak = [], None
+    for date, total, equity in [*days_kept, (today, today_total, today_equity)]:
+        peak = equity if peak is None else max(peak, equity)
+        drawdown = None
+        if peak > 0:  # no sign on a zero: -0.0000 is a fall too small to show, not below the peak
+            drawdown = (equity / peak - 1).quantize(Decimal("0.0001")) or Decimal("0.0000")
+        trend.append({"date": date, "total": total, "equity": equity, "drawdown": drawdown})
     return trend
+
+
+def max_drawdown(trend: list[dict]) -> Decimal | None:
+    """The deepest drawdown over `pnl_trend`'s days (a fraction, not above 0), None where none is known."""
+    return min((day["drawdown"] for day in trend if day["drawdown"] is not None), default=None)

@@ -19,6 +19,7 @@ URLS = [
     ("instrument-bars", {"instrument_token": 738561}, "/api/v1/instruments/738561/bars"),
     ("quote-list", {}, "/api/v1/quotes"),
     ("order-list", {}, "/api/v1/orders"),
+    ("order-preview", {}, "/api/v1/orders/preview"),
     ("order-detail", {"order_id": 7}, "/api/v1/orders/7"),
     ("trade-list", {}, "/api/v1/trades"),
     ("position-list", {}, "/api/v1/positions"),

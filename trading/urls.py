@@ -9,6 +9,7 @@ urlpatterns = [
     path("instruments/<int:instrument_token>/bars", market.InstrumentBarsApi.as_view(), name="instrument-bars"),
     path("quotes", market.QuoteListApi.as_view(), name="quote-list"),
     path("orders", orders.OrderListCreateApi.as_view(), name="order-list"),
+    path("orders/preview", orders.OrderPreviewApi.as_view(), name="order-preview"),
     path("orders/<int:order_id>", orders.OrderDetailApi.as_view(), name="order-detail"),
     path("trades", orders.TradeListApi.as_view(), name="trade-list"),
     path("accounts", accounts.AccountListApi.as_view(), name="account-list"),

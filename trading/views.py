@@ -15,6 +15,12 @@ from trading.models import Instrument, KiteLink, Order, TradingAccount
 from trading.orders.selectors import accounts_for_user
 
 WATCHLIST_SIZE = 50
+# The trade page's ES modules, preloaded by the page so the browser fetches them at once, not one import
+# level at a time.
+TRADE_MODULES = [
+    f"trading/js/{name}.js"
+    for name in ("trade", "api", "blotter", "chart", "depth", "money", "positions", "stream", "ticket", "ui", "watch")
+]
 
 
 def account_chosen(request, accounts: list[TradingAccount]) -> TradingAccount | None:
@@ -60,6 +66,8 @@ def trade(request):
             "resume": user.has_perm("trading.change_tradingaccount"),
         },
         "csrf": get_token(request),
+        # Orders worth this much or more ask for a confirmation before they are sent.
+        "confirm_above": str(settings.ORDER_CONFIRM_VALUE),
     }
     kite_login_needed = False
     if account is not None and account.broker == TradingAccount.Broker.KITE:
@@ -67,4 +75,6 @@ def trade(request):
         kite_login_needed = link is None or not kite_session_live(link)
     context = {"boot": boot, "account": account, "accounts": accounts, "kite_login_needed": kite_login_needed}
     context["sentiment_analyzer"] = settings.SENTIMENT_ANALYZER
+    context["show_news"] = user.has_perm("sentiment.view_article") and user.has_perm("sentiment.view_symbolsentiment")
+    context["modules"] = TRADE_MODULES
     return render(request, "trading/trade.html", context)

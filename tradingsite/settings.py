@@ -359,6 +359,9 @@ REST_FRAMEWORK["EXCEPTION_HANDLER"] = "tradingsite.exceptions.api_exception_hand
 
 # Trading.
 PRICE_CACHE_SECONDS = env.int("PRICE_CACHE_SECONDS", 5)
+# An order worth at least this many rupees (quantity x its reference price) is one the order preview
+# (POST /api/v1/orders/preview) marks for the trader to confirm before placing it.
+ORDER_CONFIRM_VALUE = env_decimal("ORDER_CONFIRM_VALUE", "200000")
 # Paper exchange: slippage on market orders (basis points against the trader) and the share of a
 # tick's traded volume one order may take (0 disables partial fills).
 PAPER_SLIPPAGE_BPS = env_decimal("PAPER_SLIPPAGE_BPS", "0")
@@ -384,6 +387,11 @@ if FEED not in {"simulated", "replay", "kite"}:
     raise ImproperlyConfigured(f"FEED must be 'simulated', 'replay' or 'kite', not {FEED!r}")
 FEED_SEED = env.int("FEED_SEED", 20241231)
 FEED_TICKS_PER_SECOND = env.float("FEED_TICKS_PER_SECOND", 2.0)
+# The simulated feed's quote (day OHLC, volume, VWAP, five levels of depth) rides on an instrument's
+# tick at most this often, in seconds (0: on every tick); the ticks between carry only the price.
+FEED_QUOTE_SECONDS = env.float("FEED_QUOTE_SECONDS", 1.0)
+if FEED_QUOTE_SECONDS < 0:
+    raise ImproperlyConfigured(f"FEED_QUOTE_SECONDS must be 0 or more, not {FEED_QUOTE_SECONDS}")
 # NSE hours (09:15-15:30 IST, weekdays) unless always open (the demo runs at any hour).
 FEED_ALWAYS_OPEN = env.bool("FEED_ALWAYS_OPEN", False)
 # Annualised volatility of the simulated walk; the intraday profile raises it near open and close.

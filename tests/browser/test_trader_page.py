@@ -75,8 +75,12 @@ def test_trader_sees_ticks_places_a_limit_order_watches_it_fill_and_pnl_move(sta
     ticket.locator("input[name=price]").fill("1002.00")
     ticket.locator("input[name=quantity]").fill("20000")
     ticket.locator("button[type=submit]").click()
+    # (worth two crore: the ticket asks first)
+    alice_page.click("#order-confirm-button")
     expect(alice_page.locator("#ticket-error")).not_to_be_empty(timeout=10_000)
-    rejected = Order.objects.get(status=Order.Status.REJECTED)
+    rejected = wait_for(
+        lambda: Order.objects.filter(status=Order.Status.REJECTED).first(), timeout=10, what="the REJECTED order"
+    )
     assert alice_page.locator("#ticket-error").inner_text() == rejected.status_message
     assert rejected.rejection_rule == "max_order_quantity"
 
@@ -86,8 +90,9 @@ def test_trader_sees_ticks_places_a_limit_order_watches_it_fill_and_pnl_move(sta
     )
     ticket.locator("input[name=quantity]").fill("10")
     ticket.locator("button[type=submit]").click()
-    expect(alice_page.locator("#ticket-result")).to_contain_text("Order", timeout=10_000)
+    expect(alice_page.locator("#ticket-result")).to_have_attribute("data-status", "OPEN", timeout=10_000)
     order = Order.objects.exclude(status=Order.Status.REJECTED).get()
+    expect(alice_page.locator("#ticket-result")).to_contain_text(f"Order {order.pk} · BUY 10 SAWCO LIMIT 1,002.00")
     assert order.arrival_price >= D("1006")
 
     # then it fills at its limit when the falling price crosses it, and her page shows it without a reload
@@ -153,9 +158,14 @@ def test_the_page_recovers_its_streams_when_the_web_process_restarts(stack, chro
     page.wait_for_function("() => Number(document.querySelector('#chart').dataset.liveUpdates) >= 3", timeout=30_000)
 
     # and she adds an instrument that has no price yet, so the page's starting list does not carry it
-    page.fill("#watch-add input[name=symbol]", "quietco")
-    page.click("#watch-add button[type=submit]")
+    page.fill("#search", "quietco")
+    expect(page.locator("#search-results [role=option]").first).to_contain_text("QUIETCO")
+    page.press("#search", "Enter")
     expect(page.locator("#watchlist tbody")).to_contain_text("QUIETCO")
+    # (choosing it charts it; she goes back to the ticking instrument)
+    expect(page.locator("#chart-title")).to_have_text("QUIETCO")
+    page.click(f'#watchlist tr[data-token="{TOKEN}"] .sym')
+    expect(page.locator("#chart")).to_have_attribute("data-token", str(TOKEN))
 
     # when the web process stops, and an order is placed meanwhile
     stack.stop("web")

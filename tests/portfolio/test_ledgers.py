@@ -14,6 +14,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from strategies.runner import strategy_holdings
 from tests.conftest import api_for
+from tests.portfolio.conftest import fill
 from tests.trading.conftest import instrument_make, settle
 from trading.brokers.paper import paper_tick
 from trading.market.prices import price_key
@@ -47,24 +48,6 @@ def desk(alice):
         for name in ("trend", "reversion")
     )
     return infy, account, trend, reversion
-
-
-def fill(account, instrument, side, quantity, price, strategy=None, product="MIS"):
-    """A market order, filled at `price` (the paper exchange's last price, no slippage)."""
-    paper_tick(instrument=instrument, price=D(price))
-    order = order_place(
-        account=account,
-        instrument=instrument,
-        transaction_type=side,
-        order_type="MARKET",
-        product=product,
-        quantity=quantity,
-        strategy=strategy,
-    )
-    settle()
-    order.refresh_from_db()
-    assert order.status == Order.Status.COMPLETE, order.status_message
-    return order
 
 
 def test_two_strategies_and_manual_orders_in_one_instrument_each_keep_their_own_books_summing_to_the_account(

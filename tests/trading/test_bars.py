@@ -171,3 +171,23 @@ def test_retention_drops_old_minute_months_and_old_hours_and_keeps_days(reliance
     assert result["hour_rows_deleted"] == 1
     assert HourBar.objects.filter(ts=old_hour.ts).exists()
     assert DayBar.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_the_bars_api_without_dates_shows_the_last_session_even_days_after_it(infy, alice):
+    from tests.conftest import api_for
+
+    random_minutes(infy, days=(18,))  # a Wednesday's session; the request comes days later
+    client = api_for(alice)
+    answers = {
+        interval: client.get(f"/api/v1/instruments/{infy.instrument_token}/bars?interval={interval}").json()
+        for interval in ("1m", "5m", "15m")
+    }
+
+    assert len(answers["1m"]) == 375
+    assert answers["1m"][-1]["ts"] == "2026-11-18T15:29:00+05:30"  # the session's last minute (shown in IST)
+    assert len(answers["5m"]) == 75
+    assert len(answers["15m"]) == 25
+    # and a start given by the client is kept as given: nothing before it
+    late = client.get(f"/api/v1/instruments/{infy.instrument_token}/bars?interval=1m&start=2026-11-18T09:00:00Z")
+    assert [bar["ts"] >= "2026-11-18T14:30" for bar in late.json()] == [True] * 60  # 09:00 UTC is 14:30 IST

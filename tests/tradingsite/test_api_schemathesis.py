@@ -24,7 +24,8 @@ ORDERS = "/api/v1/orders"
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # schemathesis' own list
 # Requests the schema allows that the site may still refuse, for reasons no schema can state: an order, or
 # new terms for one, refused by a risk rule (tick, lot, price band, cash...: 422); an order whose
-# disclosed_quantity exceeds its quantity, or a form whose price is null (a form can only say "null"): 400.
+# disclosed_quantity exceeds its quantity, or a form whose price is null (a form can only say "null"): 400;
+# the order preview takes the same body, so likewise 400 (a rule it would fail is in its 200 answer).
 # A backtest whose end is before its start, or whose parameters its strategy does not take (each strategy's
 # own schema is at /api/v1/strategies, not in this request's), or the NRML product (equity backtests are
 # CNC or MIS): 400. A sweep likewise, and one whose grid names no parameter or values its strategy
@@ -46,6 +47,10 @@ CONFIG = {
         {
             "include-name": f"POST {ORDERS}",
             "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "400", "422"]}},
+        },
+        {
+            "include-name": f"POST {ORDERS}/preview",
+            "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "400"]}},
         },
         {
             "include-name": f"PATCH {ORDERS}/{{order_id}}",
@@ -167,5 +172,5 @@ def test_the_order_endpoints_pass_every_check_with_valid_and_invalid_requests(ap
                 label = f"{operation.label} ({mode.value}{', aimed' if prepare else ''})"
                 failures[label] = run_examples(api_schema, operation, mode=mode, prepare=prepare)
 
-    assert len(operations) == 5
+    assert len(operations) == 6
     assert_no_failures(failures)

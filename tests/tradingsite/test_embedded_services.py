@@ -46,6 +46,7 @@ def test_demo_setup_runs_on_embedded_servers_and_a_second_run_reuses_the_data(tm
     assert "starting embedded Redis" in first.stderr
     assert "alice" in first.stdout and "(compliance)" in first.stdout
     assert re.search(r"news: [1-9]\d* simulated articles", first.stdout), first.stdout
+    assert "intraday history: simulated minute bars of recent sessions for 50 instruments" in first.stdout
     assert (data_dir / "postgres" / "PG_VERSION").exists()
     logins = json.loads((data_dir / "demo-logins.json").read_text())
     assert set(logins) == {"alice", "bob", "carol", "dave", "admin"}

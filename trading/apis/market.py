@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from trading.apis.base import BlankableText, CanViewInstruments, Pagination, paginated, query_params
-from trading.market.bars import bars_history
+from trading.market.bars import INTERVALS, bars_default_start, bars_history
 from trading.market.prices import quotes_latest
 from trading.models import Instrument
 from trading.orders import selectors
@@ -56,18 +56,11 @@ class InstrumentListApi(APIView):
         return paginated(self, request, found, InstrumentOutput)
 
 
-BAR_SPAN = {
-    "1m": timedelta(days=1),
-    "5m": timedelta(days=5),
-    "15m": timedelta(days=15),
-    "1h": timedelta(days=90),
-    "1d": timedelta(days=5 * 365),
-}
-
-
 class BarFilters(serializers.Serializer):
-    interval = serializers.ChoiceField(choices=list(BAR_SPAN), default="1m")
-    start = serializers.DateTimeField(required=False, help_text="From (inclusive); default: a span back from 'end'.")
+    interval = serializers.ChoiceField(choices=list(INTERVALS), default="1m")
+    start = serializers.DateTimeField(
+        required=False, help_text="From (inclusive); default: as far back as the latest `limit` bars before 'end' go."
+    )
     end = serializers.DateTimeField(required=False, help_text="To (exclusive); default: now.")
     limit = serializers.IntegerField(min_value=1, max_value=5000, default=1000, help_text="The latest bars kept.")
 
@@ -89,10 +82,12 @@ class InstrumentBarsApi(APIView):
         params = query_params(BarFilters, request)
         instrument = selectors.instrument_lookup(instrument_token=instrument_token)
         end = params.get("end") or timezone.now() + timedelta(minutes=1)
-        try:
-            start = params.get("start") or end - BAR_SPAN[params["interval"]]
-        except OverflowError:  # an end within the span of the year 1
-            start = datetime.min.replace(tzinfo=UTC)
+        # Without a start: the latest `limit` bars, however far back they are (after a weekend the 1m
+        # chart shows Friday's session, not an empty last day).
+        start = params.get("start")
+        if start is None:
+            found = bars_default_start(instrument.pk, params["interval"], end=end, limit=params["limit"])
+            start = found or datetime.min.replace(tzinfo=UTC)  # fewer rows than that: all of them
         found = bars_history(instrument.pk, params["interval"], start=start, end=end, limit=params["limit"])
         return Response(BarOutput(found, many=True).data)
 
@@ -121,7 +116,8 @@ class DepthLevelOutput(serializers.Serializer):
 
 
 class MarketOutput(serializers.Serializer):
-    """An exchange feed's view of the instrument (FEED=kite); fields its mode does not carry are absent."""
+    """The feed's view of the instrument (Kite's in its mode, the simulated feed's in full mode); fields its
+    mode does not carry are absent."""
 
     mode = serializers.ChoiceField(choices=["ltp", "quote", "full"])
     tradable = serializers.BooleanField()
@@ -158,7 +154,9 @@ class QuoteOutput(serializers.Serializer):
         allow_null=True,
         help_text="The day's change is measured from it: the last daily close before today, else today's open.",
     )
-    market = MarketOutput(allow_null=True, help_text="Day totals, OHLC and depth from an exchange feed, else null.")
+    market = MarketOutput(
+        allow_null=True, help_text="Day totals, OHLC and depth from the feed (Kite's or the simulated one), else null."
+    )
 
 
 class QuoteListApi(APIView):

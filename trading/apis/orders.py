@@ -1,6 +1,7 @@
 """Orders and trades: place (idempotently), list, read, modify, cancel; the trade list."""
 
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
@@ -29,6 +30,7 @@ from trading.apis.base import (
 )
 from trading.models import Order, Trade
 from trading.orders import idempotency, selectors, services
+from trading.orders.preview import order_preview
 from tradingsite.schema import ErrorDetail, ErrorOutput
 from tradingsite.serializers import Input, OutputSerializer
 
@@ -215,11 +217,7 @@ class OrderListCreateApi(APIView):
         return 422, {"error": error, "order": body}
 
     def place(self, request, account, params) -> Order:
-        instrument = selectors.instrument_lookup(
-            instrument_token=params.get("instrument_token"),
-            exchange=params.get("exchange"),
-            tradingsymbol=params.get("tradingsymbol"),
-        )
+        instrument = instrument_of(params)
         strategy = None
         if params.get("strategy") is not None:
             strategy = selectors.strategy_for_account(account, params["strategy"])
@@ -241,6 +239,88 @@ class OrderListCreateApi(APIView):
 
 
 schema_requires_any(OrderListCreateApi.InputSerializer, ["instrument_token"], ["exchange", "tradingsymbol"])
+
+
+def instrument_of(params: dict):
+    return selectors.instrument_lookup(
+        instrument_token=params.get("instrument_token"),
+        exchange=params.get("exchange"),
+        tradingsymbol=params.get("tradingsymbol"),
+    )
+
+
+def money_output(help_text: str, **kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=18, decimal_places=2, help_text=help_text, **kwargs)
+
+
+class OrderPreviewOutput(serializers.Serializer):
+    value = money_output(
+        "Quantity x the reference price (the limit; for SL-M the trigger; for MARKET the last price). "
+        "Null when there is none: see problems.",
+        allow_null=True,
+    )
+    charges = money_output("Estimated charges of the order filled at that price in one fill.", allow_null=True)
+    margin = money_output(
+        "What the order would block from funds while it works: the value for a buy, the value over the "
+        "MIS leverage for MIS, nothing for a sell of holdings.",
+        allow_null=True,
+    )
+    funds_available = money_output("The account's cash less what open MIS positions and working orders block.")
+    funds_after = money_output("funds_available less margin.", allow_null=True)
+    confirm = serializers.BooleanField(help_text="The value is at least confirm_above: ask the trader to confirm.")
+    confirm_above = money_output("The order value from which an order is confirmed (ORDER_CONFIRM_VALUE).")
+    problems = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Why the risk checks would refuse the order now (the first rule it fails); empty if they pass.",
+    )
+
+
+class OrderPreviewApi(APIView):
+    permission_classes = [IsAuthenticated, CanPlaceOrders]
+
+    @extend_schema(
+        request=OrderListCreateApi.InputSerializer,
+        responses=OrderPreviewOutput,
+        description="Previews an order: its value, charges and margin, and the risk rule it would fail. "
+        "Takes the body of an order placement and runs the same risk checks, but places, stores and "
+        "records nothing; a 200 answer says nothing about whether a placement would be accepted: "
+        "`problems` does.",
+        examples=[
+            OpenApiExample(
+                "A delivery buy",
+                response_only=True,
+                value={
+                    "value": "15125.00",
+                    "charges": "17.95",
+                    "margin": "15125.00",
+                    "funds_available": "1000000.00",
+                    "funds_after": "984875.00",
+                    "confirm": False,
+                    "confirm_above": "200000.00",
+                    "problems": [],
+                },
+            )
+        ],
+    )
+    def post(self, request):
+        data = OrderListCreateApi.InputSerializer(data=body_fields(request))
+        data.is_valid(raise_exception=True)
+        params = data.validated_data
+        account = selectors.account_default_for_user(request.user, params.get("account"))
+        instrument = instrument_of(params)
+        if params.get("strategy") is not None:
+            selectors.strategy_for_account(account, params["strategy"])  # as placement: another's is not found
+        preview = order_preview(
+            account=account,
+            instrument=instrument,
+            transaction_type=params["transaction_type"],
+            order_type=params["order_type"],
+            product=params["product"],
+            quantity=params["quantity"],
+            price=params.get("price"),
+            trigger_price=params.get("trigger_price"),
+        )
+        return Response(OrderPreviewOutput(preview).data)
 
 
 class OrderDetailApi(APIView):

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models.functions import Mod
 
+from trading.market.prices import previous_closes
 from trading.models import Instrument
 
 SESSION_MINUTES = 375
@@ -25,6 +26,7 @@ class FeedInstrument:
     tradingsymbol: str
     tick_size: Decimal
     reference_price: Decimal
+    previous_close: Decimal | None = None  # the last daily close before today, where it is known
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +111,12 @@ class Tick:
     quote: Quote | None = None
 
 
-def feed_instruments(symbols: list[str] | None = None, *, priced_only: bool = True) -> list[FeedInstrument]:
+def feed_instruments(
+    symbols: list[str] | None = None, *, priced_only: bool = True, closes: bool = False
+) -> list[FeedInstrument]:
     """The named instruments, or all, of this feed's shard (FEED_SHARD of FEED_SHARDS); only those with a
-    last price unless `priced_only` is off (an exchange feed prices them itself)."""
+    last price unless `priced_only` is off (an exchange feed prices them itself). With `closes`, each
+    carries its previous close (one more query), for a feed that makes its own day's quote."""
     instruments = Instrument.objects.order_by("pk")
     if settings.FEED_SHARDS > 1:
         instruments = instruments.alias(shard=Mod("instrument_token", settings.FEED_SHARDS))
@@ -120,7 +125,16 @@ def feed_instruments(symbols: list[str] | None = None, *, priced_only: bool = Tr
         instruments = instruments.exclude(last_price=None)
     if symbols:
         instruments = instruments.filter(tradingsymbol__in=[symbol.upper() for symbol in symbols])
+    instruments = list(instruments)
+    close_of = previous_closes([i.pk for i in instruments]) if closes else {}
     return [
-        FeedInstrument(i.pk, i.instrument_token, i.tradingsymbol, i.tick_size.normalize(), i.last_price or Decimal(0))
+        FeedInstrument(
+            i.pk,
+            i.instrument_token,
+            i.tradingsymbol,
+            i.tick_size.normalize(),
+            i.last_price or Decimal(0),
+            close_of.get(i.pk),
+        )
         for i in instruments
     ]

@@ -15,7 +15,6 @@ def feed_from_settings():
         from trading.feeds.kite import kite_feed_from_settings
 
         return kite_feed_from_settings()
-    instruments = feed_instruments(settings.FEED_INSTRUMENTS)
     if settings.FEED == "replay":
         if settings.FEED_SHARDS > 1:
             raise ValidationError("a replay is played by one feed process: FEED_SHARDS must be 1 with FEED=replay")
@@ -25,9 +24,10 @@ def feed_from_settings():
         events = replay_events_from_csv(Path(settings.FEED_REPLAY_PATH))
         return ReplayFeed(events, every, speed=settings.FEED_REPLAY_SPEED)
     return SimulatedFeed(
-        instruments,
+        feed_instruments(settings.FEED_INSTRUMENTS, closes=True),
         seed=settings.FEED_SEED,
         ticks_per_second=settings.FEED_TICKS_PER_SECOND,
         volatility=float(settings.FEED_VOLATILITY),
         always_open=settings.FEED_ALWAYS_OPEN,
+        quote_seconds=settings.FEED_QUOTE_SECONDS,
     )

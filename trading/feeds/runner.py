@@ -109,7 +109,7 @@ class FeedRunner:
         """Each tick to its instrument's group, as `group_send` on the pub/sub layer would send it (one
         PUBLISH on the group's channel), but all of a batch in one pipelined round trip: 200 awaited
         group_sends took ~30 ms a batch here, the pipeline ~5 ms."""
-        # An exchange feed's quote per tick, made ready for JSON once for both the sockets and Redis.
+        # A feed's quote per tick (where it has one), made ready for JSON once for both the sockets and Redis.
         quotes = [tick.quote.as_message() if tick.quote is not None else None for tick in batch]
         if self.layer is not None:
             pipeline = self.redis().pipeline(transaction=False)

@@ -276,6 +276,22 @@ def bars_history(instrument_id: int, interval: str, *, start: datetime, end: dat
     return [dict(zip(keys, row, strict=True)) for row in reversed(rows)]
 
 
+def bars_default_start(instrument_id: int, interval: str, *, end: datetime, limit: int) -> datetime | None:
+    """Where "the latest `limit` bars before `end`" begin: the start of the limit-th latest row of the
+    interval's source table (5 and 15 minute bars take that many minutes per bar). None when there are
+    fewer rows (then all of them). So a chart opened on a weekend, or days after the feed last ran, shows
+    the last sessions rather than an empty day, and the query stays bounded by the index."""
+    table, width, _ = INTERVALS[interval]
+    rows_per_bar = {"5 minutes": 5, "15 minutes": 15}.get(width, 1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT ts FROM {table} WHERE instrument_id = %s AND ts < %s ORDER BY ts DESC OFFSET %s LIMIT 1",  # noqa: S608 - table from INTERVALS
+            [instrument_id, end, limit * rows_per_bar - 1],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def bars_rollup_recent() -> None:
     """Recompute the hourly bars of the last two hours and today's daily bars from the minute bars."""
     now = timezone.now()

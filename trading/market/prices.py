@@ -66,7 +66,7 @@ def quotes_latest(tokens: list[int]) -> list[dict]:
                 "last_price": price,
                 "source": source,
                 "previous_close": closes.get(instrument.pk),
-                # from an exchange feed (FEED=kite): day totals, OHLC, open interest, depth; else null
+                # from the feed (Kite's, or the simulated one): day totals, OHLC, open interest, depth; else null
                 "market": cached.get(quote_key(instrument.instrument_token)),
             }
         )

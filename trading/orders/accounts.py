@@ -15,13 +15,20 @@ from trading.realtime import streams
 from tradingsite.exceptions import ConflictError, ValidationError
 
 
-def daily_loss_enforce(account: TradingAccount, book: AccountBook) -> None:
-    """Move an active account to its configured status once today's loss reaches the limit."""
+def daily_loss_breach(account: TradingAccount, book: AccountBook) -> str:
+    """Why an active account must move to its daily-loss status now; '' while it need not."""
     if account.status != TradingAccount.Status.ACTIVE:
-        return
+        return ""
     total = book.day_total()
     if total <= -account.daily_loss_limit:
-        reason = f"daily loss {-total:,.2f} reached the limit of {account.daily_loss_limit:,.2f}"
+        return f"daily loss {-total:,.2f} reached the limit of {account.daily_loss_limit:,.2f}"
+    return ""
+
+
+def daily_loss_enforce(account: TradingAccount, book: AccountBook) -> None:
+    """Move an active account to its configured status once today's loss reaches the limit."""
+    reason = daily_loss_breach(account, book)
+    if reason:
         account_status_set(account=account, status=account.daily_loss_action, reason=reason, actor="system:risk")
 
 

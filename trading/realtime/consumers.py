@@ -150,7 +150,7 @@ class MarketConsumer(JsonConsumer):
         if token not in self.subscribed:
             return  # a tick already in flight when the client unsubscribed
         self.pending[token] = {"i": token, "p": event["p"], "v": event["v"], "t": event["t"]}
-        if "q" in event:  # an exchange feed's quote: day totals, OHLC, depth
+        if "q" in event:  # the feed's quote: day totals, OHLC, depth
             self.pending[token]["q"] = event["q"]
         if self.flush_task is None:
             wait = self.last_sent + settings.MARKET_WS_MIN_INTERVAL_MS / 1000 - time.monotonic()

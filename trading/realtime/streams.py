@@ -68,6 +68,8 @@ def order_data(order) -> dict:
         "pending_quantity": order.pending_quantity,
         "average_price": order.average_price,
         "created_at": order.created_at,
+        # clients keep the newest of an order's states: an HTTP answer can arrive after a later event
+        "updated_at": order.updated_at,
     }
 
 

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand
 from audit.sequencer import audit_link_all
 from sentiment.demo import news_backfill_demo
 from trading.market.history_demo import history_backfill_demo
+from trading.market.history_intraday import intraday_backfill_demo
 from trading.market.instruments import instruments_seed_demo
 from trading.models import TradingAccount
 from trading.orders.accounts import account_create
@@ -46,6 +47,8 @@ class Command(BaseCommand):
         self.stdout.write(f"instrument master: NIFTY 50 seeded ({added} added)")
         filled = history_backfill_demo()
         self.stdout.write(f"daily history: a simulated year for {filled} instruments without bars")
+        filled = intraday_backfill_demo()
+        self.stdout.write(f"intraday history: simulated minute bars of recent sessions for {filled} instruments")
         stories = news_backfill_demo()
         self.stdout.write(f"news: {stories} simulated articles (the demo cannot reach news sites)")
         logins = self.demo_users_ensure()
