@@ -2,10 +2,11 @@
 
 Starts the web process and a simulated feed on a throwaway database with the NIFTY 50 demo seed, a
 trader with 20 orders and some fills, logs in, then loads /trade/ several times with a cold cache and
-measures: time to the load event, time until the page is usable (chart drawn from the bars API,
-blotter and positions filled, both websockets live), and the bytes sent by the server (compressed
-transfer sizes of every response). The usable time is the one held to the target of under 1 s.
-Prints one JSON object.
+measures: time to the load event, time until the first live price is on the page (the market
+websocket's first quote shown on the chart's instrument), time until the page is usable (chart drawn
+from the bars API, blotter and positions filled, both websockets live), and the bytes sent by the
+server (compressed transfer sizes of every response). The usable and first-price times are held to
+the target of under 1 s. Prints one JSON object.
 """
 
 import json
@@ -37,6 +38,7 @@ READY = """() => {
     && document.querySelector('#market-state').dataset.state === 'live'
     && document.querySelector('#account-state').dataset.state === 'live';
 }"""
+FIRST_PRICE = "() => Boolean(document.querySelector('#chart') && document.querySelector('#chart').dataset.lastPrice)"
 
 
 def fixtures() -> None:
@@ -85,7 +87,7 @@ def main() -> None:
         stack.callback(processes.close)
         processes.web()
         processes.feed(FEED="simulated", FEED_ALWAYS_OPEN="true")
-        loads, usable, sent, requests_made = [], [], [], []
+        loads, usable, priced, sent, requests_made = [], [], [], [], []
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -111,16 +113,20 @@ def main() -> None:
                 start = time.perf_counter()
                 page.goto("/trade/", wait_until="load")
                 loaded = time.perf_counter()
+                page.wait_for_function(FIRST_PRICE, timeout=30_000, polling="raf")
+                first_price = time.perf_counter()
                 page.wait_for_function(READY, timeout=30_000)
                 ready = time.perf_counter()
                 page.wait_for_timeout(300)  # let the last responses finish for the byte count
                 cdp.remove_listener("Network.loadingFinished", finished)
                 loads.append((loaded - start) * 1000)
                 usable.append((ready - start) * 1000)
+                priced.append((first_price - start) * 1000)
                 sent.append(transferred["bytes"])
                 requests_made.append(transferred["requests"])
             browser.close()
-        loads, usable, sent, requests_made = loads[1:], usable[1:], sent[1:], requests_made[1:]
+        loads, usable, priced = loads[1:], usable[1:], priced[1:]
+        sent, requests_made = sent[1:], requests_made[1:]
         print(
             json.dumps(
                 {
@@ -129,10 +135,12 @@ def main() -> None:
                     "load_event_ms_median": round(statistics.median(loads), 1),
                     "usable_ms_median": round(statistics.median(usable), 1),
                     "usable_ms_max": round(max(usable), 1),
+                    "first_price_ms_median": round(statistics.median(priced), 1),
+                    "first_price_ms_max": round(max(priced), 1),
                     "bytes_sent_median": int(statistics.median(sent)),
                     "requests_median": int(statistics.median(requests_made)),
                     "target_ms": TARGET_MS,
-                    "target_met": max(usable) < TARGET_MS,
+                    "target_met": max(usable) < TARGET_MS and max(priced) < TARGET_MS,
                 }
             )
         )

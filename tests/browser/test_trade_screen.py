@@ -4,6 +4,7 @@ ticket's estimate, confirmation and live status, margin as orders rest and are c
 dragging a price line and from the blotter, a toast on a fill, exit from positions, the layout at
 desktop and phone sizes, and axe-core's accessibility checks. Writes the README's screenshots."""
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -210,6 +211,24 @@ def test_the_screen_fits_desktops_and_phones_and_passes_axe(market, stack, chrom
     expect(page.locator("#search-results [role=option]").first).to_be_visible()
     assert axe_violations(page) == [], "with the search open"
     page.keyboard.press("Escape")
+
+    # keyboard: S and B choose the side and put the cursor in the quantity
+    page.locator("#chart-title").click()
+    page.keyboard.press("s")
+    expect(page.locator("#ticket input[value=SELL]")).to_be_checked()
+    expect(page.locator("#ticket-submit")).to_have_text(re.compile(r"^Sell "))
+    expect(page.locator("#ticket input[name=quantity]")).to_be_focused()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    expect(page.locator("#ticket input[value=BUY]")).to_be_checked()
+
+    # the dark theme follows the system's setting, and passes axe too (contrast included)
+    page.emulate_media(color_scheme="dark")
+    assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == "rgb(13, 17, 23)"
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SHOTS / "trade-dark-1440x900.png"))
+    assert axe_violations(page) == []
+    page.emulate_media(color_scheme="light")
 
     # a phone: one column that scrolls down, never sideways, with Log out on screen
     phone = chromium.new_context(

@@ -139,3 +139,8 @@ def test_the_quotes_api_shows_the_simulated_market_once_the_feed_has_published(c
         "RELIANCE": D("2470.00"),
         "INFY": D("1500.00"),
     }
+    # and a watchlist that asks for prices only gets them without the depth (a smaller answer)
+    prices = client_for(alice).get("/api/v1/quotes", {"instruments": "738561,408065", "market": "false"}).json()
+    assert [(q["tradingsymbol"], q["last_price"], q["market"]) for q in prices] == [
+        (q["tradingsymbol"], q["last_price"], None) for q in quotes
+    ]

@@ -98,6 +98,11 @@ class QuoteFilters(serializers.Serializer):
         help_text="Comma-separated instrument tokens, at most 500.",
         error_messages={"invalid": "instrument tokens are whole numbers separated by commas, at most 500"},
     )
+    market = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="false leaves out each instrument's `market` (OHLC, depth): a watchlist needs only prices.",
+    )
 
     def validate_instruments(self, value):
         try:
@@ -166,5 +171,5 @@ class QuoteListApi(APIView):
 
     @extend_schema(parameters=[QuoteFilters], responses=QuoteOutput(many=True))
     def get(self, request):
-        tokens = query_params(QuoteFilters, request)["instruments"]
-        return Response(QuoteOutput(quotes_latest(tokens), many=True).data)
+        params = query_params(QuoteFilters, request)
+        return Response(QuoteOutput(quotes_latest(params["instruments"], market=params["market"]), many=True).data)

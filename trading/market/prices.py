@@ -40,10 +40,13 @@ def price_record(*, instrument: Instrument, price: Decimal, volume: int = 0, at:
         pass
 
 
-def quotes_latest(tokens: list[int]) -> list[dict]:
-    """Latest prices for these instrument tokens (unknown ones left out), saying where each came from."""
+def quotes_latest(tokens: list[int], *, market: bool = True) -> list[dict]:
+    """Latest prices for these instrument tokens (unknown ones left out), saying where each came from;
+    with the feed's quote (OHLC, depth) unless `market` is False (then `market` is None)."""
     instruments = list(Instrument.objects.filter(instrument_token__in=tokens).order_by("tradingsymbol"))
-    keys = [price_key(i.instrument_token) for i in instruments] + [quote_key(i.instrument_token) for i in instruments]
+    keys = [price_key(i.instrument_token) for i in instruments]
+    if market:
+        keys += [quote_key(i.instrument_token) for i in instruments]
     try:
         cached = cache.get_many(keys)
     except Exception:  # Redis down: the database copy is the fallback

@@ -140,7 +140,7 @@ class MarketConsumer(JsonConsumer):
     @database_sync_to_async
     def quotes(self, tokens):
         """{token: latest price or None} for the known tokens, and the unknown ones."""
-        quotes = {q["instrument_token"]: q["last_price"] for q in quotes_latest(tokens)}
+        quotes = {q["instrument_token"]: q["last_price"] for q in quotes_latest(tokens, market=False)}
         quotes = {token: str(price) if price is not None else None for token, price in quotes.items()}
         return quotes, sorted(set(tokens) - set(quotes))
 

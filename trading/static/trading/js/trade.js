@@ -64,12 +64,12 @@ function watchRemove(token) {
     market.send({ action: "unsubscribe", instruments: [token] });
   }
 }
-function watchAdd(token) {
+function watchAdd(token, load = true) {
   if (!watch.includes(token)) watch.push(token);
   watchSave();
   watchlist.render(watch, selected);
   market.send({ action: "subscribe", instruments: [token] });
-  quotesLoad([token]);
+  if (load) quotesLoad([token]);
 }
 searchMount($("#search"), $("#search-results"), {
   async search(query) {
@@ -78,13 +78,15 @@ searchMount($("#search"), $("#search-results"), {
   },
   onChoose(row) {
     if (!instruments.has(row.instrument_token)) instruments.set(row.instrument_token, { ...instrumentFromApi(row), quote: null });
-    watchAdd(row.instrument_token);
-    select(row.instrument_token);
+    watchAdd(row.instrument_token, false);
+    select(row.instrument_token); // which reads its quote
   },
 });
+// Prices and previous closes; the feed's quote (OHLC, depth) only for the chosen instrument.
 async function quotesLoad(tokens) {
   if (!tokens.length) return;
-  const result = await api("GET", `/api/v1/quotes?instruments=${tokens.join(",")}`);
+  const market = tokens.length === 1 && tokens[0] === selected;
+  const result = await api("GET", `/api/v1/quotes?instruments=${tokens.join(",")}&market=${market}`);
   if (!result.ok) return;
   for (const quote of result.data) {
     const item = instruments.get(quote.instrument_token);
@@ -640,5 +642,6 @@ tabsMount($("#book-tabs"), `tab:${account.id}`);
 statusShow(account.status, account.status_reason || "");
 watchlist.render(watch, selected);
 ticketRules();
-quotesLoad([...new Set([...watch, selected].filter((t) => t !== null))]);
+quotesLoad(watch.filter((t) => t !== selected));
+if (selected !== null) quotesLoad([selected]);
 chartLoad();
