@@ -55,40 +55,63 @@ export function exitOrder(position, accountId) {
   };
 }
 
-function cell(row, className, text) {
+function cell(row, className) {
   const td = document.createElement("td");
   td.className = className;
-  td.textContent = text;
   row.append(td);
   return td;
 }
 
-// The positions table's rows; `onExit(position)` is called by a row's Exit button (open positions only).
+// The positions table's rows, updated in place (a row and its Exit button survive price ticks, so a
+// click is never lost to a redraw); `onExit(position, button)` is called by an open position's Exit.
 export function positionsRender(body, positions, { onExit, canExit } = {}) {
-  const rows = positions.map((position) => {
+  const keep = new Set();
+  let previous = null;
+  for (const position of positions) {
+    const key = `${position.instrument_token}:${position.product}`;
+    keep.add(key);
+    let row = body.querySelector(`tr[data-key="${key}"]`);
+    if (!row) {
+      row = document.createElement("tr");
+      row.dataset.key = key;
+      row.dataset.token = position.instrument_token;
+      row.dataset.product = position.product;
+      for (const name of ["sym", "product", "num qty", "num avg", "num ltp", "num unrealised", "num realised", "num charges", "actions"]) cell(row, name);
+    }
+    // rows follow the server's order
+    const next = previous ? previous.nextSibling : body.firstChild;
+    if (row !== next) body.insertBefore(row, next);
+    previous = row;
     const live = unrealisedOf(position);
-    const row = document.createElement("tr");
-    row.dataset.token = position.instrument_token;
-    row.dataset.product = position.product;
-    cell(row, "sym", position.tradingsymbol);
-    cell(row, "", position.product);
-    cell(row, "num qty", count(position.quantity));
-    cell(row, "num", money(position.avg));
-    cell(row, "num ltp", money(position.ltp));
-    cell(row, `num unrealised ${signClass(live)}`, money(live));
-    cell(row, "num realised", money(dec(position.realised_pnl)));
-    cell(row, "num", money(dec(position.charges)));
-    const actions = cell(row, "actions", "");
-    if (canExit && position.quantity !== 0) {
-      const exit = document.createElement("button");
+    const cells = row.children;
+    cells[0].textContent = position.tradingsymbol;
+    cells[1].textContent = position.product;
+    cells[2].textContent = count(position.quantity);
+    cells[3].textContent = money(position.avg);
+    cells[4].textContent = money(position.ltp);
+    cells[5].textContent = money(live);
+    cells[5].className = `num unrealised ${signClass(live)}`;
+    cells[6].textContent = money(dec(position.realised_pnl));
+    cells[7].textContent = money(dec(position.charges));
+    const actions = cells[8];
+    let exit = actions.querySelector("button.exit");
+    const exitable = Boolean(canExit && position.quantity !== 0);
+    if (exitable && !exit) {
+      exit = document.createElement("button");
       exit.type = "button";
       exit.className = "small exit";
       exit.textContent = "Exit";
-      exit.setAttribute("aria-label", `Exit ${position.tradingsymbol} ${position.product}: ${position.quantity > 0 ? "sell" : "buy"} ${Math.abs(position.quantity)} at market`);
-      exit.addEventListener("click", () => onExit(position, exit));
+      exit.addEventListener("click", () => onExit(row.position, exit));
       actions.append(exit);
+    } else if (!exitable && exit) {
+      exit.remove();
     }
-    return row;
-  });
-  body.replaceChildren(...rows);
+    if (exit && exitable) {
+      exit.setAttribute("aria-label", `Exit ${position.tradingsymbol} ${position.product}: ${position.quantity > 0 ? "sell" : "buy"} ${Math.abs(position.quantity)} at market`);
+    }
+    row.position = position;
+  }
+  for (const row of [...body.children]) {
+    if (!keep.has(row.dataset.key)) row.remove();
+  }
 }

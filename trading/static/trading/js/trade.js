@@ -235,7 +235,7 @@ function priceSet(token, price, at, size, quote) {
     }
     chartBox.dataset.lastPrice = plain(price);
     headShow();
-    ticketEstimate();
+    if (ticket.order_type.value === "MARKET") ticketEstimate(); // its value moves with the price
   }
 }
 
@@ -280,8 +280,8 @@ let estimateAsked = 0;
 let estimateAt = 0;
 function ticketEstimate(now = false) {
   clearTimeout(estimateTimer);
-  // Live prices move a market order's value: re-asked at most every 2 s for ticks, at once for typing.
-  const wait = now ? 250 : Math.max(250, 2000 - (Date.now() - estimateAt));
+  // Live prices move a market order's value: re-asked at most every 5 s for ticks, at once for typing.
+  const wait = now ? 250 : Math.max(250, 5000 - (Date.now() - estimateAt));
   estimateTimer = setTimeout(estimateLoad, wait);
 }
 async function estimateLoad() {
