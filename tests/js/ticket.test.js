@@ -63,3 +63,22 @@ test("a refusal is a definite answer: the next press is a new attempt", async ()
   assert.equal(attempt.tries, 1);
   assert.equal(attempts.attemptFor(body).key, "key-2");
 });
+
+test("the ticket refuses what the API refuses: three decimals even when they are zeros", () => {
+  assert.deepEqual(ticketProblems(fields({ price: "2500.050" }), item), ["price can have at most 2 decimal places"]);
+});
+
+test("a 409 for a key still being worked on and any server error are in doubt: retried with the same key", async () => {
+  let n = 0;
+  const attempts = new OrderAttempts(() => `key-${++n}`);
+  const body = orderBody(fields(), item, 7);
+  const answers = [
+    { ok: false, status: 409, data: { error: { code: "idempotency_in_flight" } } },
+    { ok: false, status: 500 },
+    { ok: true, status: 201, data: { id: 3 } },
+  ];
+  const sent = [];
+  const attempt = attempts.attemptFor(body);
+  await attemptSend(async (m, p, b, h) => (sent.push(h["Idempotency-Key"]), answers.shift()), attempts, attempt, { sleep: async () => {} });
+  assert.deepEqual(sent, ["key-1", "key-1", "key-1"]);
+});

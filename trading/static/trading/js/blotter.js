@@ -39,7 +39,11 @@ export function blotterMount(body, { live, canCancel, canModify, onCancel, onMod
   const orders = new Map();
   function show(order) {
     const before = orders.get(order.id);
-    if (before && staler(order, before)) return before; // an older state arriving late changes nothing
+    // An older state arriving late changes nothing, but fields the newer one lacked are taken from it.
+    if (before && staler(order, before)) {
+      orders.set(order.id, { ...order, ...before });
+      return orders.get(order.id);
+    }
     orders.set(order.id, { ...before, ...order });
     const data = orders.get(order.id);
     let row = body.querySelector(`tr[data-order-id="${order.id}"]`);

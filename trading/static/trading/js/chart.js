@@ -5,6 +5,7 @@
 
 export const IST_OFFSET = 19800; // seconds: the chart's time axis is India Standard Time
 export const INTERVAL_SECONDS = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400 };
+const DRAG_THRESHOLD_PX = 4;
 
 // The bar an instant falls in, in IST seconds: hourly bars start at 09:15 like the session.
 export function bucket(epochSeconds, interval) {
@@ -64,10 +65,13 @@ export function fillMarkers(fills, interval, colors = { BUY: "#0b63ce", SELL: "#
 
 // A dragged price snapped to the instrument's tick, as a string with the tick's decimals; null if not positive.
 export function snapToTick(price, tick) {
-  const step = Number(tick) || 0.05;
-  const places = (String(tick).split(".")[1] || "").replace(/0+$/, "").length;
-  const snapped = Math.round(price / step) * step;
-  return snapped > 0 ? snapped.toFixed(Math.max(2, places)) : null;
+  const places = Math.max(2, (String(tick).split(".")[1] || "").replace(/0+$/, "").length);
+  const scale = 10 ** places;
+  const tickUnits = Math.round((Number(tick) || 0.05) * scale); // the tick in whole units of the last place
+  const steps = Math.round((price * scale) / tickUnits);
+  if (steps <= 0) return null;
+  const units = String(steps * tickUnits).padStart(places + 1, "0");
+  return `${units.slice(0, -places)}.${units.slice(-places)}`;
 }
 
 // Which price an order's line stands for: the limit price, or the trigger for stop-loss market orders.
@@ -175,11 +179,13 @@ export function chartMount(box, { legend, dark = false, onDrag = null } = {}) {
   }
   const localY = (event) => event.clientY - box.getBoundingClientRect().top;
   // Listened to in the capture phase, before the chart's own handlers, so a drag on a line never pans.
+  // Only a mouse or pen's primary button drags (on touch screens the blotter's Modify does it); the
+  // line moves by how far the pointer moved, after a few pixels, so a click near a line changes nothing.
   box.addEventListener("pointerdown", (event) => {
-    if (!onDrag) return;
+    if (!onDrag || event.button !== 0 || !event.isPrimary || event.pointerType === "touch") return;
     const entry = lineAt(localY(event));
     if (!entry) return;
-    drag = { entry, from: entry.price };
+    drag = { entry, from: entry.price, startY: localY(event), startPrice: Number(entry.price), moved: false };
     chart.applyOptions({ handleScroll: false, handleScale: false });
     box.setPointerCapture?.(event.pointerId);
     box.dataset.dragging = String(entry.order.id);
@@ -188,31 +194,54 @@ export function chartMount(box, { legend, dark = false, onDrag = null } = {}) {
   }, true);
   box.addEventListener("pointermove", (event) => {
     if (!drag) {
-      if (onDrag) box.style.cursor = lineAt(localY(event)) ? "ns-resize" : "";
+      if (onDrag && event.pointerType !== "touch") box.style.cursor = lineAt(localY(event)) ? "ns-resize" : "";
       return;
     }
-    const raw = candles.coordinateToPrice(localY(event));
-    const price = raw === null ? null : snapToTick(raw, drag.entry.order.tick || "0.05");
+    const y = localY(event);
+    if (!drag.moved && Math.abs(y - drag.startY) < DRAG_THRESHOLD_PX) return;
+    drag.moved = true;
+    const at = candles.coordinateToPrice(y);
+    const start = candles.coordinateToPrice(drag.startY);
+    if (at === null || start === null) return;
+    const price = snapToTick(drag.startPrice + (at - start), drag.entry.order.tick || "0.05");
     if (price === null) return;
     drag.entry.price = price;
     drag.entry.line.applyOptions({ price: Number(price), title: lineTitle(drag.entry.order, price) });
     event.stopPropagation();
   }, true);
-  async function dragEnd() {
-    if (!drag) return;
-    const { entry, from } = drag;
+  function dragStop() {
+    const state = drag;
     drag = null;
     delete box.dataset.dragging;
     chart.applyOptions({ handleScroll: true, handleScale: true });
-    if (entry.price === from) return;
-    const accepted = await onDrag(entry.order, entry.field, entry.price);
-    if (!accepted) {
-      entry.price = from;
-      entry.line.applyOptions({ price: Number(from), title: lineTitle(entry.order, from) });
-    }
+    return state;
   }
-  box.addEventListener("pointerup", dragEnd, true);
-  box.addEventListener("pointercancel", dragEnd, true);
+  function dragRevert(entry, from) {
+    entry.price = from;
+    entry.line.applyOptions({ price: Number(from), title: lineTitle(entry.order, from) });
+  }
+  box.addEventListener("pointerup", async () => {
+    if (!drag) return;
+    const { entry, from, moved } = dragStop();
+    if (!moved || entry.price === from) {
+      dragRevert(entry, from);
+      return;
+    }
+    const accepted = await onDrag(entry.order, entry.field, entry.price);
+    if (!accepted) dragRevert(entry, from);
+  }, true);
+  // A drag the browser takes away (a system gesture, a lost capture) is abandoned, never sent.
+  box.addEventListener("pointercancel", () => {
+    if (!drag) return;
+    const { entry, from } = dragStop();
+    dragRevert(entry, from);
+  }, true);
+  box.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && drag) {
+      const { entry, from } = dragStop();
+      dragRevert(entry, from);
+    }
+  });
 
   function lineTitle(order, price) {
     const pending = order.filled_quantity ? `${order.quantity - order.filled_quantity}/` : "";

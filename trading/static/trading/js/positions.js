@@ -64,7 +64,7 @@ function cell(row, className) {
 
 // The positions table's rows, updated in place (a row and its Exit button survive price ticks, so a
 // click is never lost to a redraw); `onExit(position, button)` is called by an open position's Exit.
-export function positionsRender(body, positions, { onExit, canExit } = {}) {
+export function positionsRender(body, positions, { onExit, canExit, busy = () => false } = {}) {
   const keep = new Set();
   let previous = null;
   for (const position of positions) {
@@ -107,6 +107,7 @@ export function positionsRender(body, positions, { onExit, canExit } = {}) {
       exit.remove();
     }
     if (exit && exitable) {
+      exit.disabled = busy(position);
       exit.setAttribute("aria-label", `Exit ${position.tradingsymbol} ${position.product}: ${position.quantity > 0 ? "sell" : "buy"} ${Math.abs(position.quantity)} at market`);
     }
     row.position = position;

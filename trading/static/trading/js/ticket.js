@@ -1,7 +1,7 @@
 // The order ticket's rules: the same checks as the server's (so most mistakes never leave the page), the
 // order body the API takes, and one Idempotency-Key per order attempt, kept across retries of that attempt.
 
-import { dec, decimals } from "./money.js";
+import { dec } from "./money.js";
 
 export const needsPrice = (type) => type === "LIMIT" || type === "SL";
 export const needsTrigger = (type) => type === "SL" || type === "SL-M";
@@ -29,7 +29,7 @@ export function ticketProblems(fields, item) {
       problems.push(`${name} must be a number`);
       continue;
     }
-    if (decimals(text) > 2) {
+    if (!PRICE_TEXT.test(text)) {
       problems.push(`${name} can have at most 2 decimal places`);
       continue;
     }
@@ -67,8 +67,15 @@ export function orderBody(fields, item, accountId) {
   return body;
 }
 
-// An answer that says nothing about whether the order was stored: no answer at all, or a gateway's.
-export const inDoubt = (result) => result.status === 0 || result.status === 502 || result.status === 503 || result.status === 504;
+// An answer that says nothing for certain about whether the order was stored: no answer at all, a
+// server error, or the server still working on the same key (409 idempotency_in_flight).
+export function inDoubt(result) {
+  if (result.status === 0 || result.status >= 500) return true;
+  return result.status === 409 && result.data?.error?.code === "idempotency_in_flight";
+}
+
+// Prices as the API takes them: digits with at most two decimal places ("2500.050" is refused there too).
+export const PRICE_TEXT = /^\d{1,12}(\.\d{1,2})?$/;
 
 const newKey = () => (globalThis.crypto && crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`);
 

@@ -10,7 +10,7 @@ import { depthRender } from "./depth.js";
 import { compact, count, dec, decimals, money, plain, signClass, toNumber } from "./money.js";
 import { exitOrder, fundsOf, positionFrom, positionsRender, totalsOf } from "./positions.js";
 import { socketUrl, stream } from "./stream.js";
-import { OrderAttempts, attemptSend, needsPrice, needsTrigger, orderBody, orderLine, ticketProblems } from "./ticket.js";
+import { OrderAttempts, attemptSend, inDoubt, needsPrice, needsTrigger, orderBody, orderLine, ticketProblems } from "./ticket.js";
 import { ask, shortcutsMount, tabsMount, toast } from "./ui.js";
 import { instrumentFromApi, searchMount, watchMount } from "./watch.js";
 
@@ -102,11 +102,13 @@ async function quotesLoad(tokens) {
 
 // ---- chart ----
 const chartBox = $("#chart");
-const chart = chartMount(chartBox, { legend: $("#chart-legend"), dark: dark.matches, onDrag: orderDragged });
+// Open orders' lines can be dragged by those who may modify orders.
+const chart = chartMount(chartBox, { legend: $("#chart-legend"), dark: dark.matches, onDrag: boot.can.cancel ? orderDragged : null });
 dark.addEventListener("change", () => chart.setColors(dark.matches));
 // Where an order's line is, in pixels from the chart's top: what a test drags (a property, not a global).
 chartBox.lineY = (orderId) => chart.lineY(orderId);
-let chartToken = null;
+let chartToken = null; // the instrument whose bars are on the chart
+let chartSeq = 0; // the latest chart load: answers to older ones are dropped
 for (const name of ["sma", "ema"]) {
   const box = $(`#show-${name}`);
   box.checked = localStorage.getItem(`chart:${name}`) !== "0";
@@ -118,19 +120,20 @@ for (const name of ["sma", "ema"]) {
 }
 async function chartLoad() {
   const token = selected;
+  const wanted = interval;
+  const seq = ++chartSeq;
   if (token === null || !instruments.has(token)) return;
   const item = instruments.get(token);
-  chartToken = token;
   headShow();
   chartBox.dataset.symbol = item.symbol; // for panels loaded after this script (the news panel)
   chartBox.dataset.token = String(token);
   document.dispatchEvent(new CustomEvent("trade:selected", { detail: { symbol: item.symbol, exchange: item.exchange } }));
   chart.setPriceFormat(item.tick, decimals(item.tick));
-  const result = await api("GET", `/api/v1/instruments/${token}/bars?interval=${interval}&limit=1000`);
-  if (token !== selected) return; // the user moved on while it loaded
+  const result = await api("GET", `/api/v1/instruments/${token}/bars?interval=${wanted}&limit=1000`);
+  if (seq !== chartSeq) return; // the user moved on (another instrument or timeframe) while it loaded
   const bars = result.ok
     ? result.data.map((bar) => ({
-        time: bucket(Date.parse(bar.ts) / 1000, interval),
+        time: bucket(Date.parse(bar.ts) / 1000, wanted),
         open: Number(bar.open),
         high: Number(bar.high),
         low: Number(bar.low),
@@ -138,9 +141,10 @@ async function chartLoad() {
         volume: bar.volume,
       }))
     : [];
-  chart.setBars(bars, interval);
+  chartToken = token;
+  chart.setBars(bars, wanted);
   ordersDraw();
-  await fillsLoad();
+  await fillsLoad(token, seq);
 }
 function headShow() {
   const item = instruments.get(selected);
@@ -154,9 +158,10 @@ function headShow() {
   changeBox.className = signClass(change);
   depthRender($("#depth-panel"), item.quote);
 }
-async function fillsLoad() {
-  const item = instruments.get(selected);
+async function fillsLoad(token, seq) {
+  const item = instruments.get(token);
   const result = await api("GET", withAccount(`/api/v1/trades?symbol=${encodeURIComponent(item.symbol)}&limit=500`));
+  if (seq !== chartSeq) return;
   chart.setFills(
     rowsOf(result.ok ? result.data : null)
       .filter((t) => t.exchange === item.exchange)
@@ -173,27 +178,40 @@ for (const button of document.querySelectorAll("#timeframes button")) {
   button.setAttribute("aria-pressed", String(button.dataset.interval === interval));
 }
 function select(token) {
+  if (token !== selected) {
+    // a price typed for the previous instrument is not carried over to this one
+    ticket.price.value = "";
+    ticket.trigger_price.value = "";
+  }
   selected = token;
   localStorage.setItem(`chart:${account.id}`, String(token));
   watchlist.select(token);
   market.send({ action: "subscribe", instruments: [token] });
   ticketRules();
+  ticketEstimate(true);
   chartLoad();
   quotesLoad([token]);
 }
 // The open orders of the instrument on the chart, as lines; dragging one modifies the order.
+// (Stream events name the instrument by exchange and symbol; API answers by token too.)
 function ordersDraw() {
   const item = instruments.get(chartToken);
-  chart.setOrders(
-    blotter.open().filter((o) => o.instrument_token === chartToken && !o.pending_request).map((o) => ({ ...o, tick: item ? item.tick : "0.05" })),
-  );
+  if (!item) return;
+  const onChart = (o) => o.instrument_token === chartToken || (o.exchange === item.exchange && o.tradingsymbol === item.symbol);
+  chart.setOrders(blotter.open().filter((o) => onChart(o) && !o.pending_request).map((o) => ({ ...o, tick: item.tick })));
 }
 async function orderDragged(order, field, price) {
   const result = await api("PATCH", `/api/v1/orders/${order.id}`, { [field]: price });
   if (result.ok) {
-    blotter.show(result.data);
+    orderEvent(result.data);
     notify(`Order ${order.id} moved to ${money(dec(price))}`, "info");
     return true;
+  }
+  if (result.status === 0 || result.status >= 500) {
+    // it may or may not have been applied: the orders are read back and the line drawn where it is
+    notify(`Order ${order.id}: not known whether it moved (${result.message}); reading the orders again`, "bad");
+    ordersLoad();
+    return false;
   }
   notify(`Order ${order.id} not modified: ${result.message}`, "bad");
   return false;
@@ -206,9 +224,16 @@ function marketTokens() {
   for (const position of positions) tokens.add(position.instrument_token);
   return [...tokens];
 }
+let marketOpens = 0;
 const market = stream(socketUrl(location, "/ws/market/"), $("#market-state"), {
   open() {
     market.send({ action: "subscribe", instruments: marketTokens() });
+    // after a reconnect, what moved meanwhile is read back: bars, quotes, fill markers
+    if (++marketOpens > 1) {
+      chartLoad();
+      quotesLoad(watch.filter((t) => t !== selected));
+      if (selected !== null) quotesLoad([selected]);
+    }
   },
   message(message) {
     if (message.type === "subscribed") {
@@ -229,10 +254,10 @@ function priceSet(token, price, at, size, quote) {
   for (const position of positions) {
     if (position.instrument_token === token) position.ltp = price;
   }
-  if (token === chartToken) {
-    if (at !== null && chart.tick(toNumber(price), size, at)) {
-      chartBox.dataset.liveUpdates = String(Number(chartBox.dataset.liveUpdates || 0) + 1);
-    }
+  if (token === chartToken && at !== null && chart.tick(toNumber(price), size, at)) {
+    chartBox.dataset.liveUpdates = String(Number(chartBox.dataset.liveUpdates || 0) + 1);
+  }
+  if (token === selected) {
     chartBox.dataset.lastPrice = plain(price);
     headShow();
     if (ticket.order_type.value === "MARKET") ticketEstimate(); // its value moves with the price
@@ -241,7 +266,10 @@ function priceSet(token, price, at, size, quote) {
 
 // ---- order ticket ----
 const ticket = $("#ticket");
+// One attempt store for the ticket and one per position's Exit, so an exit never replaces a ticket
+// order still in doubt (and with it the key its retry must reuse).
 const attempts = new OrderAttempts();
+const exitAttempts = new Map(); // "token:product" -> OrderAttempts
 let placedId = null;
 function fields() {
   return {
@@ -278,24 +306,32 @@ function ticketValue() {
 let estimateTimer = null;
 let estimateAsked = 0;
 let estimateAt = 0;
+let estimateSoon = false; // a typing-driven estimate is waiting: ticks do not push it back
 function ticketEstimate(now = false) {
+  if (!now && estimateTimer !== null) return;
   clearTimeout(estimateTimer);
+  estimateSoon = now || estimateSoon;
   // Live prices move a market order's value: re-asked at most every 5 s for ticks, at once for typing.
-  const wait = now ? 250 : Math.max(250, 5000 - (Date.now() - estimateAt));
-  estimateTimer = setTimeout(estimateLoad, wait);
+  const wait = estimateSoon ? 250 : Math.max(250, 5000 - (Date.now() - estimateAt));
+  estimateTimer = setTimeout(() => {
+    estimateTimer = null;
+    estimateSoon = false;
+    estimateLoad();
+  }, wait);
 }
 async function estimateLoad() {
   const item = instruments.get(selected);
   const box = $("#ticket-estimate");
   const f = fields();
+  const asked = ++estimateAsked; // an answer for an earlier state of the ticket is dropped
   if (!item || ticketProblems(f, item).length) {
     box.dataset.state = "incomplete";
+    $("#ticket-warnings").replaceChildren();
     for (const cell of box.querySelectorAll("dd")) cell.textContent = "—";
     const value = ticketValue();
     if (value !== null) box.querySelector('[data-estimate="value"]').textContent = money(value);
     return;
   }
-  const asked = ++estimateAsked;
   estimateAt = Date.now();
   const result = await api("POST", "/api/v1/orders/preview", orderBody(f, item, account.id));
   if (asked !== estimateAsked) return;
@@ -349,8 +385,10 @@ ticket.addEventListener("change", () => {
   ticketRules();
   ticketEstimate(true);
 });
+let sending = false; // one order at a time from the ticket, and a pause after each answer
 ticket.addEventListener("submit", async (event) => {
   event.preventDefault();
+  if (sending) return;
   $("#ticket-error").textContent = "";
   const item = instruments.get(selected);
   const f = fields();
@@ -359,11 +397,14 @@ ticket.addEventListener("submit", async (event) => {
   if (problems.length) return;
   const body = orderBody(f, item, account.id);
   const value = ticketValue();
-  if (value !== null && value >= dec(boot.confirm_above)) {
-    $("#order-confirm-text").textContent = `${orderLine({ ...body, tradingsymbol: item.symbol }, (p) => money(dec(p)))}, quantity ${count(body.quantity)}: about ₹${money(value)} (${compact(value)}).`;
+  // Big orders, and orders whose value cannot be told yet (no price seen), are confirmed first.
+  if (value === null || value >= dec(boot.confirm_above)) {
+    const worth = value === null ? "its value is not known yet (no price seen)" : `about ₹${money(value)} (${compact(value)})`;
+    $("#order-confirm-text").textContent = `${orderLine({ ...body, tradingsymbol: item.symbol }, (p) => money(dec(p)))}, quantity ${count(body.quantity)}: ${worth}.`;
     if (!(await ask($("#order-confirm"), "place"))) return;
   }
   const submit = $("#ticket-submit");
+  sending = true;
   submit.disabled = true;
   const status = $("#ticket-result");
   status.textContent = "Sending…";
@@ -374,22 +415,25 @@ ticket.addEventListener("submit", async (event) => {
     const result = await attemptSend(api, attempts, attempt);
     if (result.ok) {
       placedId = result.data.id;
-      ticketStatusShow(blotter.show(result.data));
-      summaryLoad();
-    } else if (result.status === 0 || result.status >= 500) {
+      orderEvent(result.data);
+    } else if (inDoubt(result)) {
       status.textContent = "";
-      $("#ticket-error").textContent = `Not known whether order was placed (${result.message}). Sending it again is safe: it is the same attempt.`;
+      $("#ticket-error").textContent = `Not known whether the order was placed (${result.message}). Placing it again unchanged is safe: it goes with the same Idempotency-Key, so it is placed at most once.`;
     } else {
       // The server's reason, word for word: it names the rule and the numbers.
       $("#ticket-error").textContent = result.message;
       status.textContent = "";
       if (result.data && result.data.order) {
-        blotter.show(result.data.order);
-        ticketStatusShow(result.data.order);
+        placedId = result.data.order.id;
+        orderEvent(result.data.order);
       }
     }
   } finally {
-    submit.disabled = false;
+    // a double click or a held Enter does not place the same order twice
+    setTimeout(() => {
+      sending = false;
+      submit.disabled = false;
+    }, 800);
   }
 });
 
@@ -401,8 +445,17 @@ const blotter = blotterMount($("#orders tbody"), {
   async onCancel(order, button) {
     button.disabled = true;
     const result = await api("DELETE", `/api/v1/orders/${order.id}`);
-    if (result.ok) orderEvent(result.data);
-    else notify(`Order ${order.id} not cancelled: ${result.message}`, "bad");
+    if (result.ok) {
+      orderEvent(result.data);
+      return;
+    }
+    button.disabled = false;
+    if (result.status === 0 || result.status >= 500) {
+      notify(`Order ${order.id}: not known whether it was cancelled (${result.message}); reading the orders again`, "bad");
+      ordersLoad();
+    } else {
+      notify(`Order ${order.id} not cancelled: ${result.message}`, "bad");
+    }
   },
   onModify: modifyOpen,
 });
@@ -435,23 +488,30 @@ function orderEvent(order) {
   if (data.status === "REJECTED" && (!before || before.status !== "REJECTED")) {
     notify(`Order ${data.id} rejected: ${data.status_message || "no reason given"}`, "bad");
   }
+  if (exiting.has(exitKeyOf(data)) && exiting.get(exitKeyOf(data)) === data.id && !LIVE.has(data.status)) {
+    exiting.delete(exitKeyOf(data));
+    positionsShow();
+  }
   $("#orders-count").textContent = String(blotter.open().length);
   ordersDraw();
   refreshSoon(); // blocked funds change when an order rests, is modified or cancelled
 }
+// The latest orders, merged into what the page has: a state newer than the list's (from the stream
+// while the list loaded) is kept, and open orders older than the latest 100 stay.
 async function ordersLoad() {
   const result = await api("GET", withAccount("/api/v1/orders?limit=100"));
   if (!result.ok) return;
-  blotter.clear();
   for (const order of rowsOf(result.data).slice().reverse()) blotter.show(order);
   $("#orders-count").textContent = String(blotter.open().length);
   ordersDraw();
 }
 
 // ---- positions, holdings, trades, funds and the account bar ----
+let positionsAsked = 0;
 async function positionsLoad() {
+  const asked = ++positionsAsked;
   const result = await api("GET", withAccount("/api/v1/positions"));
-  if (!result.ok) return;
+  if (!result.ok || asked !== positionsAsked) return; // a later load's answer wins
   const before = new Set(positions.map((p) => p.instrument_token));
   positions = result.data.map((row) => positionFrom(row, instruments.get(row.instrument_token)?.last ?? null));
   const added = positions.map((p) => p.instrument_token).filter((token) => !before.has(token));
@@ -459,7 +519,11 @@ async function positionsLoad() {
   positionsShow();
 }
 function positionsShow() {
-  positionsRender($("#positions tbody"), positions, { canExit: boot.can.place, onExit: positionExit });
+  positionsRender($("#positions tbody"), positions, {
+    canExit: boot.can.place,
+    onExit: positionExit,
+    busy: (position) => exiting.has(exitKeyOf(position)),
+  });
   const totals = totalsOf(positions);
   $("#pos-unrealised").textContent = money(totals.unrealised);
   $("#pos-unrealised").className = `num ${signClass(totals.unrealised)}`;
@@ -468,26 +532,45 @@ function positionsShow() {
   $("#positions-count").textContent = String(positions.filter((p) => p.quantity !== 0).length);
   summaryShow();
 }
+// Exits on their way, by "token:product": the Exit button waits until the exit order is done, so a
+// second press cannot send a second exit that would flip the position.
+const exiting = new Map();
+const exitKeyOf = (row) => `${row.instrument_token}:${row.product}`;
 async function positionExit(position, button) {
+  const key = exitKeyOf(position);
+  if (exiting.has(key)) return;
   const body = exitOrder(position, account.id);
   const price = position.ltp ?? position.avg;
   const value = price === null ? null : price * BigInt(body.quantity);
   $("#order-confirm-text").textContent = `Exit ${position.tradingsymbol} ${position.product}: ${body.transaction_type} ${count(body.quantity)} at market${value === null ? "" : `, about ₹${money(value)}`}.`;
   if (!(await ask($("#order-confirm"), "place"))) return;
   button.disabled = true;
-  const attempt = attempts.attemptFor(body);
-  const result = await attemptSend(api, attempts, attempt);
-  button.disabled = false;
+  exiting.set(key, null);
+  if (!exitAttempts.has(key)) exitAttempts.set(key, new OrderAttempts());
+  const store = exitAttempts.get(key);
+  const result = await attemptSend(api, store, store.attemptFor(body));
   if (result.ok) {
     orderEvent(result.data);
+    // the newest state, which the stream may have brought before this answer
+    const data = blotter.orders.get(result.data.id);
+    if (LIVE.has(data.status)) exiting.set(key, data.id);
+    else exiting.delete(key);
+  } else {
+    exiting.delete(key);
+  }
+  button.disabled = false;
+  positionsShow();
+  if (result.ok) {
     notify(`Exit order ${result.data.id} placed: ${body.transaction_type} ${count(body.quantity)} ${position.tradingsymbol}`, "info");
   } else {
     notify(`Exit ${position.tradingsymbol}: ${result.message}`, "bad");
   }
 }
+let summaryAsked = 0;
 async function summaryLoad() {
+  const asked = ++summaryAsked;
   const result = await api("GET", withAccount("/api/v1/portfolio/summary"));
-  if (!result.ok) return;
+  if (!result.ok || asked !== summaryAsked) return; // a later load's answer wins
   summary = result.data;
   summary.unrealisedAtLoad = totalsOf(positions).unrealised;
   summaryShow();
@@ -558,18 +641,25 @@ function statusShow(status, reason) {
   badge.textContent = status;
   badge.dataset.status = status;
   // Why the account is halted or reducing (the kill switch's reason, a reconciliation mismatch).
-  if (reason !== undefined) $("#acct-status-reason").textContent = status === "active" ? "" : reason;
+  if (status === "active") $("#acct-status-reason").textContent = "";
+  else if (reason !== undefined) $("#acct-status-reason").textContent = reason;
   $("#kill-switch").hidden = !boot.can.halt || status === "halted";
   $("#resume").hidden = !boot.can.resume || status === "active";
   return changed;
 }
+// Positions and funds read again after events: 150 ms after the last of a burst, but at least once a
+// second while events keep coming (a busy strategy never starves the page of its figures).
 let refreshTimer = null;
+let refreshFirst = 0;
 function refreshSoon() {
+  const now = Date.now();
+  if (refreshTimer === null) refreshFirst = now;
   clearTimeout(refreshTimer);
   refreshTimer = setTimeout(async () => {
+    refreshTimer = null;
     await positionsLoad();
     await summaryLoad();
-  }, 150);
+  }, Math.max(0, Math.min(150, refreshFirst + 1000 - now)));
 }
 
 // ---- kill switch, behind a confirmation ----
@@ -590,12 +680,15 @@ $("#resume").addEventListener("click", async () => {
 });
 
 // ---- account stream: the user's own events only (the server picks the group from the session) ----
+let accountOpens = 0;
 stream(socketUrl(location, "/ws/account/"), $("#account-state"), {
   open() {
-    // Whatever happened while disconnected is read back, not replayed.
-    ordersLoad();
-    tradesLoad();
-    refreshSoon();
+    // After a reconnect, whatever happened while disconnected is read back, not replayed.
+    if (++accountOpens > 1) {
+      ordersLoad();
+      tradesLoad();
+      refreshSoon();
+    }
   },
   message(message) {
     if (message.type === "order") {
@@ -645,3 +738,7 @@ ticketRules();
 quotesLoad(watch.filter((t) => t !== selected));
 if (selected !== null) quotesLoad([selected]);
 chartLoad();
+// The account's figures come over HTTP at once, whether or not the account stream can open.
+ordersLoad();
+tradesLoad();
+positionsLoad().then(summaryLoad);

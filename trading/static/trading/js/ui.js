@@ -2,9 +2,9 @@
 
 // A toast that goes by itself after `ms` (errors stay twice as long); the container is a live region.
 export function toast(container, text, kind = "info", ms = 6000) {
+  // The container is the one live region: each toast is read once, as it is added.
   const item = document.createElement("div");
   item.className = `toast ${kind}`;
-  item.setAttribute("role", kind === "bad" ? "alert" : "status");
   item.textContent = text;
   const close = document.createElement("button");
   close.type = "button";
@@ -65,8 +65,13 @@ export function shortcutsMount(handlers) {
   });
 }
 
-// A <dialog> asked as a question: resolves true when closed with the confirming button's value.
+// A <dialog> asked as a question: resolves true when closed with the confirming button's value. Its
+// cancel buttons are type="button" (marked data-cancel), so Enter in a field confirms, and Esc cancels.
 export function ask(dialog, value = "confirm") {
+  if (!dialog.dataset.cancelWired) {
+    for (const button of dialog.querySelectorAll("[data-cancel]")) button.addEventListener("click", () => dialog.close("cancel"));
+    dialog.dataset.cancelWired = "1";
+  }
   return new Promise((resolve) => {
     dialog.returnValue = "";
     dialog.addEventListener("close", () => resolve(dialog.returnValue === value), { once: true });
