@@ -201,3 +201,16 @@ def test_every_rejection_is_stored_and_audited_with_its_rule(account, place, rel
     event = AuditEvent.objects.filter(action="order.reject", object_id=str(rejected.pk)).get()
     assert event.payload["rule"] == "price_band"
     assert event.payload["reason"] == rejected.status_message
+
+
+def test_a_stop_loss_limit_triggers_on_the_way_to_its_price_not_past_it(place, reliance):
+    # reliance trades at 2500: a buy stop triggers above the market, at or below its limit
+    assert accepted(place(reliance, order_type="SL", price=D("2525.00"), trigger_price=D("2520.00")))
+    assert accepted(place(reliance, order_type="SL", price=D("2520.00"), trigger_price=D("2520.00")))
+    past = place(reliance, order_type="SL", price=D("2515.00"), trigger_price=D("2520.00"))
+    assert_rejected(past, "order_shape")
+    assert "a BUY SL order's trigger_price 2520.00 cannot be above its price 2515.00" in past.status_message
+
+    sell = place(reliance, side="SELL", order_type="SL", product="MIS", price=D("2485.00"), trigger_price=D("2480.00"))
+    assert_rejected(sell, "order_shape")
+    assert "cannot be below its price 2485.00" in sell.status_message

@@ -71,6 +71,20 @@ def check_shape(intent: OrderIntent) -> None:
         value = getattr(intent, name)
         if value is not None and value <= 0:
             raise RiskRejection("order_shape", f"{name} must be positive", **{name: value})
+    # A stop-loss limit triggers on the way to its limit: a buy's trigger at or below its price, a
+    # sell's at or above (as the exchanges and Kite require); otherwise it would trigger past its limit.
+    if intent.order_type == Order.OrderType.SL and intent.price and intent.trigger_price:
+        buying = intent.transaction_type == Order.TransactionType.BUY
+        if buying and intent.trigger_price > intent.price:
+            raise RiskRejection(
+                "order_shape",
+                f"a BUY SL order's trigger_price {intent.trigger_price} cannot be above its price {intent.price}",
+            )
+        if not buying and intent.trigger_price < intent.price:
+            raise RiskRejection(
+                "order_shape",
+                f"a SELL SL order's trigger_price {intent.trigger_price} cannot be below its price {intent.price}",
+            )
 
 
 def check_status(account: TradingAccount, intent: OrderIntent, position_quantity: int, pending_same_side: int) -> None:
