@@ -41,10 +41,24 @@ class TradingAccountForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         if self.instance.pk:
-            changes = {name: data[name] for name in self.changed_data if name in TradingAccount.RISK_LIMIT_FIELDS}
+            changes = {
+                name: data[name]
+                for name in self.changed_data
+                if name in TradingAccount.RISK_LIMIT_FIELDS and name in data  # (a field that failed is not)
+            }
             passed = ceiling_passed({name: value for name, value in changes.items() if value is not None})
             if passed:
                 raise forms.ValidationError(passed)
+            # Then the limits' own rules as the API has them, field by field: a zero leverage or a
+            # negative limit is refused here as it is there.
+            from trading.apis.accounts import AccountLimitsApi
+
+            rules = AccountLimitsApi.InputSerializer(
+                data={name: str(value) for name, value in changes.items() if value is not None}
+            )
+            if not rules.is_valid():
+                for name, errors in rules.errors.items():
+                    self.add_error(name, [str(error) for error in errors])
         return data
 
 

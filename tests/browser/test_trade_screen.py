@@ -139,6 +139,20 @@ def test_a_trader_searches_reads_depth_and_works_orders_from_the_ticket_blotter_
         lambda: (p := Order.objects.get(pk=order.pk).price) != lower and p, timeout=10, what="the dragged price"
     )
     assert dragged < lower and dragged % infy.tick_size == 0
+
+    # dragged up past the last price it would fill at once: the page asks, and "no" leaves it be
+    line_y = page.evaluate(f"() => document.querySelector('#chart').lineY({order.pk})")
+    last = number(page.locator("#chart").get_attribute("data-last-price"))
+    market_y = page.evaluate(f"() => document.querySelector('#chart').priceY({last})")
+    page.mouse.move(x, box["y"] + line_y)
+    page.mouse.down()
+    page.mouse.move(x, box["y"] + market_y - 40, steps=8)  # well past it: the market moves meanwhile
+    page.mouse.up()
+    expect(page.locator("#order-confirm")).to_be_visible()
+    expect(page.locator("#order-confirm-text")).to_contain_text("it may fill at once")
+    page.click("#order-confirm button[value=cancel]")
+    page.wait_for_timeout(500)
+    assert Order.objects.get(pk=order.pk).price == dragged
     expect(page.locator("#toasts")).to_contain_text(f"Order {order.pk} moved to")
 
     # an order worth more than the threshold asks first: "no" sends nothing, "yes" places it
@@ -174,6 +188,16 @@ def test_a_trader_searches_reads_depth_and_works_orders_from_the_ticket_blotter_
         lambda: Position.objects.filter(instrument=infy, quantity=0).exists(), timeout=20, what="the position closed"
     )
     expect(position_row.locator(".qty")).to_have_text("0", timeout=10_000)
+
+    # at 1280x720, with orders working: the blotter's actions stay in view, and the README shows it
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.click("#tab-orders")
+    page.wait_for_timeout(500)
+    cancel = page.locator("#orders button.cancel").first.bounding_box()
+    pane = page.locator("#pane-orders").bounding_box()
+    assert cancel["x"] + cancel["width"] <= pane["x"] + pane["width"], "Cancel is scrolled out of the orders pane"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "trade-orders-1280x720.png"))
     assert page.errors == []
 
 
@@ -195,6 +219,11 @@ def test_the_screen_fits_desktops_and_phones_and_passes_axe(market, stack, chrom
                  .filter((c) => c.scrollWidth > c.clientWidth + 1).length"""
         )
         assert clipped == 0, f"{clipped} watchlist cells clipped at {width}x{height}"
+        overflow = page.evaluate(
+            """() => document.querySelector('#watchlist').offsetWidth
+                     - document.querySelector('.watch .scroll').clientWidth"""
+        )
+        assert overflow <= 0, f"the watchlist is {overflow} px wider than its panel at {width}x{height}"
     page.set_viewport_size({"width": 1440, "height": 900})
     expect(page.locator("#depth-panel")).to_have_attribute("data-levels", "5", timeout=15_000)
     page.wait_for_timeout(500)

@@ -118,3 +118,29 @@ def test_audit_times_read_to_the_second(client_for, carol, alice):
         event.created_at.astimezone(__import__("tradingsite.ist", fromlist=["IST"]).IST).strftime("%Y-%m-%d %H:%M:%S")
         in page
     )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("mis_leverage", "0", "greater than or equal to 1"),
+        ("max_order_value", "-5", "greater than or equal to"),
+        ("max_order_quantity", "0", "greater than or equal to 1"),
+        ("max_order_quantity", "-1", "greater than or equal to 0"),
+        ("price_band_percent", "-3", "greater than or equal to"),
+    ],
+)
+def test_the_limits_form_refuses_what_the_api_refuses(client_for, alice, dave, field, value, says):
+    account = account_create(owner=alice, name="alice-paper", cash=Decimal("1000000"), created_by=alice)
+    admin = client_for(dave)
+    form = admin.get(f"/admin/trading/tradingaccount/{account.pk}/change/").context["adminform"].form
+    values = {name: form.initial[name] for name in TradingAccount.RISK_LIMIT_FIELDS}
+
+    answer = admin.post(f"/admin/trading/tradingaccount/{account.pk}/change/", {**values, field: value})
+
+    assert answer.status_code == 200  # the form again, not a 500 and not saved
+    errors = answer.context["adminform"].form.errors
+    assert list(errors) == [field] and says in " ".join(errors[field]), errors
+    before = getattr(account, field)
+    account.refresh_from_db()
+    assert getattr(account, field) == before

@@ -33,7 +33,7 @@ export function priceText(order) {
   return money(dec(order.price));
 }
 
-const COLUMNS = ["time", "sym", "side", "type", "product", "num qty", "num price", "num filled", "num avg", "status", "actions"];
+const COLUMNS = ["time", "sym", "side", "type", "num filled", "status", "num price", "num avg", "actions"];
 
 export function blotterMount(body, { live, canCancel, canModify, onCancel, onModify }) {
   const orders = new Map();
@@ -63,11 +63,9 @@ export function blotterMount(body, { live, canCancel, canModify, onCancel, onMod
     cells("sym").textContent = data.tradingsymbol;
     cells("side").textContent = data.transaction_type;
     cells("side").className = `side ${data.transaction_type === "BUY" ? "up" : "down"}`;
-    cells("type").textContent = data.order_type;
-    cells("product").textContent = data.product;
-    cells("qty").textContent = count(data.quantity);
+    cells("type").textContent = `${data.order_type} ${data.product}`;
     cells("price").textContent = priceText(data);
-    cells("filled").textContent = `${data.filled_quantity}/${data.quantity}`;
+    cells("filled").textContent = `${count(data.filled_quantity)}/${count(data.quantity)}`;
     cells("avg").textContent = Number(data.average_price) ? money(dec(data.average_price)) : "";
     // A cancel or modification sent to Kite shows as pending until Kite confirms or refuses it.
     const pending = data.pending_request ? ` (${data.pending_request} pending)` : "";
@@ -85,7 +83,8 @@ export function blotterMount(body, { live, canCancel, canModify, onCancel, onMod
       actions.append(cancel);
     }
     if (data.adopted) actions.append(note("adopted", "from Kite", "Placed at Kite outside the platform; taken in by reconciliation"));
-    if (data.status === "REJECTED" && data.status_message) actions.append(note("bad", data.status_message));
+    // the reason for a rejection is the status cell's title (and the toast and ticket say it)
+    if (data.status === "REJECTED") cells("status").classList.add("bad");
     return data;
   }
   function button(text, label, className, handler) {

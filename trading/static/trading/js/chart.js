@@ -116,7 +116,13 @@ export function chartMount(box, { legend, dark = false, onDrag = null } = {}) {
   const candles = chart.addSeries(LWC.CandlestickSeries, {
     upColor: colors.up, downColor: colors.down, wickUpColor: colors.up, wickDownColor: colors.down, borderVisible: false,
     // The price axis takes in the open orders' prices too, so every order's line is on screen to drag.
-    autoscaleInfoProvider: (original) => priceRangeWith(original(), [...lines.values()].map((entry) => Number(entry.price))),
+    // While a line is dragged the axis holds still (else the pointer's price would shift under it).
+    autoscaleInfoProvider: (original) => {
+      if (drag && drag.range) return drag.range;
+      const range = priceRangeWith(original(), [...lines.values()].map((entry) => Number(entry.price)));
+      if (drag) drag.range = range;
+      return range;
+    },
   });
   const volume = chart.addSeries(LWC.HistogramSeries, { priceFormat: { type: "volume" }, priceScaleId: "volume", lastValueVisible: false, priceLineVisible: false });
   chart.priceScale("volume").applyOptions({ scaleMargins: { top: 0.82, bottom: 0 } });
@@ -151,8 +157,10 @@ export function chartMount(box, { legend, dark = false, onDrag = null } = {}) {
     const f = (v) => (v === undefined ? "—" : v.toLocaleString("en-IN", { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
     legend.textContent = `O ${f(bar.open)}  H ${f(bar.high)}  L ${f(bar.low)}  C ${f(bar.close)}  V ${(bar.volume || 0).toLocaleString("en-IN")}`;
   }
+  let crosshair = false; // while the crosshair is on a bar the legend shows that bar, else the live one
   chart.subscribeCrosshairMove((param) => {
-    if (!param || param.time === undefined) {
+    crosshair = Boolean(param && param.time !== undefined);
+    if (!crosshair) {
       legendShow(bars[bars.length - 1]);
       return;
     }
@@ -286,6 +294,7 @@ export function chartMount(box, { legend, dark = false, onDrag = null } = {}) {
       }
       candles.update(bar);
       volume.update(volumeBar(bar));
+      if (!crosshair) legendShow(bar);
       if (bars.length >= Math.min(lengths.sma, lengths.ema)) {
         for (const name of ["sma", "ema"]) {
           if (!shown[name]) continue;

@@ -107,6 +107,7 @@ const chart = chartMount(chartBox, { legend: $("#chart-legend"), dark: dark.matc
 dark.addEventListener("change", () => chart.setColors(dark.matches));
 // Where an order's line is, in pixels from the chart's top: what a test drags (a property, not a global).
 chartBox.lineY = (orderId) => chart.lineY(orderId);
+chartBox.priceY = (price) => chart.priceY(price);
 let chartToken = null; // the instrument whose bars are on the chart
 let chartSeq = 0; // the latest chart load: answers to older ones are dropped
 for (const name of ["sma", "ema"]) {
@@ -201,6 +202,15 @@ function ordersDraw() {
   chart.setOrders(blotter.open().filter((o) => onChart(o) && !o.pending_request).map((o) => ({ ...o, tick: item.tick })));
 }
 async function orderDragged(order, field, price) {
+  // A limit dragged to or past the market would fill at once: the trader says so first.
+  const last = instruments.get(chartToken)?.last ?? null;
+  const moved = dec(price);
+  const marketable =
+    field === "price" && last !== null && (order.transaction_type === "BUY" ? moved >= last : moved <= last);
+  if (marketable) {
+    const text = `Order ${order.id} (${order.transaction_type} ${order.tradingsymbol}) to ${money(moved)}: the last price is ${money(last)}, so at this price it may fill at once.`;
+    if (!(await confirmAsk("Move this order?", text, "Move it"))) return false;
+  }
   const result = await api("PATCH", `/api/v1/orders/${order.id}`, { [field]: price });
   if (result.ok) {
     orderEvent(result.data);
@@ -215,6 +225,14 @@ async function orderDragged(order, field, price) {
   }
   notify(`Order ${order.id} not modified: ${result.message}`, "bad");
   return false;
+}
+
+// The confirmation dialog, worded for what it asks.
+function confirmAsk(title, text, yes) {
+  $("#order-confirm-title").textContent = title;
+  $("#order-confirm-text").textContent = text;
+  $("#order-confirm-button").textContent = yes;
+  return ask($("#order-confirm"), "place");
 }
 
 // ---- market stream ----
@@ -241,6 +259,7 @@ const market = stream(socketUrl(location, "/ws/market/"), $("#market-state"), {
     } else if (message.type === "ticks") {
       for (const tick of message.ticks) priceSet(tick.i, dec(tick.p), tick.t, tick.v, tick.q);
       positionsShow();
+      if (summary) holdingsShow(); // holdings are marked at the live price like positions
     }
   },
 });
@@ -292,7 +311,7 @@ function ticketRules() {
   const side = ticket.transaction_type.value;
   ticket.dataset.side = side;
   $("#ticket-submit").textContent = `${side === "BUY" ? "Buy" : "Sell"}${item ? " " + item.symbol : ""}`;
-  if (item && item.last !== null) ticket.price.placeholder = plain(item.last);
+  if (item && item.last !== null) ticket.price.placeholder = `last ${plain(item.last)}`;
 }
 // What the order would be worth at its price (or the last price), for the confirmation; null if unknown.
 function ticketValue() {
@@ -400,8 +419,8 @@ ticket.addEventListener("submit", async (event) => {
   // Big orders, and orders whose value cannot be told yet (no price seen), are confirmed first.
   if (value === null || value >= dec(boot.confirm_above)) {
     const worth = value === null ? "its value is not known yet (no price seen)" : `about ₹${money(value)} (${compact(value)})`;
-    $("#order-confirm-text").textContent = `${orderLine({ ...body, tradingsymbol: item.symbol }, (p) => money(dec(p)))}, quantity ${count(body.quantity)}: ${worth}.`;
-    if (!(await ask($("#order-confirm"), "place"))) return;
+    const text = `${orderLine({ ...body, tradingsymbol: item.symbol }, (p) => money(dec(p)))}, quantity ${count(body.quantity)}: ${worth}.`;
+    if (!(await confirmAsk("Place this order?", text, "Place the order"))) return;
   }
   const submit = $("#ticket-submit");
   sending = true;
@@ -485,7 +504,8 @@ function orderEvent(order) {
   const before = blotter.orders.get(order.id);
   const data = blotter.show(order);
   if (order.id === placedId) ticketStatusShow(data);
-  if (data.status === "REJECTED" && (!before || before.status !== "REJECTED")) {
+  // (the ticket says so itself for the order it placed)
+  if (data.status === "REJECTED" && (!before || before.status !== "REJECTED") && data.id !== placedId) {
     notify(`Order ${data.id} rejected: ${data.status_message || "no reason given"}`, "bad");
   }
   if (exiting.has(exitKeyOf(data)) && exiting.get(exitKeyOf(data)) === data.id && !LIVE.has(data.status)) {
@@ -542,8 +562,8 @@ async function positionExit(position, button) {
   const body = exitOrder(position, account.id);
   const price = position.ltp ?? position.avg;
   const value = price === null ? null : price * BigInt(body.quantity);
-  $("#order-confirm-text").textContent = `Exit ${position.tradingsymbol} ${position.product}: ${body.transaction_type} ${count(body.quantity)} at market${value === null ? "" : `, about ₹${money(value)}`}.`;
-  if (!(await ask($("#order-confirm"), "place"))) return;
+  const text = `Exit ${position.tradingsymbol} ${position.product}: ${body.transaction_type} ${count(body.quantity)} at market${value === null ? "" : `, about ₹${money(value)}`}.`;
+  if (!(await confirmAsk("Exit this position?", text, "Exit at market"))) return;
   button.disabled = true;
   exiting.set(key, null);
   if (!exitAttempts.has(key)) exitAttempts.set(key, new OrderAttempts());

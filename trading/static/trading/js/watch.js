@@ -79,6 +79,12 @@ export function watchMount(table, { instruments, onSelect, onRemove }) {
     const current = body.querySelector('tr[aria-selected="true"] .sym') || body.querySelector(".sym");
     if (current) current.tabIndex = 0;
   }
+  // A click anywhere on a row (its price, its change) chooses it, as a click on its symbol does.
+  body.addEventListener("click", (event) => {
+    const row = event.target.closest("tr");
+    if (!row || event.target.closest("button")) return;
+    onSelect(Number(row.dataset.token));
+  });
   body.addEventListener("keydown", (event) => {
     const row = event.target.closest("tr");
     if (!row) return;
@@ -113,7 +119,10 @@ export function watchMount(table, { instruments, onSelect, onRemove }) {
   }
   function select(token) {
     selected = token;
-    for (const row of body.querySelectorAll("tr")) row.toggleAttribute("aria-selected", Number(row.dataset.token) === token);
+    for (const row of body.querySelectorAll("tr")) {
+      if (Number(row.dataset.token) === token) row.setAttribute("aria-selected", "true");
+      else row.removeAttribute("aria-selected");
+    }
     roving();
   }
   return { render, quote, select, tokens: () => tokens };
