@@ -106,10 +106,6 @@ export function blotterMount(body, { live, canCancel, canModify, onCancel, onMod
   return {
     orders,
     show,
-    clear() {
-      body.replaceChildren();
-      orders.clear();
-    },
     open() {
       return [...orders.values()].filter((o) => live.has(o.status));
     },

@@ -7,7 +7,7 @@ import { apiClient, rowsOf, withAccount as accountPath } from "./api.js";
 import { blotterMount, modifyChanges, priceText } from "./blotter.js";
 import { chartMount, bucket } from "./chart.js";
 import { depthRender } from "./depth.js";
-import { compact, count, dec, decimals, money, plain, signClass, toNumber } from "./money.js";
+import { compact, count, dec, decimals, money, percent, plain, signClass, toNumber } from "./money.js";
 import { exitOrder, fundsOf, positionFrom, positionsRender, totalsOf } from "./positions.js";
 import { socketUrl, stream } from "./stream.js";
 import { OrderAttempts, attemptSend, inDoubt, needsPrice, needsTrigger, orderBody, orderLine, ticketProblems } from "./ticket.js";
@@ -155,7 +155,7 @@ function headShow() {
   $("#chart-last").textContent = money(item.last);
   const change = item.last !== null && item.prev ? item.last - item.prev : null;
   const changeBox = $("#chart-change");
-  changeBox.textContent = change === null ? "" : `${change > 0n ? "+" : ""}${money(change)} (${money((change * 100n * 10000n) / item.prev)}%)`;
+  changeBox.textContent = change === null ? "" : `${change > 0n ? "+" : ""}${money(change)} (${money(percent(item.last, item.prev))}%)`;
   changeBox.className = signClass(change);
   depthRender($("#depth-panel"), item.quote);
 }
