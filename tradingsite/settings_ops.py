@@ -38,3 +38,10 @@ if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 # server's, else the PATH's), and how long a dump or a restore may take.
 BACKUP_PG_BIN = env.str("BACKUP_PG_BIN", "")
 BACKUP_TIMEOUT_SECONDS = env.int("BACKUP_TIMEOUT_SECONDS", 3600)
+
+# Circuit breakers of outside services (the broker, news sources, the OpenID provider; tradingsite/circuit.py):
+# open after this many failures in a row, and try again after this many seconds.
+CIRCUIT_FAILURES = env.int("CIRCUIT_FAILURES", 5)
+CIRCUIT_RESET_SECONDS = env.float("CIRCUIT_RESET_SECONDS", 30.0)
+if CIRCUIT_FAILURES < 1 or CIRCUIT_RESET_SECONDS <= 0:
+    raise ImproperlyConfigured("CIRCUIT_FAILURES must be 1 or more and CIRCUIT_RESET_SECONDS more than 0")

@@ -118,6 +118,8 @@ class FakeKite:
     # Kite's order book cannot be read (gateway timeouts); its trade book lags: the next reads are empty.
     orders_down: bool = False
     trades_lagging: int = 0
+    # Kite has stopped answering: every request waits this long, then the connection closes unanswered.
+    unresponsive_seconds: float = 0.0
     # When Kite says its orders were placed (IST): tests write their updates' times after it.
     placed_at: str = "2026-11-24 09:15:00"
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -412,6 +414,8 @@ class FakeKite:
                 self.answer(status, {"status": "error", "message": message, "data": None, "error_type": error_type})
 
             def do_GET(self):
+                if self.unresponsive():
+                    return
                 path, params = urlsplit(self.path).path, self.params()
                 fake.calls.append(("GET", path, params))
                 if path == "/connect/login":
@@ -505,6 +509,8 @@ class FakeKite:
                 return order
 
             def do_PUT(self):
+                if self.unresponsive():
+                    return
                 path, params = urlsplit(self.path).path, self.params()
                 fake.calls.append(("PUT", path, params))
                 if not self.authorised() or (order := self.order_of(path)) is None:
@@ -550,7 +556,16 @@ class FakeKite:
                     time.sleep(fake.answer_delay_seconds)
                 self.ok({"order_id": order_id})
 
+            def unresponsive(self) -> bool:
+                if not fake.unresponsive_seconds:
+                    return False
+                time.sleep(fake.unresponsive_seconds)
+                self.close_connection = True
+                return True
+
             def do_POST(self):
+                if self.unresponsive():
+                    return
                 path, params = urlsplit(self.path).path, self.params()
                 fake.calls.append(("POST", path, params))
                 if path == "/orders/regular":
@@ -575,6 +590,8 @@ class FakeKite:
                 self.ok(fake.session(access_token))
 
             def do_DELETE(self):
+                if self.unresponsive():
+                    return
                 path, params = urlsplit(self.path).path, self.params()
                 fake.calls.append(("DELETE", path, params))
                 if path.startswith("/orders/regular/"):

@@ -22,8 +22,10 @@ def site(fault_site):
     """The site with every server and process running, and the fake Kite answering normally."""
     fault_site.ensure()
     fault_site.kite.next_place.clear()
+    fault_site.kite.unresponsive_seconds = 0.0
     yield fault_site
     fault_site.kite.next_place.clear()
+    fault_site.kite.unresponsive_seconds = 0.0
 
 
 def report(scenario: str, figures: dict) -> None:

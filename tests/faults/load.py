@@ -96,6 +96,8 @@ class OrderLoad:
                 time.sleep(wait)
                 continue
             self.count(str(answer.status_code))
+            if answer.headers.get("Idempotent-Replayed"):
+                self.count("replayed")  # a retry whose first attempt had been placed: its first answer
             if answer.status_code in (201, 422):
                 data = answer.json()
                 order = data if answer.status_code == 201 else data.get("order") or {}

@@ -96,6 +96,8 @@ class FaultSite:
             # A claim held by a worker that died is taken over after this long.
             "OUTBOX_CLAIM_TIMEOUT_SECONDS": "10",
             "DATABASE_CONNECT_TIMEOUT": "2",
+            "CIRCUIT_FAILURES": "3",
+            "CIRCUIT_RESET_SECONDS": "8",
         }
         setup = subprocess.run(
             [sys.executable, "-m", "tests.faults.site_setup"],

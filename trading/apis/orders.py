@@ -37,6 +37,13 @@ from tradingsite.serializers import Input, OutputSerializer
 
 class OrderOutput(OutputSerializer):
     instrument_token = serializers.IntegerField(source="instrument.instrument_token")
+    broker_waiting = serializers.SerializerMethodField(
+        help_text="Why the order (or its latest change) has not reached the broker yet, such as the broker "
+        "out of reach and its circuit open; empty when nothing waits. It is sent by itself once the broker answers."
+    )
+
+    def get_broker_waiting(self, order: Order) -> str:
+        return getattr(order, "broker_waiting", "") or ""
 
     class Meta:
         model = Order
@@ -63,6 +70,7 @@ class OrderOutput(OutputSerializer):
             "status_message",
             "rejection_rule",
             "pending_request",
+            "broker_waiting",
             "filled_quantity",
             "pending_quantity",
             "cancelled_quantity",

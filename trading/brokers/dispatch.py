@@ -16,9 +16,10 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from trading.brokers import broker_for
+from trading.brokers import BrokerUnavailable, broker_for
 from trading.models import Order, OutboxEntry
 from trading.orders.outbox import outbox_queue_key, outbox_redis, outbox_task_send
+from tradingsite.circuit import CircuitOpen, circuit
 from tradingsite.heartbeat import beat
 from tradingsite.rows import rows_fetch
 from tradingsite.tracing import span, tracing_on
@@ -116,6 +117,11 @@ def outbox_send_many(entry_ids: list[int], *, errors: str = "log") -> int:
             try:
                 with span("order.send", parent=traces.get(entry_id, ""), **{"order.id": order_id, "action": action}):
                     following = entry_send(entry_id, orders[order_id], action, claimed_at)
+            except BrokerUnavailable as exc:
+                if errors == "raise":
+                    raise
+                logger.warning("outbox entry %s waits: %s", entry_id, exc, extra={"order_id": order_id})
+                continue
             except Exception:
                 if errors == "raise":
                     raise
@@ -152,7 +158,7 @@ def entry_send(entry_id: int, order: Order, action: str, claimed_at) -> int | No
                     raise ClaimLost(f"outbox entry {entry_id} was taken over while it waited in its batch")
             claimed_at = now
         with transaction.atomic() if getattr(broker, "in_database", False) else nullcontext():
-            getattr(broker, action)(order)
+            broker_call(broker, order, action)
             with connection.cursor() as cursor:
                 cursor.execute(SENT_SQL, {"now": timezone.now(), "id": entry_id, "claimed_at": claimed_at})
                 row = cursor.fetchone()
@@ -167,6 +173,22 @@ def entry_send(entry_id: int, order: Order, action: str, claimed_at) -> int | No
         raise
 
 
+def broker_call(broker, order: Order, action: str) -> None:
+    """Call the broker; a remote one through its circuit breaker (tradingsite/circuit.py), so a broker that
+    stopped answering is not called again, each call waiting out its timeout, until the circuit's pause is
+    over. Meanwhile the entry waits in the outbox with the reason as its last error (the order's
+    `broker_waiting`), and the sweep sends it once the circuit lets calls through again."""
+    if getattr(broker, "in_database", False):
+        getattr(broker, action)(order)
+        return
+    breaker = circuit(f"broker.{order.account.broker}")
+    try:
+        with breaker.call(failures=getattr(broker, "unavailable", (BrokerUnavailable,))):
+            getattr(broker, action)(order)
+    except CircuitOpen as exc:
+        raise BrokerUnavailable(f"waiting in the outbox: the broker's circuit is open ({exc})") from None
+
+
 def outbox_sweep(*, min_age_seconds: float = 5) -> int:
     """Send every entry left unsent (no worker got it, or its worker died). Returns how many were sent."""
     cutoff = timezone.now() - timedelta(seconds=min_age_seconds)
@@ -175,6 +197,8 @@ def outbox_sweep(*, min_age_seconds: float = 5) -> int:
     for entry_id in pending.values_list("pk", flat=True):
         try:
             sent += outbox_send(entry_id)
+        except BrokerUnavailable as exc:
+            logger.warning("outbox entry %s waits for the next sweep: %s", entry_id, exc)
         except Exception:
             logger.exception("outbox entry %s could not be sent; it stays for the next sweep", entry_id)
     return sent

@@ -30,6 +30,9 @@ RETRYABLE = (kite_errors.NetworkException, requests.RequestException)
 
 
 class KiteBroker:
+    # What says Kite is out of reach, for the dispatcher's circuit breaker (a refusal is an answer).
+    unavailable = (BrokerUnavailable, *RETRYABLE)
+
     def __init__(self, link: KiteLink):
         self.link = link
         self.client = kite_client(link)

@@ -3,9 +3,10 @@
 from datetime import datetime, time
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery, TextField, Value
+from django.db.models.functions import Coalesce
 
-from trading.models import Instrument, Order, Strategy, Trade, TradingAccount
+from trading.models import Instrument, Order, OutboxEntry, Strategy, Trade, TradingAccount
 from tradingsite.exceptions import NotFoundError, ValidationError
 from tradingsite.ist import IST
 from tradingsite.rows import row_fetch, rows_fetch
@@ -76,8 +77,19 @@ def ist_date_bound(value, *, end: bool) -> datetime:
     return datetime.combine(value, time.max if end else time.min, tzinfo=IST)
 
 
+def with_broker_waiting(orders):
+    """Orders annotated with `broker_waiting`: why the first of their changes still unsent has not reached
+    the broker (the outbox entry's last error: the broker out of reach, its circuit open), or ''."""
+    unsent = OutboxEntry.objects.filter(order=OuterRef("pk"), sent_at__isnull=True).exclude(last_error="")
+    return orders.annotate(
+        broker_waiting=Coalesce(
+            Subquery(unsent.order_by("pk").values("last_error")[:1]), Value(""), output_field=TextField()
+        )
+    )
+
+
 def orders_for_user(user, *, account_id=None, status=None, symbol=None, date_from=None, date_to=None):
-    orders = Order.objects.filter(account__owner=user).select_related("instrument")
+    orders = with_broker_waiting(Order.objects.filter(account__owner=user).select_related("instrument"))
     if account_id is not None:
         orders = orders.filter(account_id=account_id)
     if status:
@@ -92,7 +104,8 @@ def orders_for_user(user, *, account_id=None, status=None, symbol=None, date_fro
 
 
 def order_for_user(user, order_id) -> Order:
-    order = Order.objects.filter(account__owner=user, pk=order_id).select_related("instrument", "account").first()
+    orders = Order.objects.filter(account__owner=user, pk=order_id).select_related("instrument", "account")
+    order = with_broker_waiting(orders).first()
     if order is None:
         raise NotFoundError(f"no order {order_id}")
     return order
