@@ -42,10 +42,27 @@ class RawArticle:
 
 def plain(text: str) -> str:
     """Text from a feed's HTML fragment: tags dropped, entities decoded, whitespace collapsed."""
-    return SPACES.sub(" ", html.unescape(TAGS.sub(" ", text or ""))).strip()
+    return SPACES.sub(" ", html.unescape(TAGS.sub(" ", nul_free(text or "")))).strip()
+
+
+def nul_free(text: str) -> str:
+    """Text without NUL characters, which mean nothing in a feed and which PostgreSQL cannot store (one
+    would fail the whole fetch's insert)."""
+    return text.replace("\x00", "")
 
 
 def http_get(url: str, **options) -> requests.Response:
+    """GET through the host's circuit breaker (tradingsite/circuit.py): a source that keeps timing out or
+    failing with 5xx is skipped, at once, until its pause is over, instead of holding the fetch task for
+    its timeout on every run."""
+    from tradingsite.circuit import circuit
+
+    breaker = circuit(f"news.{urlsplit(url).netloc}")
+    if not breaker.allow():
+        raise SourceError(
+            f"{url}: not fetched: the source failed {breaker.threshold} times in a row; "
+            f"tried again in {breaker.retry_in():.0f} s"
+        )
     try:
         response = requests.get(
             url,

@@ -9,7 +9,8 @@ that does not answer fails the sign-in after OIDC_TIMEOUT instead of hanging the
 
 import hashlib
 import logging
-from urllib.parse import urlencode
+from contextlib import contextmanager
+from urllib.parse import urlencode, urlsplit
 
 import jwt
 import requests
@@ -28,6 +29,7 @@ from requests.auth import HTTPBasicAuth
 from rest_framework import exceptions
 
 from audit.services import audit_record
+from tradingsite.circuit import circuit
 from tradingsite.roles import ROLES, user_roles_set
 
 logger = logging.getLogger(__name__)
@@ -81,9 +83,18 @@ class RoleMappingOIDCBackend(OIDCAuthenticationBackend):
                 raise OIDCLoginRefused("the ID token's nonce is not the one this sign-in sent") from exc
             raise OIDCLoginRefused(str(exc)) from exc
 
+    def get_token(self, payload):
+        with provider_call():
+            return super().get_token(payload)
+
+    def retrieve_matching_jwk(self, token):
+        with provider_call():
+            return super().retrieve_matching_jwk(token)
+
     def get_userinfo(self, access_token, id_token, payload):
         # Roles may be in the ID token, in userinfo, or both; userinfo is the fresher.
-        return {**(payload or {}), **super().get_userinfo(access_token, id_token, payload)}
+        with provider_call():
+            return {**(payload or {}), **super().get_userinfo(access_token, id_token, payload)}
 
     def verify_claims(self, claims):
         if not claims.get(settings.OIDC_USERNAME_CLAIM) and not claims.get("sub"):
@@ -130,6 +141,33 @@ class RoleMappingOIDCBackend(OIDCAuthenticationBackend):
             if getattr(self, "request", None) is not None:
                 self.request.oidc_refusal = str(exc)
             raise OIDCLoginRefused(str(exc)) from exc
+
+
+@contextmanager
+def provider_call():
+    """A call to the OpenID provider through its circuit breaker (tradingsite/circuit.py): while the
+    circuit is open the call is not made and fails as an unreachable provider would, at once, so a
+    provider that hangs does not hold a web thread per sign-in for the timeout. A timeout, a refused
+    connection or a 5xx counts against the provider; any other answer, a 4xx included, for it."""
+    breaker = circuit(f"oidc.{urlsplit(settings.OIDC_OP_TOKEN_ENDPOINT or '').netloc}")
+    if not breaker.allow():
+        raise requests.ConnectionError(
+            f"the sign-in provider failed {breaker.threshold} times in a row; not asked again for "
+            f"{breaker.retry_in():.0f} s"
+        )
+    try:
+        yield
+    except requests.RequestException as exc:
+        response = getattr(exc, "response", None)
+        if response is None or response.status_code >= 500:
+            breaker.failed()
+        else:
+            breaker.succeeded()
+        raise
+    except BaseException:
+        breaker.succeeded()
+        raise
+    breaker.succeeded()
 
 
 def login_failure_record(reason: str, **details) -> None:
@@ -273,14 +311,17 @@ def access_token_introspect(backend: OIDCAuthenticationBackend, access_token: st
         auth = HTTPBasicAuth(*client)
     else:
         data |= {"client_id": client[0], "client_secret": client[1]}
-    response = requests.post(
-        settings.OIDC_OP_INTROSPECTION_ENDPOINT,
-        data=data,
-        auth=auth,
-        verify=backend.get_settings("OIDC_VERIFY_SSL", True),
-        timeout=settings.OIDC_TIMEOUT,
-        proxies=backend.get_settings("OIDC_PROXY", None),
-    )
+    with provider_call():
+        response = requests.post(
+            settings.OIDC_OP_INTROSPECTION_ENDPOINT,
+            data=data,
+            auth=auth,
+            verify=backend.get_settings("OIDC_VERIFY_SSL", True),
+            timeout=settings.OIDC_TIMEOUT,
+            proxies=backend.get_settings("OIDC_PROXY", None),
+        )
+        if response.status_code >= 500:
+            response.raise_for_status()  # a provider in trouble counts against its circuit
     if response.status_code in (400, 401, 403):
         logger.warning(
             "the provider refused our introspection request (HTTP %s): %s", response.status_code, response.text[:500]

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from tests.faults.conftest import report
 from tests.faults.load import OrderLoad, settle
-from tests.faults.streams import MarketWatcher
+from tests.faults.streams import AccountWatcher, MarketWatcher
 
 OUTAGE_SECONDS = float(os.environ.get("FAULT_REDIS_SECONDS", "60"))
 
@@ -16,6 +16,7 @@ def test_redis_down_for_a_minute_loses_no_order_and_everything_reconnects(site):
     since = timezone.now()
     infy = site.ids["instruments"]["INFY"]["token"]
     watcher = MarketWatcher(site.url, [infy])
+    orders_stream = AccountWatcher(site.url, watcher.cookie)
     load = OrderLoad(site, account=site.ids["kite"], instrument_token=infy, price="1450.00").start()
     try:
         assert watcher.first_tick_after(time.monotonic() - 1, timeout=30) is not None, "no tick before the fault"
@@ -27,25 +28,29 @@ def test_redis_down_for_a_minute_loses_no_order_and_everything_reconnects(site):
         site.redis.start()
         back_at = time.monotonic()
         first_tick = watcher.first_tick_after(back_at, timeout=60)
+        first_order_event = orders_stream.first_tick_after(back_at, timeout=60)
         ready = site.wait_ready(timeout=60)
         time.sleep(5)
     finally:
         load.stop()
         watcher.close()
+        orders_stream.close()
     figures, submitted_in = settle(site, load, since, broker="kite")
     figures.update(
         outage_seconds=round(back_at - down_at, 1),
         answers_by_end_of_outage=during,
         seconds_to_first_tick_after_return=None if first_tick is None else round(first_tick, 1),
+        seconds_to_first_order_event_after_return=None if first_order_event is None else round(first_order_event, 1),
+        websocket_connections={"market": watcher.connections, "account": orders_stream.connections},
         seconds_to_ready_after_return=round(ready, 1),
         seconds_to_submit_all_after_load=round(submitted_in, 1),
-        websocket_connections=watcher.connections,
     )
     report("Redis stopped and started again", figures)
     assert figures["answers"].get("500", 0) == 0, "a request failed with 500 while Redis was away"
     assert figures["retry_after_missing"] == 0, "a 503 came without Retry-After"
     assert figures["orders_lost"] == 0
     assert figures["orders_duplicated"] == 0
+    assert first_order_event is not None, "order events did not reach the account stream after the return"
     assert first_tick is not None, "the market stream did not come back after Redis returned"
     alive = {name: p.poll() is None for name, p in site.processes.children.items()}
     assert all(alive.values()), f"a process died with Redis away: {alive}"

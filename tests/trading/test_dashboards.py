@@ -15,8 +15,13 @@ from tradingsite.processes import ROOT
 
 DASHBOARDS = ROOT / "deploy" / "helm" / "tradingsite" / "files" / "dashboards"
 RULES = ROOT / "deploy" / "helm" / "tradingsite" / "files" / "prometheus" / "rules.yaml"
-# Series from other exporters the rules read on purpose: the blackbox exporter's certificate probe.
-ELSEWHERE = {"probe_ssl_earliest_cert_expiry"}
+# Series from other exporters the rules read on purpose: the blackbox exporter's certificate probe, and
+# the kubelet's volume statistics (a database or audit volume filling up).
+ELSEWHERE = {
+    "probe_ssl_earliest_cert_expiry",
+    "kubelet_volume_stats_available_bytes",
+    "kubelet_volume_stats_capacity_bytes",
+}
 KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right", "offset", "bool"}
 SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_count", "_sum", "_created"), "gauge": ("",)}
 

@@ -181,7 +181,7 @@ def broker_call(broker, order: Order, action: str) -> None:
     if getattr(broker, "in_database", False):
         getattr(broker, action)(order)
         return
-    breaker = circuit(f"broker.{order.account.broker}")
+    breaker = circuit(getattr(broker, "circuit_name", f"broker.{order.account.broker}"))
     try:
         with breaker.call(failures=getattr(broker, "unavailable", (BrokerUnavailable,))):
             getattr(broker, action)(order)

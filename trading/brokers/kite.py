@@ -9,6 +9,7 @@ leave the order to be sent again by the outbox.
 
 import time
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -32,6 +33,10 @@ RETRYABLE = (kite_errors.NetworkException, requests.RequestException)
 class KiteBroker:
     # What says Kite is out of reach, for the dispatcher's circuit breaker (a refusal is an answer).
     unavailable = (BrokerUnavailable, *RETRYABLE)
+
+    @property
+    def circuit_name(self) -> str:
+        return f"broker.kite.{urlsplit(settings.KITE_API_ROOT).netloc}"
 
     def __init__(self, link: KiteLink):
         self.link = link
