@@ -13,6 +13,7 @@ as postbacks.
 import asyncio
 import collections
 import functools
+import json
 import logging
 import threading
 import time
@@ -65,6 +66,52 @@ def in_reactor(function, *args, **kwargs) -> None:
     from twisted.internet import reactor
 
     reactor.callFromThread(function, *args, **kwargs)
+
+
+# The packet sizes kiteconnect parses: LTP; an index's quote and full; a quote; a full packet with depth.
+PACKET_LENGTHS = frozenset({8, 28, 32, 44, 184})
+
+
+def frame_packets(frame: bytes) -> tuple[list[bytes], str | None]:
+    """Kite's binary frame (a uint16 packet count, then each packet after its uint16 length) as the
+    packets that are whole and of a size kiteconnect parses, and what is wrong with the rest (None when
+    nothing is). A packet of another size is skipped, as kiteconnect skips it."""
+    count = int.from_bytes(frame[:2], "big") if len(frame) >= 2 else 0
+    packets, at = [], 2
+    for number in range(1, count + 1):
+        header = frame[at : at + 2]
+        length = int.from_bytes(header, "big")
+        packet = frame[at + 2 : at + 2 + length]
+        if len(header) < 2 or len(packet) < length:
+            return packets, (
+                f"a binary frame of {len(frame)} bytes announces {count} packets and breaks off in packet {number}"
+            )
+        if length in PACKET_LENGTHS:
+            packets.append(packet)
+        at += 2 + length
+    return packets, None
+
+
+class FeedTicker(KiteTicker):
+    """KiteTicker, refusing the messages it cannot read instead of raising: an error escaping its message
+    handler reaches autobahn, which drops the connection, and every instrument on it goes without ticks
+    until the reconnection. A broken frame's whole packets are kept; what is wrong is logged."""
+
+    def _split_packets(self, frame: bytes) -> list[bytes]:
+        packets, problem = frame_packets(frame)
+        if problem:
+            logger.warning("Kite ticker: %s; the rest of the frame is dropped", problem)
+        return packets
+
+    def _parse_text_message(self, payload) -> None:
+        try:
+            message = json.loads(payload)
+        except (ValueError, RecursionError):
+            message = None
+        if not isinstance(message, dict):
+            logger.warning("Kite ticker: a text message that is not a JSON object is ignored: %.200r", payload)
+            return
+        super()._parse_text_message(payload)
 
 
 PAISA = Decimal("0.01")
@@ -181,7 +228,7 @@ class KiteFeed:
     # --- the reactor's side -------------------------------------------------------------------------
 
     def ticker_make(self, index: int) -> KiteTicker:
-        ticker = KiteTicker(
+        ticker = FeedTicker(
             self.api_key,
             self.access_token,
             root=self.root,
@@ -238,6 +285,9 @@ class KiteFeed:
             self.signal()
 
     def on_order_update(self, ticker: KiteTicker, data: dict) -> None:
+        if not isinstance(data, dict):
+            logger.warning("Kite ticker: an order message whose data is not a JSON object is ignored: %.200r", data)
+            return
         self.updates.append(data)
         self.signal()
 
