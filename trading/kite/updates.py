@@ -45,6 +45,9 @@ from tradingsite.ist import IST
 
 logger = logging.getLogger(__name__)
 TAG_LENGTH = 20  # Kite's limit for a tag; an order's tag is the start of its client order id
+KITE_YEARS = range(1900, 2100)
+QUANTITY_MOST = 2**31 - 1  # the quantity columns are integers
+NESTING_MOST = 8  # Kite's updates nest two levels (meta); a body nested deeper is not one of them
 # Kite's statuses on the way to OPEN, TRIGGER PENDING, COMPLETE, CANCELLED or REJECTED: the order is
 # still live and nothing changes here.
 TRANSIENT = frozenset(
@@ -113,8 +116,41 @@ def kite_time(value) -> datetime | None:
     if not value:
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=IST)
-    return datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=IST)
+        at = value if value.tzinfo else value.replace(tzinfo=IST)
+    else:
+        at = datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=IST)
+    # Year 1 in IST is 1 BC in UTC: PostgreSQL stores it, and every later read of the order's updates fails.
+    if at.year not in KITE_YEARS:
+        raise ValueError(f"{value!r} is not between {KITE_YEARS[0]} and {KITE_YEARS[-1]}")
+    return at
+
+
+def kite_count(update: dict, name: str) -> int:
+    """A quantity in Kite's update (missing is 0): a whole number a quantity column can hold."""
+    value = update.get(name) or 0
+    try:
+        count = int(value)
+    except (TypeError, ValueError, OverflowError):  # text, a list, infinity
+        raise ValueError(f"{name} {value!r} is not a quantity") from None
+    if not 0 <= count <= QUANTITY_MOST:
+        raise ValueError(f"{name} {value!r} is not a quantity")
+    return count
+
+
+def update_problem(update: dict) -> str | None:
+    """What makes an update unusable before it is looked at: text with NUL characters (PostgreSQL cannot
+    store or even compare them) or nesting deeper than Kite's updates have."""
+    stack = [(update, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str) and "\x00" in value:
+            return "the update holds a NUL character"
+        if isinstance(value, dict | list):
+            if depth > NESTING_MOST:
+                return f"the update is nested deeper than {NESTING_MOST} levels"
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+    return None
 
 
 def order_by_tag(tag: str) -> Order | None:
@@ -159,9 +195,10 @@ def postback_link(update: dict, order: Order | None) -> KiteLink | None:
         candidates = KiteLink.objects.filter(kite_user_id=str(update.get("user_id") or "")[:32]).exclude(
             kite_user_id=""
         )
-    checksum = str(update.get("checksum", ""))
+    # As bytes: compare_digest refuses str with non-ASCII characters (TypeError), and any text may be sent.
+    checksum = str(update.get("checksum", "")).encode()
     for link in candidates:
-        if hmac.compare_digest(checksum, postback_checksum(update, decrypt(link.api_secret_encrypted))):
+        if hmac.compare_digest(checksum, postback_checksum(update, decrypt(link.api_secret_encrypted)).encode()):
             return link
     return None
 
@@ -176,10 +213,12 @@ def kite_postback_receive(body: bytes) -> str:
     """Check and apply one postback; returns what was done. Raises UpdateRefused for what must not apply."""
     try:
         update = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested past what the parser follows
         raise refused("postback", "malformed", f"the postback is not JSON: {exc}") from exc
     if not isinstance(update, dict) or not update.get("order_id"):
         raise refused("postback", "malformed", "the postback names no order_id")
+    if problem := update_problem(update):
+        raise refused("postback", "malformed", f"the postback for Kite order {update['order_id']!r}: {problem}")
     order = order_for_update(update)
     if postback_link(update, order) is None:
         raise refused(
@@ -194,6 +233,9 @@ def kite_postback_receive(body: bytes) -> str:
 def kite_ticker_order_update(update: dict) -> str:
     """One of the ticker's order messages. The websocket is Kite's own, opened with the access token, so
     no checksum; the same update arriving again (or also as a postback) changes nothing."""
+    if problem := update_problem(update):
+        logger.warning("ticker update for Kite order %r not applied: %s", update.get("order_id"), problem)
+        return f"not applied: {problem}"
     order = order_for_update(update)
     if order is None:
         logger.info("ticker update for Kite order %s, not placed here: left to reconciliation", update.get("order_id"))
@@ -225,8 +267,8 @@ def kite_order_update(*, order: Order, update: dict, source: str, trades: list[K
     digest = hashlib.sha256(f"{source}:{json.dumps(update, sort_keys=True, default=str)}".encode()).hexdigest()
     try:
         at = kite_time(update.get("exchange_update_timestamp"))
-        filled = int(update.get("filled_quantity") or 0)
-    except (TypeError, ValueError) as exc:
+        filled = kite_count(update, "filled_quantity")
+    except ValueError as exc:
         raise refused(source, "malformed", f"the update's time or filled quantity cannot be read: {exc}") from exc
     kite_order_id = str(update.get("order_id") or order.broker_order_id)
     if trades is None and filled > order.filled_quantity:
@@ -304,10 +346,7 @@ def accept_and_book(order: Order, update: dict, kite_order_id: str, trades: list
         order.refresh_from_db()
         done.append("accepted")
     terms = order.pending_terms
-    if (
-        order.pending_request == "modify"
-        and int(update.get("quantity") or 0) == int(terms["quantity"]) != order.quantity
-    ):
+    if order.pending_request == "modify" and kite_count(update, "quantity") == int(terms["quantity"]) != order.quantity:
         # Kite's update has the new quantity: Kite applied the modification, and trades may already be
         # filling the quantity it added.
         services.order_modify_confirm(order=order, terms=terms)
@@ -328,7 +367,7 @@ def status_apply(order: Order, update: dict, kite_order_id: str, trades: list[Ki
     done = []
     status = str(update.get("status") or "")
     message = update.get("status_message") or ""
-    filled = int(update.get("filled_quantity") or 0)
+    filled = kite_count(update, "filled_quantity")
     if status in ("CANCELLED", "REJECTED") and not order.is_live and order.pending_request:
         services.pending_settle(order=order)  # e.g. the cancel sent for an order accepted after it ended here
         done.append(f"{order.pending_request} settled")

@@ -353,7 +353,7 @@ def order_cancel(*, order: Order, cancelled_by=None, reason: str = "", by_broker
             Status.CANCELLED,
             pending_quantity=0,
             cancelled_quantity=remaining,
-            status_message=reason or "cancelled",
+            status_message=(reason or "cancelled")[:512],  # a broker's reason can be longer than the column
             pending_request="",
             pending_terms={},
         )
