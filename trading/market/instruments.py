@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -63,20 +64,7 @@ def instruments_import(raw: bytes, *, exchanges: set[str] | None = None) -> Impo
     its line and field, and nothing is changed. A price of 0 in the dump (Kite's placeholder) never
     replaces a stored last price.
     """
-    reader = csv.DictReader(io.StringIO(decode(raw)))
-    header = [name.strip() for name in reader.fieldnames or []]
-    missing = [column for column in KITE_COLUMNS if column not in header]
-    if missing:
-        raise ValidationError(f"not a Kite instruments CSV: missing columns {missing}", details={"header": header})
-    rows = []
-    for line, row in enumerate(reader, start=2):
-        row = {key.strip(): (value or "").strip() for key, value in row.items() if key}
-        if exchanges and row["exchange"] not in exchanges:
-            continue
-        try:
-            rows.append((line, _instrument_fields(row)))
-        except (ValueError, InvalidOperation) as exc:
-            raise ValidationError(f"line {line}: {exc}", details={"line": line, "row": row}) from exc
+    rows = instruments_read(raw, exchanges=exchanges)
     result = ImportResult()
     try:
         with transaction.atomic():
@@ -84,6 +72,31 @@ def instruments_import(raw: bytes, *, exchanges: set[str] | None = None) -> Impo
     except IntegrityError as exc:  # rows that swap symbols between instruments: rows are saved one by one
         raise ValidationError(f"the file gives a symbol to one instrument before another gives it up: {exc}") from exc
     return result
+
+
+def instruments_read(raw: bytes, *, exchanges: set[str] | None = None) -> list[tuple[int, dict]]:
+    """The rows of Kite's instruments CSV as (line, instrument fields), read and checked before anything
+    is written; a bad row is a ValidationError naming its line and field."""
+    # newline="": a line break inside a quoted field is the field's, and a lone CR (old spreadsheets) ends a line.
+    reader = csv.DictReader(io.StringIO(decode(raw), newline=""))
+    try:
+        header = [name.strip() for name in reader.fieldnames or []]
+        missing = [column for column in KITE_COLUMNS if column not in header]
+        if missing:
+            raise ValidationError(f"not a Kite instruments CSV: missing columns {missing}", details={"header": header})
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            row = {key.strip(): (value or "").strip() for key, value in row.items() if key}
+            if exchanges and row["exchange"] not in exchanges:
+                continue
+            try:
+                rows.append((line, _instrument_fields(row)))
+            except (ValueError, InvalidOperation) as exc:
+                raise ValidationError(f"line {line}: {exc}", details={"line": line, "row": row}) from exc
+    except csv.Error as exc:  # a field past the csv module's limit (128 KiB)
+        line = reader.reader.line_num  # DictReader's own count stops at the last row it returned
+        raise ValidationError(f"line {line}: not readable as CSV ({exc})", details={"line": line}) from exc
+    return rows
 
 
 def _rows_apply(rows: list[tuple[int, dict]], result: ImportResult) -> None:
@@ -149,9 +162,12 @@ def _rows_apply(rows: list[tuple[int, dict]], result: ImportResult) -> None:
 def _instrument_fields(row: dict) -> dict:
     def number(name, kind):
         try:
-            return kind(row[name]) if row[name] else None
+            value = kind(row[name]) if row[name] else None
         except (ValueError, InvalidOperation):
             raise ValueError(f"{name} {row[name]!r} is not a number") from None
+        if isinstance(value, Decimal) and not value.is_finite():
+            raise ValueError(f"{name} {row[name]!r} is not a number")
+        return value
 
     token = number("instrument_token", int)
     if token is None or not row["tradingsymbol"] or not row["exchange"]:
@@ -165,7 +181,11 @@ def _instrument_fields(row: dict) -> dict:
     except ValueError:
         raise ValueError(f"expiry {row['expiry']!r} is not a date (YYYY-MM-DD)") from None
     strike = number("strike", Decimal)
-    return {
+    try:
+        price = (number("last_price", Decimal) or Decimal(0)).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise ValueError(f"last_price {row['last_price']!r} is too large for a price") from None
+    fields = {
         "instrument_token": token,
         "exchange_token": number("exchange_token", int),
         "tradingsymbol": row["tradingsymbol"],
@@ -177,8 +197,27 @@ def _instrument_fields(row: dict) -> dict:
         "lot_size": lot,
         "expiry": expiry,
         "strike": strike if strike else None,
-        "last_price": (number("last_price", Decimal) or Decimal(0)).quantize(Decimal("0.01")) or None,
+        "last_price": price or None,
     }
+    _fields_check(fields)
+    return fields
+
+
+def _fields_check(fields: dict) -> None:
+    """Refuses what the instrument's columns cannot hold (lengths, digits and places, integer ranges,
+    text with NUL), naming the field, before anything is written. The fields' own validators, without
+    making a model instance: a full master has a hundred thousand rows."""
+    problems = []
+    for name, value in fields.items():
+        if isinstance(value, str) and "\x00" in value:
+            problems.append(f"{name} {value!r} holds a NUL character")
+            continue
+        try:
+            Instrument._meta.get_field(name).run_validators(value)
+        except DjangoValidationError as exc:
+            problems.append(f"{name} {value!r}: {' '.join(exc.messages)}")
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 # NIFTY 50 constituents with reference prices (rupees, rounded) to start the simulated feed from. Tokens
