@@ -36,8 +36,13 @@ def text_hash(title: str, day: date) -> str:
 
 
 def http_only(url: str) -> str:
-    """A link kept only where it is http or https: a feed's `javascript:` or `data:` link is dropped."""
-    return url if urlsplit(url.strip()).scheme.lower() in ("http", "https") else ""
+    """A link kept only where it is http or https: a feed's `javascript:` or `data:` link is dropped, and
+    so is one that is not a URL at all (`http://[x`)."""
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return ""
+    return url if scheme in ("http", "https") else ""
 
 
 def articles_store(

@@ -25,6 +25,7 @@ from sentiment.models import NewsSource
 
 TAGS = re.compile(r"<[^>]+>")
 SPACES = re.compile(r"\s+")
+NEWS_YEARS = range(1900, 2100)
 
 
 class SourceError(Exception):
@@ -88,7 +89,12 @@ class RssSource:
 
 def rss_parse(content: bytes, where: str = "feed") -> list[RawArticle]:
     """The entries of an RSS or Atom document, as articles (entries without a title are left out)."""
-    feed = feedparser.parse(content)
+    try:
+        feed = feedparser.parse(content)
+    except ValueError as exc:
+        # feedparser fails on an XML declaration whose encoding name is not text (UnicodeDecodeError) or
+        # holds a NUL ("embedded null character") instead of reporting the feed as malformed.
+        raise SourceError(f"{where}: not an RSS or Atom feed (its XML declaration's encoding: {exc})") from exc
     if feed.bozo and not feed.entries:
         raise SourceError(f"{where}: not an RSS or Atom feed ({feed.bozo_exception})")
     articles = []
@@ -96,17 +102,27 @@ def rss_parse(content: bytes, where: str = "feed") -> list[RawArticle]:
         title = plain(entry.get("title", ""))
         if not title:
             continue
-        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
         articles.append(
             RawArticle(
                 title=title,
                 summary=plain(entry.get("summary", "")),
-                url=entry.get("link", ""),
-                guid=entry.get("id", ""),
-                published_at=datetime.fromtimestamp(timegm(stamp), UTC) if stamp else None,
+                url=nul_free(entry.get("link") or ""),  # None where a broken entry's guid stood for its link
+                guid=nul_free(entry.get("id") or ""),
+                published_at=feed_time(entry.get("published_parsed") or entry.get("updated_parsed")),
             )
         )
     return articles
+
+
+def feed_time(stamp) -> datetime | None:
+    """feedparser's UTC struct_time as an aware datetime; None, as feedparser gives for a date it cannot
+    read, where it names no day a news item can have (feedparser passes on years such as -99 or 9999)."""
+    if not stamp or stamp.tm_year not in NEWS_YEARS:
+        return None
+    try:
+        return datetime.fromtimestamp(timegm(stamp), UTC)
+    except (ValueError, OverflowError):  # a month or day out of range
+        return None
 
 
 class NewsApiSource:
@@ -132,22 +148,46 @@ class NewsApiSource:
             params={"q": self.query, "sortBy": "publishedAt", "pageSize": 100, "language": "en"},
             headers={"X-Api-Key": self.key},
         )
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise SourceError(f"{self.base_url}: HTTP {response.status_code}, not JSON") from exc
-        if response.status_code != 200 or body.get("status") != "ok":
-            raise SourceError(f"{self.base_url}: {body.get('code', response.status_code)}: {body.get('message', '')}")
-        return [
-            RawArticle(
-                title=plain(item.get("title") or ""),
-                summary=plain(item.get("description") or ""),
-                url=item.get("url") or "",
-                published_at=parse_datetime(item["publishedAt"]) if item.get("publishedAt") else None,
-            )
-            for item in body.get("articles", [])
-            if (item.get("title") or "").strip()
-        ]
+        return newsapi_articles(response, self.base_url)
+
+
+def newsapi_articles(response: requests.Response, where: str) -> list[RawArticle]:
+    """The articles of NewsAPI's answer; its error answer, or one not in its shape, is a SourceError."""
+    try:
+        body = response.json()
+    except (ValueError, RecursionError) as exc:
+        raise SourceError(f"{where}: HTTP {response.status_code}, not JSON") from exc
+    if not isinstance(body, dict):
+        raise SourceError(f"{where}: HTTP {response.status_code}, a JSON {type(body).__name__}, not NewsAPI's answer")
+    if response.status_code != 200 or body.get("status") != "ok":
+        raise SourceError(f"{where}: {body.get('code', response.status_code)}: {body.get('message', '')}")
+    items = body.get("articles", [])
+    if not isinstance(items, list):
+        raise SourceError(f"{where}: `articles` is a JSON {type(items).__name__}, not a list")
+    articles = [newsapi_article(item, f"{where}: article {number}") for number, item in enumerate(items, 1)]
+    return [article for article in articles if article.title]
+
+
+def newsapi_article(item, where: str) -> RawArticle:
+    if not isinstance(item, dict):
+        raise SourceError(f"{where} is a JSON {type(item).__name__}, not an object")
+    fields = {name: item.get(name) for name in ("title", "description", "url", "publishedAt")}
+    for name, value in fields.items():
+        if value is not None and not isinstance(value, str):
+            raise SourceError(f"{where}: {name} is a JSON {type(value).__name__}, not text")
+    published = fields["publishedAt"]
+    try:
+        published_at = parse_datetime(published) if published else None
+    except ValueError:  # in the format, but no such date or time
+        published_at = None
+    if published and (published_at is None or published_at.tzinfo is None or published_at.year not in NEWS_YEARS):
+        raise SourceError(f"{where}: publishedAt {published!r} is not a time in ISO 8601 with an offset")
+    return RawArticle(
+        title=plain(fields["title"] or ""),
+        summary=plain(fields["description"] or ""),
+        url=nul_free(fields["url"] or ""),
+        published_at=published_at,
+    )
 
 
 FILE_FIELDS = ("title", "summary", "url", "guid", "published_at")
