@@ -102,11 +102,11 @@ _circuits: dict[str, Circuit] = {}
 _lock = threading.Lock()
 
 
-def circuit(name: str) -> Circuit:
-    """This process's circuit for the outside service `name`."""
+def circuit(name: str, *, reset_seconds: float | None = None) -> Circuit:
+    """This process's circuit for the outside service `name`; its pause is CIRCUIT_RESET_SECONDS unless
+    the service asks for another (`reset_seconds`, at the circuit's first use)."""
     with _lock:
         if name not in _circuits:
-            _circuits[name] = Circuit(
-                name, failures=settings.CIRCUIT_FAILURES, reset_seconds=settings.CIRCUIT_RESET_SECONDS
-            )
+            pause = reset_seconds if reset_seconds is not None else settings.CIRCUIT_RESET_SECONDS
+            _circuits[name] = Circuit(name, failures=settings.CIRCUIT_FAILURES, reset_seconds=pause)
         return _circuits[name]

@@ -20,6 +20,7 @@ def fault_site(tmp_path_factory):
 @pytest.fixture
 def site(fault_site):
     """The site with every server and process running, and the fake Kite answering normally."""
+    fault_site.redis.thaw()
     fault_site.ensure()
     fault_site.kite.next_place.clear()
     fault_site.kite.unresponsive_seconds = 0.0

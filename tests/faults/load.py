@@ -38,6 +38,7 @@ class OrderLoad:
     outcomes: list[Outcome] = field(default_factory=list)
     answers: Counter = field(default_factory=Counter)  # every answer seen, retries included: "201", "503", "error"
     retry_after_missing: int = 0  # 503s without a Retry-After header
+    slowest: float = 0.0  # the longest wait for an answer (timeouts included), in seconds
     stopping: threading.Event = field(default_factory=threading.Event)
     ended: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -83,6 +84,7 @@ class OrderLoad:
         while not self.ended.is_set():
             outcome.attempts += 1
             wait = 0.5
+            sent = time.monotonic()
             try:
                 answer = session.post(
                     f"{self.site.url}/api/v1/orders",
@@ -91,10 +93,12 @@ class OrderLoad:
                     timeout=self.timeout,
                 )
             except requests.RequestException:
+                self.slowest = max(self.slowest, time.monotonic() - sent)
                 self.count("error")
                 session = self.site.api()  # a fresh connection pool: the old one may hold dead sockets
                 time.sleep(wait)
                 continue
+            self.slowest = max(self.slowest, time.monotonic() - sent)
             self.count(str(answer.status_code))
             if answer.headers.get("Idempotent-Replayed"):
                 self.count("replayed")  # a retry whose first attempt had been placed: its first answer
@@ -161,6 +165,7 @@ def ledger(site, load: OrderLoad, since, *, broker: str) -> dict:
         + sum(1 for o in accepted if o.order_id not in in_database),
         "answers": dict(load.answers),
         "retry_after_missing": load.retry_after_missing,
+        "slowest_answer_seconds": round(load.slowest, 2),
     }
 
 

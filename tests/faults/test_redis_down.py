@@ -54,3 +54,46 @@ def test_redis_down_for_a_minute_loses_no_order_and_everything_reconnects(site):
     assert first_tick is not None, "the market stream did not come back after Redis returned"
     alive = {name: p.poll() is None for name, p in site.processes.children.items()}
     assert all(alive.values()), f"a process died with Redis away: {alive}"
+
+
+FROZEN_SECONDS = 20
+
+
+def test_redis_frozen_with_its_port_open_holds_nothing_up_for_long_and_loses_no_order(site):
+    """SIGSTOP: connections hang instead of being refused. Every Redis call in the site has a timeout,
+    so requests answer (201, or 503 with Retry-After) instead of hanging, and nothing is lost."""
+    since = timezone.now()
+    infy = site.ids["instruments"]["INFY"]["token"]
+    watcher = MarketWatcher(site.url, [infy])
+    load = OrderLoad(site, account=site.ids["kite"], instrument_token=infy, price="1450.00", timeout=10).start()
+    try:
+        time.sleep(3)
+        site.redis.freeze()
+        frozen_at = time.monotonic()
+        time.sleep(FROZEN_SECONDS)
+        during = dict(load.answers)
+        site.redis.thaw()
+        back_at = time.monotonic()
+        first_tick = watcher.first_tick_after(back_at, timeout=60)
+        time.sleep(5)
+    finally:
+        site.redis.thaw()
+        load.stop()
+        watcher.close()
+    figures, submitted_in = settle(site, load, since, broker="kite")
+    figures.update(
+        frozen_seconds=round(back_at - frozen_at, 1),
+        answers_by_end_of_freeze=during,
+        seconds_to_first_tick_after_thaw=None if first_tick is None else round(first_tick, 1),
+        seconds_to_submit_all_after_load=round(submitted_in, 1),
+    )
+    report("Redis frozen (SIGSTOP), then thawed", figures)
+    assert figures["answers"].get("500", 0) == 0, "a request failed with 500 while Redis was frozen"
+    assert figures["retry_after_missing"] == 0
+    assert sum(v for k, v in during.items() if k in ("201", "503")) > 0, "no request was answered while frozen"
+    assert figures["answers"].get("error", 0) == 0, "a request hung past the client's 10 s timeout"
+    assert figures["orders_lost"] == 0
+    assert figures["orders_duplicated"] == 0
+    assert first_tick is not None, "the market stream did not come back after Redis thawed"
+    alive = {name: p.poll() is None for name, p in site.processes.children.items()}
+    assert all(alive.values()), f"a process died with Redis frozen: {alive}"

@@ -127,7 +127,11 @@ class FeedRunner:
 
     def redis(self) -> aioredis.Redis:
         if self._redis is None:
-            self._redis = aioredis.Redis.from_url(settings.REDIS_URL)
+            # Bounded waits: a Redis that stops answering must not stop the loop that fills resting orders.
+            timeout = settings.REDIS_TIMEOUT_SECONDS
+            self._redis = aioredis.Redis.from_url(
+                settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout
+            )
         return self._redis
 
     def flush_and_close(self) -> None:

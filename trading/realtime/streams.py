@@ -45,7 +45,10 @@ def _send(group: str, message: dict) -> None:
 
 @functools.cache
 def _redis(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url)
+    # Bounded waits: a Redis that stops answering (frozen, or a network that drops packets) must not hold
+    # the request thread that placed an order; the event is lost instead, which a page survives.
+    timeout = settings.REDIS_TIMEOUT_SECONDS
+    return redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
 
 
 def order_data(order) -> dict:
