@@ -72,7 +72,12 @@ def http_get(url: str, **options) -> requests.Response:
             **options,
         )
     except requests.RequestException as exc:
+        breaker.failed()
         raise SourceError(f"{url}: {exc.__class__.__name__}: {exc}") from exc
+    if response.status_code >= 500:
+        breaker.failed()
+    else:
+        breaker.succeeded()
     return response
 
 
