@@ -113,6 +113,16 @@ def bars_csv_read(path: Path, *, interval: str, adjusted: bool = False) -> CsvBa
         raise ValidationError(f"{path.name} line {reader.line_num}: not readable as CSV ({exc})") from None
 
 
+def storable(prices: list[Decimal], cells: dict, path: Path, line: int, *, scaled: bool = False) -> None:
+    if not all(PRICE_LEAST <= value < PRICE_MOST for value in prices):
+        # The cells as written (shortened), not the numbers: 1e99999999 written out is a hundred million digits.
+        shown = ", ".join(f"{key} {cells[key][:24]!r}" for key in ("open", "high", "low", "close"))
+        raise ValidationError(
+            f"{path.name} line {line}: prices must lie from 0.01 to 999999999999.99 to be stored to the paisa"
+            f"{' once scaled by Adj Close / Close' if scaled else ''} ({shown})"
+        )
+
+
 def rows_read(reader, path: Path, *, interval: str, adjusted: bool) -> CsvBars:
     header = next(reader, None)
     if not header:
@@ -139,16 +149,13 @@ def rows_read(reader, path: Path, *, interval: str, adjusted: bool) -> CsvBars:
             raise ValidationError(f"{path.name} line {line}: prices must be numbers, not {record!r}")
         if min(ohlc) <= 0 or volume < 0:
             raise ValidationError(f"{path.name} line {line}: prices must be positive and volume not negative")
+        storable(ohlc, cells, path, line)  # before scaling too: the product of huge numbers overflows
         if adjusted:
             if not (adj_close.is_finite() and PRICE_LEAST <= adj_close < PRICE_MOST):
                 raise ValidationError(f"{path.name} line {line}: Adj Close {cells['adj_close']!r} is not a price")
             factor = adj_close / ohlc[3]
             ohlc = [value * factor for value in ohlc]
-        if not all(PRICE_LEAST <= value < PRICE_MOST for value in ohlc):
-            raise ValidationError(
-                f"{path.name} line {line}: prices must lie from 0.01 to 999999999999.99 to be stored to the "
-                f"paisa, not {', '.join(f'{value:f}' for value in ohlc)}"
-            )
+            storable(ohlc, cells, path, line, scaled=True)
         if not ohlc[2] <= min(ohlc[0], ohlc[3]) or not ohlc[1] >= max(ohlc[0], ohlc[3]):
             raise ValidationError(f"{path.name} line {line}: high and low do not contain open and close")
         if ts in seen:
