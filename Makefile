@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 RUN    := $(PY) -m tradingsite.embedded run
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test lint format bench install browser debian-tools check-steps clean-data
+.PHONY: demo test lint format bench fuzz install browser debian-tools check-steps clean-data
 
 install: $(STAMP)
 
@@ -68,6 +68,12 @@ format: $(STAMP)
 
 bench: $(STAMP) browser
 	$(RUN) --prefer-local --data-dir .data/test -- sh -c 'for b in bench/[!_]*.py; do $(PY) $$b || exit 1; done'
+
+# Coverage-guided fuzzing (atheris) of the parsers of outside input, tests/fuzz: each target for FUZZ_SECONDS,
+# one after another; a crash stops the run and its input is kept in .data/fuzz/crashes/.
+FUZZ_SECONDS ?= 600
+fuzz: $(STAMP)
+	$(RUN) --prefer-local --data-dir .data/test -- $(PY) -m tests.fuzz.run all --seconds $(FUZZ_SECONDS)
 
 clean-data:
 	rm -rf .data
