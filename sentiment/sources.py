@@ -52,32 +52,44 @@ def nul_free(text: str) -> str:
     return text.replace("\x00", "")
 
 
+class SourceServerError(Exception):
+    """A 5xx answer, raised inside the circuit so it counts against the source."""
+
+    def __init__(self, response: requests.Response):
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+def source_unreachable(exc: BaseException) -> bool:
+    return isinstance(exc, requests.RequestException | SourceServerError)
+
+
 def http_get(url: str, **options) -> requests.Response:
     """GET through the host's circuit breaker (tradingsite/circuit.py): a source that keeps timing out or
     failing with 5xx is skipped, at once, until its pause is over, instead of holding the fetch task for
     its timeout on every run."""
-    from tradingsite.circuit import circuit
+    from tradingsite.circuit import CircuitOpen, circuit
 
     breaker = circuit(f"news.{urlsplit(url).netloc}")
-    if not breaker.allow():
+    try:
+        with breaker.call(source_unreachable):
+            response = requests.get(
+                url,
+                timeout=settings.NEWS_FETCH_TIMEOUT_SECONDS,
+                headers={"User-Agent": settings.NEWS_USER_AGENT, **options.pop("headers", {})},
+                **options,
+            )
+            if response.status_code >= 500:
+                raise SourceServerError(response)
+    except SourceServerError as exc:
+        return exc.response  # counted against the source; the caller reports the status
+    except CircuitOpen:
         raise SourceError(
             f"{url}: not fetched: the source failed {breaker.threshold} times in a row; "
             f"tried again in {breaker.retry_in():.0f} s"
-        )
-    try:
-        response = requests.get(
-            url,
-            timeout=settings.NEWS_FETCH_TIMEOUT_SECONDS,
-            headers={"User-Agent": settings.NEWS_USER_AGENT, **options.pop("headers", {})},
-            **options,
-        )
+        ) from None
     except requests.RequestException as exc:
-        breaker.failed()
         raise SourceError(f"{url}: {exc.__class__.__name__}: {exc}") from exc
-    if response.status_code >= 500:
-        breaker.failed()
-    else:
-        breaker.succeeded()
     return response
 
 

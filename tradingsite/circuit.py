@@ -36,66 +36,82 @@ class CircuitOpen(Exception):
 
 
 class Circuit:
+    """One outside service's circuit. A caller asks `allow()` for a ticket (None: do not call), makes the
+    call and reports its outcome with the ticket: `succeeded`, `failed`, or nothing when the call never
+    reached the service. A report from a call admitted before the circuit last changed state is stale and
+    ignored (a slow success from before an outage must not close it; late failures must not extend it),
+    and while half-open only the trial's report counts."""
+
     def __init__(self, name: str, *, failures: int, reset_seconds: float):
         self.name, self.threshold, self.reset_seconds = name, failures, reset_seconds
         self.state, self.failures, self.opened_at, self.trial_at = CLOSED, 0, 0.0, 0.0
+        self.generation = 0  # changes with every change of state
         self.lock = threading.Lock()
         circuit_state.labels(name).set(CLOSED)
 
     def set_state(self, state: int) -> None:
         if state != self.state:
             logger.warning("circuit %s: %s -> %s", self.name, NAMES[self.state], NAMES[state])
+            self.generation += 1
         self.state = state
         circuit_state.labels(self.name).set(state)
 
-    def allow(self) -> bool:
-        """Whether a call may go now. When the open period is over, the first caller gets the trial call;
-        a trial that has not reported back within the period lets another through."""
+    def allow(self) -> int | None:
+        """A ticket for a call now, or None while the circuit is open. When the pause is over the first
+        caller gets the trial call; a trial that has not reported back within a pause lets another through."""
         with self.lock:
             now = time.monotonic()
             if self.state == CLOSED:
-                return True
+                return self.generation
             if now - max(self.opened_at, self.trial_at) < self.reset_seconds:
-                return False
-            self.set_state(HALF_OPEN)
+                return None
             self.trial_at = now
-            return True
+            self.set_state(HALF_OPEN)
+            self.generation += 1  # a newer trial's ticket: an older, overdue trial's report is stale
+            return self.generation
 
     def retry_in(self) -> float:
         with self.lock:
             return max(0.0, self.reset_seconds - (time.monotonic() - max(self.opened_at, self.trial_at)))
 
-    def succeeded(self) -> None:
+    def succeeded(self, ticket: int) -> None:
         with self.lock:
+            if ticket != self.generation:
+                return
             self.failures = 0
             self.set_state(CLOSED)
 
-    def failed(self) -> None:
+    def failed(self, ticket: int) -> None:
         with self.lock:
+            if ticket != self.generation:
+                return
             self.failures += 1
             if self.state == HALF_OPEN or self.failures >= self.threshold:
-                if self.state != OPEN:
-                    circuit_opened.labels(self.name).inc()
+                circuit_opened.labels(self.name).inc()
                 self.opened_at = time.monotonic()
                 self.set_state(OPEN)
 
+    def refusal(self) -> str:
+        return f"{self.name} failed {self.threshold} times in a row; not called again for {self.retry_in():.0f} s"
+
     @contextmanager
-    def call(self, failures: tuple[type[BaseException], ...]):
-        """Run the block through the circuit: refused with CircuitOpen while open; an exception of
-        `failures` counts against the circuit, anything else (an answer, even a refusal) for it."""
-        if not self.allow():
-            raise CircuitOpen(
-                f"{self.name} failed {self.threshold} times in a row; not called again for {self.retry_in():.0f} s"
-            )
+    def call(self, outage, answered=lambda: True):
+        """Run the block through the circuit: CircuitOpen while open. `outage(exc)` says whether an
+        exception means the service is out of reach (counted against it); other exceptions, and a
+        return, count for it when `answered()` says the service was reached at all."""
+        ticket = self.allow()
+        if ticket is None:
+            raise CircuitOpen(self.refusal())
         try:
             yield
-        except failures:
-            self.failed()
+        except BaseException as exc:
+            if outage(exc):
+                self.failed(ticket)
+            elif answered():
+                self.succeeded(ticket)
             raise
-        except BaseException:
-            self.succeeded()  # the service answered, if only to refuse
-            raise
-        self.succeeded()
+        if answered():
+            self.succeeded(ticket)
 
 
 _circuits: dict[str, Circuit] = {}

@@ -59,12 +59,14 @@ def api_exception_handler(exc, context):
     # Imported here: this module is imported by API authentication classes, which DRF loads while
     # rest_framework.views itself is still being imported.
     from rest_framework.views import exception_handler as drf_exception_handler
+    from rest_framework.views import set_rollback
 
     if isinstance(exc, ApplicationError):
         return Response({"error": exc.as_dict()}, status=exc.status)
     service = service_unavailable(exc)
     if service is not None:
         logger.warning("%s unreachable: answered 503", service, exc_info=exc)
+        set_rollback()
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return Response(unavailable_body(service), status=503, headers=headers)
     unreadable = body_error(exc)

@@ -29,7 +29,7 @@ from requests.auth import HTTPBasicAuth
 from rest_framework import exceptions
 
 from audit.services import audit_record
-from tradingsite.circuit import circuit
+from tradingsite.circuit import CircuitOpen, circuit
 from tradingsite.roles import ROLES, user_roles_set
 
 logger = logging.getLogger(__name__)
@@ -150,24 +150,18 @@ def provider_call():
     provider that hangs does not hold a web thread per sign-in for the timeout. A timeout, a refused
     connection or a 5xx counts against the provider; any other answer, a 4xx included, for it."""
     breaker = circuit(f"oidc.{urlsplit(settings.OIDC_OP_TOKEN_ENDPOINT or '').netloc}")
-    if not breaker.allow():
-        raise requests.ConnectionError(
-            f"the sign-in provider failed {breaker.threshold} times in a row; not asked again for "
-            f"{breaker.retry_in():.0f} s"
-        )
     try:
-        yield
-    except requests.RequestException as exc:
-        response = getattr(exc, "response", None)
-        if response is None or response.status_code >= 500:
-            breaker.failed()
-        else:
-            breaker.succeeded()
-        raise
-    except BaseException:
-        breaker.succeeded()
-        raise
-    breaker.succeeded()
+        with breaker.call(provider_unreachable):
+            yield
+    except CircuitOpen as exc:
+        raise requests.ConnectionError(f"the sign-in provider is not asked: {exc}") from None
+
+
+def provider_unreachable(exc: BaseException) -> bool:
+    if not isinstance(exc, requests.RequestException):
+        return False
+    response = getattr(exc, "response", None)
+    return response is None or response.status_code >= 500
 
 
 def login_failure_record(reason: str, **details) -> None:

@@ -17,27 +17,22 @@ process off a Redis that is back.
 import redis
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
-from tradingsite.circuit import Circuit, circuit
+from tradingsite.circuit import Circuit, CircuitOpen, circuit
 
 REDIS_CIRCUIT_RESET_SECONDS = 2.0
 UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
 
 
+def unreachable(exc: BaseException) -> bool:
+    return isinstance(exc, UNREACHABLE) and not isinstance(exc, redis.AuthenticationError)
+
+
 def guarded(breaker: Circuit, command, *args, **kwargs):
-    if not breaker.allow():
-        raise redis.ConnectionError(
-            f"Redis is not asked for {breaker.retry_in():.1f} s: {breaker.threshold} commands in a row failed"
-        )
     try:
-        result = command(*args, **kwargs)
-    except UNREACHABLE:
-        breaker.failed()
-        raise
-    except BaseException:
-        breaker.succeeded()
-        raise
-    breaker.succeeded()
-    return result
+        with breaker.call(unreachable):
+            return command(*args, **kwargs)
+    except CircuitOpen:
+        raise redis.ConnectionError(f"Redis is not asked: {breaker.refusal()}") from None
 
 
 class CircuitRedis(redis.Redis):

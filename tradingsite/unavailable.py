@@ -2,25 +2,42 @@
 500. A client (or the trade page) sends the same request again after the pause; an order sent with
 an Idempotency-Key is placed at most once however often that happens.
 
-Database errors that mean "the server is away or the connection broke" are Django's OperationalError
-and InterfaceError (connection refused, a session killed by a restart, a failover); Redis's are its
-ConnectionError and TimeoutError. Both are also what a deadlock or a statement timeout raises, for which
-trying again is the right advice too.
+Only errors that mean "try again shortly" are 503s: no connection or a connection that broke (a
+restart, a failover: no SQLSTATE, or class 08), the server shutting down or starting (57P01-57P03),
+too many connections (53300), a full disk (53100: every write fails until ops make room), and a
+deadlock, serialization failure, lock or statement timeout (40P01, 40001, 55P03, 57014), which are
+logged as errors too. Anything else a database raises (a wrong password, a missing table, a bad
+statement) stays a 500 that names nothing, so a fault in the site is never taken for an outage. (A
+failed connection attempt carries no SQLSTATE, so a wrong database name is a 503 too; /readyz fails
+with it, so such a pod never takes traffic.) For Redis: its ConnectionError and TimeoutError, but not
+a refused password.
 """
+
+import logging
 
 import redis
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 
+logger = logging.getLogger(__name__)
+
 RETRY_AFTER_SECONDS = 5
-SERVICES = {"database": (OperationalError, InterfaceError), "redis": (redis.ConnectionError, redis.TimeoutError)}
+AWAY_STATES = {"57P01", "57P02", "57P03", "53300", "53100"}
+CONTENTION_STATES = {"40P01", "40001", "55P03", "57014"}
 
 
 def service_unavailable(exc: BaseException | None) -> str | None:
-    """Which backing service `exc` says is unreachable ("database", "redis"), or None."""
-    for service, errors in SERVICES.items():
-        if isinstance(exc, errors):
-            return service
+    """Which backing service `exc` says is out of reach for now ("database", "redis"), or None."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        state = getattr(exc.__cause__, "sqlstate", None)
+        if state is None or state.startswith("08") or state in AWAY_STATES:
+            return "database"
+        if state in CONTENTION_STATES:
+            logger.error("database contention answered 503 (SQLSTATE %s): %s", state, exc)
+            return "database"
+        return None
+    if isinstance(exc, redis.ConnectionError | redis.TimeoutError) and not isinstance(exc, redis.AuthenticationError):
+        return "redis"
     return None
 
 

@@ -21,7 +21,7 @@ def promtool(*args: str) -> subprocess.CompletedProcess:
 def test_promtool_accepts_the_rules():
     checked = promtool("check", "rules", str(RULES))
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 25 rules found" in checked.stdout
+    assert "SUCCESS: 26 rules found" in checked.stdout
 
 
 def test_each_alert_fires_on_a_failing_series_and_stays_quiet_on_a_healthy_one():

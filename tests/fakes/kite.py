@@ -120,6 +120,7 @@ class FakeKite:
     trades_lagging: int = 0
     # Kite has stopped answering: every request waits this long, then the connection closes unanswered.
     unresponsive_seconds: float = 0.0
+    unanswered: int = 0  # requests that met it
     # When Kite says its orders were placed (IST): tests write their updates' times after it.
     placed_at: str = "2026-11-24 09:15:00"
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -559,6 +560,8 @@ class FakeKite:
             def unresponsive(self) -> bool:
                 if not fake.unresponsive_seconds:
                     return False
+                with fake.lock:
+                    fake.unanswered += 1
                 time.sleep(fake.unresponsive_seconds)
                 self.close_connection = True
                 return True

@@ -135,17 +135,21 @@ def kite_tags(site) -> Counter:
 
 def ledger(site, load: OrderLoad, since, *, broker: str) -> dict:
     """What became of the orders: accepted by the site, submitted to the broker once, more than once
-    (duplicated), not at all (lost); and orders in the database beyond one per answered key."""
+    (duplicated), not at all (lost). The database must hold exactly the orders that were answered (one
+    per key, by client order id), and the fake Kite no tag of this run twice."""
     accepted = load.accepted()
-    answered = [o for o in load.outcomes if o.status is not None]
+    answered = {o.client_order_id for o in load.outcomes if o.status is not None}
     rows = site.sql(
-        "SELECT id, client_order_id::text, status FROM trading_order WHERE account_id = %s AND created_at >= %s",
+        "SELECT id, client_order_id::text FROM trading_order WHERE account_id = %s AND created_at >= %s",
         [load.account, since],
     )
-    in_database = {row[0]: row for row in rows}
+    in_database = {row[0] for row in rows}
+    unanswered_rows = [row for row in rows if row[1] not in answered]  # a second order for some key
     if broker == "kite":
         tags = kite_tags(site)
+        ours = {row[1].replace("-", "")[:TAG_LENGTH] for row in rows}
         sent = [tags[o.client_order_id.replace("-", "")[:TAG_LENGTH]] for o in accepted]
+        twice_at_kite = [tag for tag in ours if tags[tag] > 1]
     else:
         unsent = {
             row[0]
@@ -154,15 +158,16 @@ def ledger(site, load: OrderLoad, since, *, broker: str) -> dict:
                 [[o.order_id for o in accepted]],
             )
         }
-        sent = [0 if o.order_id in unsent or o.order_id not in in_database else 1 for o in accepted]
+        sent = [0 if o.order_id in unsent else 1 for o in accepted]
+        twice_at_kite = []
+    lost = [o for o, count in zip(accepted, sent, strict=True) if o.order_id not in in_database or not count]
     return {
         "orders_tried": len(load.outcomes),
         "orders_answered": len(answered),
         "orders_accepted": len(accepted),
         "orders_submitted": sum(1 for count in sent if count >= 1),
-        "orders_duplicated": sum(1 for count in sent if count > 1) + max(0, len(in_database) - len(answered)),
-        "orders_lost": sum(1 for count in sent if count == 0)
-        + sum(1 for o in accepted if o.order_id not in in_database),
+        "orders_duplicated": len(twice_at_kite) + len(unanswered_rows),
+        "orders_lost": len(lost),
         "answers": dict(load.answers),
         "retry_after_missing": load.retry_after_missing,
         "slowest_answer_seconds": round(load.slowest, 2),

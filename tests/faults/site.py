@@ -32,6 +32,8 @@ class Prices:
     interval: float = 0.2
     sent: int = 0
     flip: bool = False  # each frame moves the price a tick up or back, so every frame is news
+    volume_step: int = 10  # each frame trades this many shares of each instrument (the day's volume grows)
+    volumes: dict[int, int] = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> "Prices":
@@ -47,13 +49,16 @@ class Prices:
         spread = [(100, price - 0.05 * level, 2) for level in range(1, 6)]
         offers = [(100, price + 0.05 * level, 2) for level in range(1, 6)]
         ohlc = (price, price, price, price)
+        volume = self.volumes.get(token, 1000)
         return full_packet(
-            token, price, last_trade_time=now, timestamp=now, buy=spread, sell=offers, volume=1000, ohlc=ohlc
+            token, price, last_trade_time=now, timestamp=now, buy=spread, sell=offers, volume=volume, ohlc=ohlc
         )
 
     def run(self) -> None:
         while not self.stop.wait(self.interval):
             self.flip = not self.flip
+            for token in self.prices:
+                self.volumes[token] = self.volumes.get(token, 1000) + self.volume_step
             self.sent += self.ticker.send_ticks(self.packet)
 
 

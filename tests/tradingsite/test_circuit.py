@@ -67,7 +67,7 @@ def test_a_source_that_stops_answering_is_skipped_at_once_until_its_pause_is_ove
     started = time.monotonic()
     with pytest.raises(SourceError, match="failed 3 times in a row; tried again in"):
         http_get(source.url)
-    assert time.monotonic() - started < 0.1, "an open circuit should fail at once, not wait for the timeout"
+    assert time.monotonic() - started < 0.5, "an open circuit should fail at once, not wait for the timeout"
     assert source.requests == asked, "the source was asked while its circuit was open"
 
     source.hang = 0.0
@@ -89,3 +89,21 @@ def test_server_errors_count_against_the_source_and_a_failed_trial_opens_it_agai
         http_get(source.url)
     opened = REGISTRY.get_sample_value("tradingsite_circuit_opened_total", {"circuit": source.name})
     assert opened == 2
+
+
+def test_a_slow_answer_from_before_an_outage_neither_closes_the_circuit_nor_keeps_it_open():
+    from tradingsite.circuit import Circuit
+
+    breaker = Circuit("tests.late-reports", failures=2, reset_seconds=0.3)
+    slow = breaker.allow()  # a call that will answer long after the others
+    for _ in range(2):
+        breaker.failed(breaker.allow())
+    assert breaker.allow() is None  # open
+    breaker.succeeded(slow)  # its answer comes now: stale, ignored
+    assert breaker.allow() is None
+    time.sleep(0.35)
+    trial = breaker.allow()
+    assert trial is not None and breaker.allow() is None  # one trial at a time
+    breaker.failed(slow)  # stale again: does not reopen or extend anything
+    breaker.succeeded(trial)
+    assert breaker.allow() is not None  # closed by the trial

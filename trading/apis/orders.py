@@ -43,7 +43,7 @@ class OrderOutput(OutputSerializer):
     )
 
     def get_broker_waiting(self, order: Order) -> str:
-        return getattr(order, "broker_waiting", "") or ""
+        return (getattr(order, "broker_waiting", "") or "").removeprefix(selectors.BROKER_WAITING_PREFIX)
 
     class Meta:
         model = Order

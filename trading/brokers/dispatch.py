@@ -177,16 +177,21 @@ def broker_call(broker, order: Order, action: str) -> None:
     """Call the broker; a remote one through its circuit breaker (tradingsite/circuit.py), so a broker that
     stopped answering is not called again, each call waiting out its timeout, until the circuit's pause is
     over. Meanwhile the entry waits in the outbox with the reason as its last error (the order's
-    `broker_waiting`), and the sweep sends it once the circuit lets calls through again."""
+    `broker_waiting`), and the sweep sends it once the circuit lets calls through again. What counts
+    against the broker is its `outage(exc)`; a send that never reached it (`answered` false) counts for
+    nothing."""
     if getattr(broker, "in_database", False):
         getattr(broker, action)(order)
         return
     breaker = circuit(getattr(broker, "circuit_name", f"broker.{order.account.broker}"))
     try:
-        with breaker.call(failures=getattr(broker, "unavailable", (BrokerUnavailable,))):
+        with breaker.call(broker.outage, answered=lambda: getattr(broker, "answered", True)):
             getattr(broker, action)(order)
-    except CircuitOpen as exc:
-        raise BrokerUnavailable(f"waiting in the outbox: the broker's circuit is open ({exc})") from None
+    except CircuitOpen:
+        raise BrokerUnavailable(
+            f"{order.account.get_broker_display()} is not answering ({breaker.threshold} tries in a row failed); "
+            f"the order waits and is sent by itself when it answers again"
+        ) from None
 
 
 def outbox_sweep(*, min_age_seconds: float = 5) -> int:

@@ -30,17 +30,46 @@ MARKET_PROTECTION = -1
 RETRYABLE = (kite_errors.NetworkException, requests.RequestException)
 
 
+def kite_outage(exc: BaseException) -> bool:
+    """Whether `exc` says Kite is out of reach, for the dispatcher's circuit breaker: no connection, a
+    timeout, a 5xx or a gateway's page instead of Kite's answer. A refusal is an answer, and a rate
+    limit (Kite's 429, or this account's own limit) is about one account, not Kite."""
+    if isinstance(exc, BrokerUnavailable):
+        exc = exc.__cause__
+    if isinstance(exc, requests.RequestException):
+        return True
+    if isinstance(exc, kite_errors.NetworkException):
+        return getattr(exc, "code", None) != 429
+    return isinstance(exc, kite_errors.GeneralException | kite_errors.DataException)
+
+
 class KiteBroker:
-    # What says Kite is out of reach, for the dispatcher's circuit breaker (a refusal is an answer).
-    unavailable = (BrokerUnavailable, *RETRYABLE)
+    def __init__(self, link: KiteLink):
+        self.link = link
+        self.client = kite_client(link)
+        # Whether a call reached Kite and was answered: a send that stopped before calling Kite (the order
+        # was cancelled meanwhile, this account's own rate limit) says nothing about Kite's health.
+        self.answered = False
+        request = self.client._request  # every call of the client goes through it (kiteconnect 5.2)
+
+        def answered_request(*args, **kwargs):
+            try:
+                result = request(*args, **kwargs)
+            except kite_errors.KiteException as exc:
+                self.answered = self.answered or not kite_outage(exc)
+                raise
+            self.answered = True
+            return result
+
+        self.client._request = answered_request
 
     @property
     def circuit_name(self) -> str:
         return f"broker.kite.{urlsplit(settings.KITE_API_ROOT).netloc}"
 
-    def __init__(self, link: KiteLink):
-        self.link = link
-        self.client = kite_client(link)
+    @staticmethod
+    def outage(exc: BaseException) -> bool:
+        return kite_outage(exc)
 
     def place(self, order: Order) -> None:
         if order.status != Order.Status.RECEIVED:

@@ -15,7 +15,8 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, close_old_connections, connection, connections, transaction
+from django.db import Error as DatabaseFailure
+from django.db import close_old_connections, connection, connections, transaction
 
 from trading import metrics
 from trading.brokers.paper import instruments_with_resting_orders, resting_orders_work
@@ -85,8 +86,16 @@ class FeedRunner:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
         try:
-            await self.db(partitions_ensure)
-            await self.db(self.flush)
+            while True:  # a feed started while PostgreSQL is away waits for it instead of crash-looping
+                try:
+                    await self.db(partitions_ensure)
+                    await self.db(self.flush)
+                    break
+                except DatabaseFailure:
+                    logger.warning("the database cannot be reached at start; trying again", exc_info=True)
+                    await asyncio.sleep(2)
+                    if stop.is_set():
+                        return
             loop = asyncio.get_running_loop()
             next_flush = loop.time() + self.flush_seconds
             # Alive while its event loop turns, ticks or not (none flow outside market hours).
@@ -104,7 +113,7 @@ class FeedRunner:
                     next_flush = loop.time() + self.flush_seconds
                     try:
                         await self.db(self.flush)
-                    except DatabaseError:
+                    except DatabaseFailure:
                         # PostgreSQL away (a restart, a failover): ticks keep flowing to the sockets and
                         # Redis; the bars wait for the next flush, which reconnects.
                         logger.warning(

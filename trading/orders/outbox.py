@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from trading.models import Order, OutboxEntry
+from tradingsite.redis_cache import CircuitRedis
 
 # The worker's task, by its registered name (trading.tasks.outbox_send).
 OUTBOX_SEND_TASK = "trading.tasks.outbox_send"
@@ -26,8 +27,9 @@ def outbox_queue_key() -> str:
 
 @functools.lru_cache(maxsize=4)
 def outbox_redis(url: str) -> redis.Redis:
+    # Behind the same circuit as the cache: a Redis that stopped answering costs a placement no wait.
     timeout = settings.REDIS_TIMEOUT_SECONDS
-    return redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    return CircuitRedis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
 
 
 def outbox_task_send(entry_id: int) -> None:

@@ -77,10 +77,16 @@ def ist_date_bound(value, *, end: bool) -> datetime:
     return datetime.combine(value, time.max if end else time.min, tzinfo=IST)
 
 
+BROKER_WAITING_PREFIX = "BrokerUnavailable: "  # how the dispatcher records a broker it could not reach
+
+
 def with_broker_waiting(orders):
     """Orders annotated with `broker_waiting`: why the first of their changes still unsent has not reached
     the broker (the outbox entry's last error: the broker out of reach, its circuit open), or ''."""
-    unsent = OutboxEntry.objects.filter(order=OuterRef("pk"), sent_at__isnull=True).exclude(last_error="")
+    # The reasons a trader can act on or wait out (the broker unavailable), not the dispatcher's own.
+    unsent = OutboxEntry.objects.filter(
+        order=OuterRef("pk"), sent_at__isnull=True, last_error__startswith=BROKER_WAITING_PREFIX
+    )
     return orders.annotate(
         broker_waiting=Coalesce(
             Subquery(unsent.order_by("pk").values("last_error")[:1]), Value(""), output_field=TextField()

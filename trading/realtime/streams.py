@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
+from tradingsite.redis_cache import CircuitRedis
+
 
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
@@ -47,8 +49,9 @@ def _send(group: str, message: dict) -> None:
 def _redis(url: str) -> redis.Redis:
     # Bounded waits: a Redis that stops answering (frozen, or a network that drops packets) must not hold
     # the request thread that placed an order; the event is lost instead, which a page survives.
+    # Behind the same circuit as the cache: once Redis has stopped answering, events fail at once.
     timeout = settings.REDIS_TIMEOUT_SECONDS
-    return redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    return CircuitRedis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
 
 
 def order_data(order) -> dict:

@@ -21,7 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="one check, then exit")
 
     def handle(self, every, once, **options):
-        from django.db import DatabaseError, close_old_connections
+        from django.db import Error as DatabaseFailure
+        from django.db import close_old_connections
 
         from strategies.runner import strategies_step
         from tradingsite.heartbeat import beat
@@ -33,7 +34,7 @@ class Command(BaseCommand):
             beat("strategies")
             try:
                 steps = strategies_step()
-            except DatabaseError:  # PostgreSQL away (a restart, a failover): the next pass reconnects
+            except DatabaseFailure:  # PostgreSQL away (a restart, a failover): the next pass reconnects
                 logger.warning("strategies could not be read; tried again in %s s", every, exc_info=True)
                 steps = []
             for step in steps:
