@@ -146,7 +146,18 @@ def test_a_trader_searches_reads_depth_and_works_orders_from_the_ticket_blotter_
     market_y = page.evaluate(f"() => document.querySelector('#chart').priceY({last})")
     page.mouse.move(x, box["y"] + line_y)
     page.mouse.down()
-    page.mouse.move(x, box["y"] + market_y - 40, steps=8)  # well past it: the market moves meanwhile
+    # Well past it (the market moves meanwhile). The line moves by the pointer's travel, and where the axis
+    # has little room above the market the first move can fall short: the pointer then goes on up by what
+    # is still missing, read from where the line is drawn now.
+    pointer_y = max(market_y - 40, 10)
+    page.mouse.move(x, box["y"] + pointer_y, steps=8)
+    for _ in range(4):
+        line_now = page.evaluate(f"() => document.querySelector('#chart').lineY({order.pk})")
+        market_now = page.evaluate(f"() => document.querySelector('#chart').priceY({last})")
+        if line_now is None or market_now is None or line_now < market_now - 10:
+            break
+        pointer_y -= line_now - market_now + 20
+        page.mouse.move(x, box["y"] + pointer_y, steps=4)
     page.mouse.up()
     expect(page.locator("#order-confirm")).to_be_visible()
     expect(page.locator("#order-confirm-text")).to_contain_text("it may fill at once")
