@@ -25,6 +25,7 @@ from sentiment.models import NewsSource
 
 TAGS = re.compile(r"<[^>]+>")
 SPACES = re.compile(r"\s+")
+SURROGATE = re.compile("[\ud800-\udfff]")
 NEWS_YEARS = range(1900, 2100)
 
 
@@ -43,13 +44,15 @@ class RawArticle:
 
 def plain(text: str) -> str:
     """Text from a feed's HTML fragment: tags dropped, entities decoded, whitespace collapsed."""
-    return SPACES.sub(" ", html.unescape(TAGS.sub(" ", nul_free(text or "")))).strip()
+    return SPACES.sub(" ", html.unescape(TAGS.sub(" ", storable(text or "")))).strip()
 
 
-def nul_free(text: str) -> str:
-    """Text without NUL characters, which mean nothing in a feed and which PostgreSQL cannot store (one
-    would fail the whole fetch's insert)."""
-    return text.replace("\x00", "")
+def storable(text: str) -> str:
+    """Text PostgreSQL can store, so that one article cannot fail the whole fetch's insert: NUL characters,
+    which mean nothing in a feed, dropped; a lone surrogate (JSON's "\\ud800", which UTF-8 cannot encode)
+    replaced by U+FFFD, as a decoder replaces a byte it cannot read."""
+    text = text.replace("\x00", "")
+    return text if text.isascii() else SURROGATE.sub("\ufffd", text)
 
 
 class SourceServerError(Exception):
@@ -123,8 +126,8 @@ def rss_parse(content: bytes, where: str = "feed") -> list[RawArticle]:
             RawArticle(
                 title=title,
                 summary=plain(entry.get("summary", "")),
-                url=nul_free(entry.get("link") or ""),  # None where a broken entry's guid stood for its link
-                guid=nul_free(entry.get("id") or ""),
+                url=storable(entry.get("link") or ""),  # None where a broken entry's guid stood for its link
+                guid=storable(entry.get("id") or ""),
                 published_at=feed_time(entry.get("published_parsed") or entry.get("updated_parsed")),
             )
         )
@@ -202,7 +205,7 @@ def newsapi_article(item, where: str) -> RawArticle:
     return RawArticle(
         title=plain(fields["title"] or ""),
         summary=plain(fields["description"] or ""),
-        url=nul_free(fields["url"] or ""),
+        url=storable(fields["url"] or ""),
         published_at=published_at,
     )
 

@@ -57,6 +57,7 @@ def clear(error: Exception) -> None:
 def storable_text(value, what: str) -> None:
     assert isinstance(value, str), f"{what} is {type(value).__name__}, not text: {value!r}"
     assert "\x00" not in value, f"{what} holds a NUL character, which PostgreSQL cannot store: {value!r}"
+    value.encode()  # a lone surrogate (JSON's "\\ud800") cannot be sent to PostgreSQL either
 
 
 # --- Kite's ticker -------------------------------------------------------------------------------------
@@ -172,7 +173,8 @@ def kite_postback_signed(data: bytes) -> None:
         return  # the unsigned target covers bodies that are not JSON
     if not isinstance(update, dict):
         return
-    update["checksum"] = postback_world.checksum(update)
+    with contextlib.suppress(UnicodeEncodeError):  # a lone surrogate cannot be signed: sent as it is
+        update["checksum"] = postback_world.checksum(update)
     kite_postback(json.dumps(update).encode())
 
 

@@ -103,6 +103,8 @@ def test_a_checksum_with_non_ascii_characters_is_refused_not_a_type_error(world)
     [
         (b'{"order_id": "\\u0000"}', "holds a NUL character"),  # PostgreSQL's DataError before
         (b'{"order_id": "1", "user_id": "ZX\\u0000"}', "holds a NUL character"),
+        (b'{"order_id": "\\ud800"}', "holds a lone surrogate"),  # UnicodeEncodeError in the query before
+        (b'{"order_id": "1", "user_id": "\\udddd"}', "holds a lone surrogate"),
         (b'{"order_id": "1", "meta": ' + b"[" * 20 + b"]" * 20 + b"}", "nested deeper than 8 levels"),
         (b"[" * 100_000, "not JSON: maximum recursion depth"),  # RecursionError before
     ],
@@ -276,6 +278,15 @@ def newsapi(body: bytes, status: int = 200) -> requests.Response:
 def test_newsapi_answers_not_in_its_shape_are_source_errors(body, message):
     with pytest.raises(SourceError, match=message):
         newsapi_articles(newsapi(body), "https://newsapi.org")
+
+
+def test_a_lone_surrogate_in_newsapis_text_is_replaced_not_sent_to_postgresql():
+    # UTF-8 cannot encode "\ud800": storing the article raised UnicodeEncodeError for the whole fetch.
+    body = b'{"status": "ok", "articles": [{"title": "RBI \\ud800 holds", "url": "https://a.example/\\udc00"}]}'
+
+    (article,) = newsapi_articles(newsapi(body), "https://newsapi.org")
+
+    assert (article.title, article.url) == ("RBI \ufffd holds", "https://a.example/\ufffd")
 
 
 def test_a_link_that_is_not_a_url_is_dropped_not_raised():

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +49,7 @@ TAG_LENGTH = 20  # Kite's limit for a tag; an order's tag is the start of its cl
 KITE_YEARS = range(1900, 2100)
 QUANTITY_MOST = 2**31 - 1  # the quantity columns are integers
 NESTING_MOST = 8  # Kite's updates nest two levels (meta); a body nested deeper is not one of them
+SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads joins pairs; what is left is a lone one
 # Kite's statuses on the way to OPEN, TRIGGER PENDING, COMPLETE, CANCELLED or REJECTED: the order is
 # still live and nothing changes here.
 TRANSIENT = frozenset(
@@ -139,12 +141,15 @@ def kite_count(update: dict, name: str) -> int:
 
 def update_problem(update: dict) -> str | None:
     """What makes an update unusable before it is looked at: text with NUL characters (PostgreSQL cannot
-    store or even compare them) or nesting deeper than Kite's updates have."""
+    store or even compare them), with a lone surrogate (UTF-8 cannot encode it: not for the checksum, not
+    for a query), or nesting deeper than Kite's updates have."""
     stack = [(update, 1)]
     while stack:
         value, depth = stack.pop()
         if isinstance(value, str) and "\x00" in value:
             return "the update holds a NUL character"
+        if isinstance(value, str) and not value.isascii() and SURROGATE.search(value):
+            return "the update holds a lone surrogate (JSON's \\ud800 to \\udfff), which is not text"
         if isinstance(value, dict | list):
             if depth > NESTING_MOST:
                 return f"the update is nested deeper than {NESTING_MOST} levels"
