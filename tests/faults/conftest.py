@@ -29,6 +29,17 @@ def site(fault_site):
     fault_site.kite.unresponsive_seconds = 0.0
 
 
+FIGURES: list[tuple[str, dict]] = []
+
+
 def report(scenario: str, figures: dict) -> None:
-    """The scenario's figures, on the test's output (pytest -s, or -rA, shows them)."""
+    """The scenario's figures: on its own output, and in the run's summary (pytest_terminal_summary)."""
+    FIGURES.append((scenario, figures))
     print(f"\n[fault] {scenario}: {json.dumps(figures, sort_keys=True)}")  # noqa: T201
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.section("fault scenarios: what each measured")
+        for scenario, figures in FIGURES:
+            terminalreporter.write_line(f"{scenario}: {json.dumps(figures, sort_keys=True)}")
