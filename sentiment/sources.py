@@ -119,19 +119,26 @@ def rss_parse(content: bytes, where: str = "feed") -> list[RawArticle]:
         raise SourceError(f"{where}: not an RSS or Atom feed ({feed.bozo_exception})")
     articles = []
     for entry in feed.entries:
-        title = plain(entry.get("title", ""))
+        title = plain(entry_text(entry, "title"))
         if not title:
             continue
         articles.append(
             RawArticle(
                 title=title,
-                summary=plain(entry.get("summary", "")),
-                url=storable(entry.get("link") or ""),  # None where a broken entry's guid stood for its link
-                guid=storable(entry.get("id") or ""),
+                summary=plain(entry_text(entry, "summary")),
+                url=entry_text(entry, "link"),
+                guid=entry_text(entry, "id"),
                 published_at=feed_time(entry.get("published_parsed") or entry.get("updated_parsed")),
             )
         )
     return articles
+
+
+def entry_text(entry, key: str) -> str:
+    """A field of a feedparser entry as text: a broken entry can hold None, or a dict, where text belongs
+    (a guid standing for a missing link leaves the link None; a stray <links> element makes it a dict)."""
+    value = entry.get(key)
+    return storable(value) if isinstance(value, str) else ""
 
 
 def feed_time(stamp) -> datetime | None:

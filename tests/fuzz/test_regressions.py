@@ -247,6 +247,7 @@ def test_an_xml_declaration_naming_no_encoding_is_a_source_error(declaration):
     [
         "<id<s</id<",  # feedparser gives the entry a link of None (AttributeError on storing it before)
         "<updated>00</updated>",  # feedparser reads year -99 (ValueError in timegm before)
+        "<links w<link>",  # feedparser gives the entry a link that is a dict (AttributeError on storing it before)
     ],
 )
 def test_entries_feedparser_leaves_without_a_link_or_a_readable_date_are_kept_without_them(rest):
