@@ -111,10 +111,13 @@ def rss_parse(content: bytes, where: str = "feed") -> list[RawArticle]:
     """The entries of an RSS or Atom document, as articles (entries without a title are left out)."""
     try:
         feed = feedparser.parse(content)
-    except ValueError as exc:
-        # feedparser fails on an XML declaration whose encoding name is not text (UnicodeDecodeError) or
-        # holds a NUL ("embedded null character") instead of reporting the feed as malformed.
-        raise SourceError(f"{where}: not an RSS or Atom feed (its XML declaration's encoding: {exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - bytes in, no I/O: whatever it raises, the document broke it
+        # feedparser reports a malformed feed as `bozo`, but some documents break it instead: an XML
+        # declaration whose encoding name is not text (UnicodeDecodeError) or holds a NUL (ValueError),
+        # '<channel<item<link</item</link<' (KeyError 'links' in its loose parser).
+        raise SourceError(
+            f"{where}: not an RSS or Atom feed (feedparser failed on it: {exc.__class__.__name__}: {exc})"
+        ) from exc
     if feed.bozo and not feed.entries:
         raise SourceError(f"{where}: not an RSS or Atom feed ({feed.bozo_exception})")
     articles = []

@@ -234,12 +234,17 @@ def test_a_title_with_nul_characters_is_stored_without_them(db):
 
 
 @pytest.mark.parametrize(
-    "declaration", [b'<?xml version="1.0" encoding="\xfe\xff"?>', b'<?xml version="1.0" encoding="<\x00?\x00"?>']
+    "document, error",
+    [
+        (b'<?xml version="1.0" encoding="\xfe\xff"?><rss/>', "UnicodeDecodeError"),
+        (b'<?xml version="1.0" encoding="<\x00?\x00"?><rss/>', "ValueError: embedded null character"),
+        (b"<channel<item<link</item</link<", "KeyError: 'links'"),
+    ],
 )
-def test_an_xml_declaration_naming_no_encoding_is_a_source_error(declaration):
-    # feedparser raised UnicodeDecodeError or ValueError ("embedded null character").
-    with pytest.raises(SourceError, match="not an RSS or Atom feed"):
-        rss_parse(declaration + b"<rss/>")
+def test_documents_that_break_feedparser_are_source_errors(document, error):
+    # feedparser raised these instead of flagging the document as malformed (bozo).
+    with pytest.raises(SourceError, match=f"not an RSS or Atom feed \\(feedparser failed on it: {error}"):
+        rss_parse(document)
 
 
 @pytest.mark.parametrize(
