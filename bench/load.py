@@ -32,6 +32,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from _cpu import cpu_seconds, machine_busy_seconds
 from _django import bench_run, django_start  # bench/, the script's folder, is on sys.path
 
 UNTHROTTLED = str(10**9)
@@ -46,23 +47,6 @@ SPAWN_RATE = 40.0  # traders started per second, each opening two websockets
 WATCHLIST = 10
 READ_P95_MS, ORDER_P95_MS, ERROR_SHARE = 50.0, 100.0, 0.001
 LOCUSTFILE = Path(__file__).resolve().parent / "_load_locust.py"
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(match) -> float:
-    """User and system CPU of every process that `match(pid, parent, group)` accepts, children reaped included."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if match(int(entry.name), int(fields[1]), int(fields[2])):
-            total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
-    return total / TICKS
 
 
 def servers() -> tuple[int, int]:
@@ -86,16 +70,14 @@ def servers() -> tuple[int, int]:
 def cpu_by_process(processes: Processes, locust: subprocess.Popen, postmaster: int, redis: int) -> dict[str, float]:
     # Each child leads its own process group (started in a new session), so its group is all of it.
     sides = {
-        name: cpu_seconds(lambda pid, parent, pgid, group=child.pid: pgid == group)
-        for name, child in processes.children.items()
+        name: cpu_seconds(lambda p, group=child.pid: p.group == group) for name, child in processes.children.items()
     }
-    sides["load_generator"] = cpu_seconds(lambda pid, parent, pgid: pgid == locust.pid or pid == os.getpid())
+    sides["load_generator"] = cpu_seconds(lambda p: p.group == locust.pid or p.pid == os.getpid())
     # The postmaster and its backends (each in a session of its own); its reaped backends count in its own.
-    sides["postgres"] = cpu_seconds(lambda pid, parent, pgid: postmaster != 0 and postmaster in (pid, parent))
-    sides["redis"] = cpu_seconds(lambda pid, parent, pgid: pid == redis)
+    sides["postgres"] = cpu_seconds(lambda p: postmaster != 0 and postmaster in (p.pid, p.parent))
+    sides["redis"] = cpu_seconds(lambda p: p.pid == redis)
     # The whole machine's busy time, whoever used it: more than the sides add up to means someone else ran.
-    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    sides["machine"] = (sum(fields) - fields[3] - fields[4]) / TICKS  # less idle and iowait
+    sides["machine"] = machine_busy_seconds()
     return sides
 
 

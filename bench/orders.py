@@ -21,6 +21,7 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
+from _cpu import cpu_seconds
 from _django import bench_run, django_start  # bench/, the script's folder, is on sys.path
 
 PREFIX = django_start("orders")
@@ -40,35 +41,16 @@ WORKER_CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", "1"))
 DISPATCH = os.environ.get("BENCH_ORDER_DISPATCH", "redis")
 ACCOUNTS = 20
 TARGET_P95_MS = 25.0
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(match) -> float:
-    """User and system CPU of every process that `match(pid, pgid, name)` accepts, children reaped included."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if match(int(entry.name), int(fields[2]), name):
-            total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
-    return total / TICKS
 
 
 def cpu_by_side(processes) -> dict[str, float]:
     # Each child leads its own process group (started in a new session), so its group is all of it.
     sides = {
-        name: cpu_seconds(lambda pid, pgid, _, group=child.pid: pgid == group)
-        for name, child in processes.children.items()
+        name: cpu_seconds(lambda p, group=child.pid: p.group == group) for name, child in processes.children.items()
     }
-    sides["postgres"] = cpu_seconds(lambda pid, pgid, name: name == "postgres")
-    sides["redis"] = cpu_seconds(lambda pid, pgid, name: name.startswith("redis-server"))
-    sides["load_generator"] = cpu_seconds(lambda pid, pgid, name: pid == os.getpid())
+    sides["postgres"] = cpu_seconds(lambda p: p.name == "postgres")
+    sides["redis"] = cpu_seconds(lambda p: p.name.startswith("redis-server"))
+    sides["load_generator"] = cpu_seconds(lambda p: p.pid == os.getpid())
     return sides
 
 

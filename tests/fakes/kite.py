@@ -836,3 +836,27 @@ class FakeTicker:
         for connection in self.live():
             with contextlib.suppress(OSError):
                 connection.socket.socket.shutdown(socket.SHUT_RDWR)
+
+
+def linked_account(*, owner, name: str, cash, api_key: str, api_secret: str, access_token: str):
+    """A Kite account of `owner`, linked to the app `api_key` and logged in for the day with `access_token`
+    (which the fake must know): what a trader has after linking Kite at /kite/."""
+    from django.utils import timezone
+
+    from trading.kite.client import token_expiry
+    from trading.models import KiteLink, TradingAccount
+    from trading.orders.accounts import account_create
+    from tradingsite.encryption import encrypt
+
+    account = account_create(owner=owner, name=name, cash=cash, broker=TradingAccount.Broker.KITE, created_by=owner)
+    now = timezone.now()
+    KiteLink.objects.create(
+        account=account,
+        api_key=api_key,
+        api_secret_encrypted=encrypt(api_secret),
+        access_token_encrypted=encrypt(access_token),
+        kite_user_id=USER_ID,
+        logged_in_at=now,
+        expires_at=token_expiry(now),
+    )
+    return account

@@ -104,10 +104,11 @@ class FaultSite:
             "CIRCUIT_FAILURES": "3",
             "CIRCUIT_RESET_SECONDS": "8",
         }
+        self.processes = Processes(self.env, base / "logs")
         setup = subprocess.run(
             [sys.executable, "-m", "tests.faults.site_setup"],
             cwd=ROOT,
-            env={**Processes(self.env, base / "logs").env},
+            env=self.processes.env,
             capture_output=True,
             text=True,
             timeout=300,
@@ -120,7 +121,6 @@ class FaultSite:
             self.ticker, {i["token"]: 1500.0 if s == "INFY" else 2500.0 for s, i in self.ids["instruments"].items()}
         )
         self.prices.start()
-        self.processes = Processes(self.env, base / "logs")
 
     @property
     def url(self) -> str:

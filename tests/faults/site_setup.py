@@ -22,17 +22,14 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradingsite.settings")
     django.setup()
     from django.core.management import call_command
-    from django.utils import timezone
 
     call_command("migrate", verbosity=0)
     call_command("setup_periodic_tasks", verbosity=0)
 
-    from tests.fakes.kite import USER_ID
-    from trading.kite.client import token_expiry
+    from tests.fakes.kite import linked_account
     from trading.market.prices import price_record
-    from trading.models import Instrument, KiteLink, TradingAccount
+    from trading.models import Instrument, TradingAccount
     from trading.orders.accounts import account_create
-    from tradingsite.encryption import encrypt
     from tradingsite.roles import TRADER, user_create
     from tradingsite.tokens import api_token_create
 
@@ -40,20 +37,15 @@ def main() -> None:
     limits = {"max_orders_per_second": 1000, "max_order_value": D("100000000"), "max_gross_exposure": D("1e12")}
     limits["max_position_value"] = D("1e12")
     paper = account_create(owner=trader, name="faults-paper", cash=D("1000000000"), created_by=trader)
-    kite = account_create(
-        owner=trader, name="faults-kite", cash=D("1000000000"), broker=TradingAccount.Broker.KITE, created_by=trader
+    kite = linked_account(
+        owner=trader,
+        name="faults-kite",
+        cash=D("1000000000"),
+        api_key=KITE_API_KEY,
+        api_secret="secret",
+        access_token=KITE_TOKEN,
     )
     TradingAccount.objects.filter(pk__in=[paper.pk, kite.pk]).update(**limits)
-    now = timezone.now()
-    KiteLink.objects.create(
-        account=kite,
-        api_key=KITE_API_KEY,
-        api_secret_encrypted=encrypt("secret"),
-        access_token_encrypted=encrypt(KITE_TOKEN),
-        kite_user_id=USER_ID,
-        logged_in_at=now,
-        expires_at=token_expiry(now),
-    )
     instruments = {}
     for symbol, (token, price) in INSTRUMENTS.items():
         instrument = Instrument.objects.create(

@@ -10,8 +10,10 @@ bad value is refused by the parser, naming it, rather than failing later in the 
 Seeds are built here from the documented formats, with the fakes' builders where they exist.
 """
 
+import atexit
 import contextlib
 import json
+import shutil
 import struct
 import tempfile
 from collections.abc import Callable
@@ -234,6 +236,7 @@ def instruments_seeds() -> list[bytes]:
 # --- CSV bars ------------------------------------------------------------------------------------------
 
 _bars_dir = Path(tempfile.mkdtemp(prefix="fuzz-bars-"))
+atexit.register(shutil.rmtree, _bars_dir, ignore_errors=True)
 
 
 def bars_csv(data: bytes) -> None:

@@ -8,17 +8,12 @@ transaction it never commits), so every run starts from the same state."""
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.utils import timezone
-
-from tests.fakes.kite import USER_ID, FakeKite
+from tests.fakes.kite import FakeKite, linked_account
 from trading.brokers.dispatch import outbox_sweep
-from trading.kite.client import token_expiry
 from trading.kite.updates import kite_tag, postback_checksum
 from trading.market.prices import price_record
-from trading.models import Instrument, KiteLink, Order, TradingAccount
-from trading.orders.accounts import account_create
+from trading.models import Instrument, Order
 from trading.orders.services import order_place
-from tradingsite.encryption import encrypt
 from tradingsite.roles import TRADER, user_create
 
 API_KEY = "fuzzapp"
@@ -57,18 +52,13 @@ def postback_world_make(settings) -> PostbackWorld:
     settings.KITE_ORDERS_ENABLED = True
     settings.OUTBOX_DISPATCH = "sweep"
     trader = user_create(username="fuzz-trader", password="fuzz-password-123", roles={TRADER}, actor="fuzz")
-    account = account_create(
-        owner=trader, name="fuzz-kite", cash=Decimal("1000000"), broker=TradingAccount.Broker.KITE, created_by=trader
-    )
-    now = timezone.now()
-    KiteLink.objects.create(
-        account=account,
+    account = linked_account(
+        owner=trader,
+        name="fuzz-kite",
+        cash=Decimal("1000000"),
         api_key=API_KEY,
-        api_secret_encrypted=encrypt(SECRET),
-        access_token_encrypted=encrypt(ACCESS_TOKEN),
-        kite_user_id=USER_ID,
-        logged_in_at=now,
-        expires_at=token_expiry(now),
+        api_secret=SECRET,
+        access_token=ACCESS_TOKEN,
     )
     infy = Instrument.objects.create(
         instrument_token=408065,

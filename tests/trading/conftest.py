@@ -1,16 +1,13 @@
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
-from tests.fakes.kite import USER_ID, FakeKite, FakeTicker
+from tests.fakes.kite import FakeKite, FakeTicker, linked_account
 from trading.brokers.dispatch import outbox_sweep
-from trading.kite.client import token_expiry
 from trading.market.prices import price_record
-from trading.models import Instrument, KiteLink, Order, TradingAccount
+from trading.models import Instrument, KiteLink, Order
 from trading.orders.accounts import account_create
 from trading.orders.services import order_place
-from tradingsite.encryption import encrypt
 
 D = Decimal
 
@@ -84,20 +81,14 @@ def kite(settings, alice):
     settings.KITE_ALGO_ID = "ALGO42"
     settings.KITE_ORDERS_ENABLED = True
     fake.access_tokens.add("day-token")
-    account = account_create(
-        owner=alice, name="alice-kite", cash=D("1000000"), broker=TradingAccount.Broker.KITE, created_by=alice
-    )
-    now = timezone.now()
-    KiteLink.objects.create(
-        account=account,
+    fake.account = linked_account(
+        owner=alice,
+        name="alice-kite",
+        cash=D("1000000"),
         api_key="kiteapp1",
-        api_secret_encrypted=encrypt("secret"),
-        access_token_encrypted=encrypt("day-token"),
-        kite_user_id=USER_ID,
-        logged_in_at=now,
-        expires_at=token_expiry(now),
+        api_secret="secret",
+        access_token="day-token",
     )
-    fake.account = account
     yield fake
     fake.stop()
 
